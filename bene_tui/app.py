@@ -1,0 +1,127 @@
+"""BeneApp: one program, three modes (kiosk, helpdesk, demo), two languages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from .clock import Clock
+from .config import Settings
+from .i18n import t as translate
+
+log = logging.getLogger("bene_tui")
+
+
+class BeneApp(App):
+    """Start it as the CLI does: `BeneApp(db_path=None, lang=None, mode=None, open_link=None)`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ベネアカウント"
+    BINDINGS = [
+        Binding("f2", "outbox", "Outbox", priority=True),
+        Binding("f4", "toggle_lang", "言語/Language", priority=True),
+    ]
+
+    def __init__(self, db_path: str | None = None, lang: str | None = None, mode: str | None = None,
+                 open_link: str | None = None, *, settings: Settings | None = None, clock: Clock | None = None,
+                 secret_store=None) -> None:
+        super().__init__()
+        self.settings = settings or Settings.from_env(db_path=db_path, lang=lang, mode=mode)
+        if db_path:
+            self.settings.db_path = db_path
+        self.lang = self.settings.lang
+        self.mode = self.settings.mode
+        self.clock = clock or Clock()
+        self.start_link = open_link
+        self._secret_store = secret_store
+        self.ctx = None  # the services' Context, opened off the event loop
+        self.seeded = False
+        self._ctx_ready = asyncio.Event()
+        self.session_recipients: list[str] = []  # login IDs and contacts typed in this session
+        self.service_id = "benefit_station"
+
+    # -- start-up: the start screen first, the database behind it --------------------------
+    def on_mount(self) -> None:
+        from .screens.start import StartScreen
+
+        self.title = self.t("app.title")
+        self.push_screen(StartScreen())
+        self.run_worker(self._open, thread=True, exclusive=True, group="startup")
+
+    def _open(self) -> None:
+        from .context import open_context
+
+        try:
+            ctx, seeded = open_context(self.settings, clock=self.clock, secret_store=self._secret_store)
+        except Exception as exc:  # an unreadable or foreign file: say so instead of a traceback
+            log.exception("could not open the database")
+            self.call_from_thread(self._failed, exc)
+            return
+        self.call_from_thread(self._opened, ctx, seeded)
+
+    def _failed(self, exc: Exception) -> None:
+        self.notify(self.t("app.db_failed", path=self.settings.db_path or "", error=type(exc).__name__),
+                    severity="error", timeout=30, markup=False)
+
+    def _opened(self, ctx, seeded: bool) -> None:
+        self.ctx, self.seeded = ctx, seeded
+        ctx.lang = self.lang
+        self._ctx_ready.set()
+        if seeded:
+            self.notify(self.t("app.seeded"), timeout=6)
+        if self.start_link:
+            self.open_link(self.start_link)
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a service function in a worker thread with the Context first; the screen stays live."""
+        await self._ctx_ready.wait()
+        return await asyncio.to_thread(fn, self.ctx, *args, **kwargs)
+
+    # -- language ------------------------------------------------------------------------
+    def t(self, key: str, **params: Any) -> str:
+        return translate(self.lang, key, **params)
+
+    async def action_toggle_lang(self) -> None:
+        await self.set_lang("en" if self.lang == "ja" else "ja")
+
+    async def set_lang(self, lang: str) -> None:
+        self.lang = lang
+        if self.ctx is not None:
+            self.ctx.lang = lang
+        self.title = self.t("app.title")
+        for screen in self.screen_stack:
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                await relabel()
+
+    # -- navigation ----------------------------------------------------------------------
+    def action_outbox(self) -> None:
+        from .screens.outbox import OutboxScreen
+
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen())
+
+    def remember_recipient(self, login_id: str) -> None:
+        if login_id and login_id not in self.session_recipients:
+            self.session_recipients.append(login_id)
+
+    def outbox_scope(self) -> list[str] | None:
+        """Which recipients the outbox viewer may show: kiosk mode sees only this session's."""
+        return list(self.session_recipients) if self.mode == "kiosk" else None
+
+    def go_home(self) -> None:
+        """Back to the start screen, dropping every flow screen above it."""
+        from .screens.start import StartScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+
+    def open_link(self, url: str) -> None:
+        """A link from a message opens the right step (family links arrive with the family flow)."""
+        from .links import route
+
+        route(self, url)

@@ -1,0 +1,38 @@
+"""Time for every service comes from a Clock, so tests and the demo can move it."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+class Clock:
+    """Wall-clock time plus an offset the demo presenter can push forward."""
+
+    def __init__(self, start: float | None = None) -> None:
+        # A fixed start freezes time (tests); None follows the real clock.
+        self._fixed = start
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch, as the simulated world sees them."""
+        base = self._fixed if self._fixed is not None else time.time()
+        return base + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def reset(self) -> None:
+        self.offset = 0.0
+
+    def local(self, ts: float | None = None) -> datetime:
+        return datetime.fromtimestamp(self.now() if ts is None else ts, JST)
+
+
+def fmt_time(ts: float | None, with_date: bool = True) -> str:
+    if ts is None:
+        return "-"
+    dt = datetime.fromtimestamp(ts, JST)
+    return dt.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")

@@ -1,0 +1,97 @@
+"""The Context every service takes first: the store, the clock, the settings, the secrets, who acts."""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+from .clock import Clock
+from .config import Rules, Settings
+from .secret_store import SecretStore
+from .store import Store
+
+
+@dataclass
+class Context:
+    store: Store
+    clock: Clock
+    settings: Settings
+    secret_store: SecretStore
+    actor: str = "user"
+    lang: str = "ja"
+
+    @property
+    def db(self):
+        return self.store.db
+
+    @property
+    def rules(self) -> Rules:
+        return self.settings.rules
+
+    @property
+    def terminal(self) -> str:
+        return self.settings.terminal
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def tx(self):
+        return self.store.tx()
+
+    @cached_property
+    def hmac_key(self) -> bytes:
+        return self.secret_store.hmac_key(self.db_id)
+
+    @cached_property
+    def db_id(self) -> str:
+        """A random id written once into the database; names its key in the secret store."""
+        row = self.db.execute("select value from settings where key = 'db_id'").fetchone()
+        if row:
+            return row[0]
+        with self.tx() as db:
+            db["settings"].insert({"key": "db_id", "value": _secrets.token_hex(8)}, ignore=True)
+        return self.db.execute("select value from settings where key = 'db_id'").fetchone()[0]
+
+    def as_actor(self, actor: str) -> "Context":
+        """The same world seen by another actor (e.g. an operator); shares store, clock and key."""
+        other = replace(self, actor=actor)
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("hmac_key", "db_id")})
+        return other
+
+
+def default_secrets_file() -> Path:
+    env = os.environ.get("BENE_TUI_SECRETS_FILE")
+    if env:
+        return Path(env)
+    from .paths import user_data_dir
+
+    return user_data_dir() / "secrets.json"
+
+
+def open_context(settings: Settings, clock: Clock | None = None, secret_store: SecretStore | None = None) -> tuple[Context, bool]:
+    """Open the database (migrating it) and seed the demo data on a first start.
+
+    Returns the context and whether the demo data was just loaded.
+    """
+    from . import roster
+    from .paths import DEMO_FILE, default_db_path
+
+    path = settings.db_path or str(default_db_path())
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(path)
+    ctx = Context(
+        store=store,
+        clock=clock or Clock(),
+        settings=settings,
+        secret_store=secret_store or SecretStore(default_secrets_file()),
+        lang=settings.lang,
+    )
+    seeded = False
+    if store.db.execute("select count(*) from organisations").fetchone()[0] == 0:
+        roster.import_file(ctx, DEMO_FILE)
+        seeded = True
+    return ctx, seeded

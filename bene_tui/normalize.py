@@ -1,0 +1,143 @@
+"""Turning what a person typed into canonical values (SPEC §4: input normalisation, login ID)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import ValidationError
+
+MAX_FIELD = 256  # no legitimate field of these forms is longer
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean(value: object, field: str, *, max_len: int = MAX_FIELD, required: bool = True) -> str:
+    """NFKC, trim, refuse control characters and overlong input; full-width digits become ASCII."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if len(text) > max_len:
+        raise ValidationError("error.too_long", field=field, max=max_len)
+    if _CONTROL.search(text):
+        raise ValidationError("error.control_chars", field=field)
+    if required and not text:
+        raise ValidationError("error.required", field=field)
+    return text
+
+
+def clean_name(value: object, field: str) -> str:
+    """Names: NFKC folds full-width spaces; runs of spaces become one."""
+    return re.sub(r"\s+", " ", clean(value, field, max_len=100))
+
+
+def clean_kana(value: object, field: str) -> str:
+    """Katakana names; NFKC turns half-width ｶﾅ into full-width カナ. Hiragana is accepted as katakana."""
+    text = clean_name(value, field)
+    text = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+    if not re.fullmatch(r"[\u30a0-\u30ff ]+", text):
+        raise ValidationError("error.kana", field=field)
+    return text
+
+
+def compact(text: str) -> str:
+    """For comparing names and kana regardless of spacing."""
+    return re.sub(r"\s+", "", text)
+
+
+def clean_date(value: object, field: str) -> str:
+    """A birth date as YYYY-MM-DD; accepts 1985-04-01, 1985/4/1, 19850401 and full-width digits."""
+    from datetime import date
+
+    text = clean(value, field, max_len=20)
+    m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
+    if not m or (len(text) == 8 and not text.isdigit()):
+        raise ValidationError("error.date", field=field)
+    try:
+        d = date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValidationError("error.date", field=field) from None
+    if d.year < 1900:
+        raise ValidationError("error.date", field=field)
+    return d.isoformat()
+
+
+@dataclass(frozen=True)
+class LoginId:
+    kind: str  # "email" or "sms"
+    value: str  # canonical: address with lower-case domain, or E.164
+
+    @property
+    def channel(self) -> str:
+        return self.kind
+
+    @property
+    def key(self) -> str:
+        """What uniqueness is decided on: accounts.login_key."""
+        return login_key(self.value)
+
+
+def login_key(value: str) -> str:
+    return value.casefold()
+
+
+def email(value: object, field: str = "login_id") -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    text = clean(value, field, max_len=254)
+    try:
+        # ASCII local parts only: the mail systems behind a Bene Account do not take SMTPUTF8.
+        info = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ValidationError("error.email", field=field) from None
+    return f"{info.local_part}@{info.domain.lower()}"
+
+
+def mobile(value: object, field: str = "login_id") -> str:
+    """A Japanese mobile number (070/080/090) in E.164."""
+    import phonenumbers
+
+    text = clean(value, field, max_len=32)
+    try:
+        number = phonenumbers.parse(text, "JP")
+    except phonenumbers.NumberParseException:
+        raise ValidationError("error.mobile", field=field) from None
+    if (
+        number.country_code != 81
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise ValidationError("error.mobile", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def login_id(value: object, kind: str | None = None, field: str = "login_id") -> LoginId:
+    """Parse a login ID. With no kind given, an '@' means e-mail, anything else a mobile number."""
+    text = clean(value, field, max_len=254)
+    if kind is None:
+        kind = "email" if "@" in text else "sms"
+    if kind == "email":
+        return LoginId("email", email(text, field))
+    return LoginId("sms", mobile(text, field))
+
+
+def national_mobile(e164: str) -> str:
+    """+819012345678 → 090-1234-5678."""
+    digits = "0" + e164[3:] if e164.startswith("+81") else e164
+    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+
+
+def display_login_id(value: str) -> str:
+    return national_mobile(value) if value.startswith("+") else value
+
+
+def mask(value: str) -> str:
+    """ta****@ex*****.jp for e-mail, 090-****-5678 for a mobile number."""
+    if value.startswith("+"):
+        n = national_mobile(value)
+        return f"{n[:3]}-****-{n[-4:]}"
+    local, _, domain = value.partition("@")
+    head, dot, tld = domain.rpartition(".")
+    if not dot:
+        head, tld = domain, ""
+    masked_local = local[:2] + "*" * max(len(local) - 2, 2)
+    masked_head = head[:2] + "*" * max(len(head) - 2, 2)
+    return f"{masked_local}@{masked_head}{dot}{tld}"

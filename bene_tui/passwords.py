@@ -1,0 +1,63 @@
+"""The password policy (SPEC §4) and Argon2id storage. Call from a worker thread: hashing is slow."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .config import Rules
+from .errors import ValidationError
+
+
+def check_policy(password: str, rules: Rules, login_id: str | None = None, user_inputs: tuple[str, ...] = ()) -> None:
+    """Raise ValidationError with the stated reason when the password is not acceptable."""
+    if not password:
+        raise ValidationError("error.required", field="password")
+    if len(password) < rules.password_min:
+        raise ValidationError("error.password_too_short", field="password", min=rules.password_min)
+    if len(password) > rules.password_max:
+        raise ValidationError("error.password_too_long", field="password", max=rules.password_max)
+    low = password.casefold()
+    if login_id:
+        ident = login_id.casefold()
+        parts = {ident, ident.split("@")[0], ident.lstrip("+"), "0" + ident[3:] if ident.startswith("+81") else ""}
+        if any(p and len(p) >= 4 and p in low for p in parts):
+            raise ValidationError("error.password_contains_login_id", field="password")
+    from zxcvbn import zxcvbn
+
+    # zxcvbn is slow on very long inputs; the first 100 characters decide guessability.
+    result = zxcvbn(password[:100], user_inputs=[x for x in (login_id, *user_inputs) if x])
+    if result["score"] < rules.password_min_score:
+        raise ValidationError("error.password_guessable", field="password")
+
+
+@lru_cache(maxsize=4)
+def _hasher(time_cost: int, memory_kib: int, parallelism: int):
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID)
+
+
+def hasher(rules: Rules):
+    return _hasher(rules.argon2_time_cost, rules.argon2_memory_kib, rules.argon2_parallelism)
+
+
+def hash_password(password: str, rules: Rules) -> str:
+    return hasher(rules).hash(password)
+
+
+def verify_password(stored: str | None, password: str, rules: Rules) -> bool:
+    """Always does the work of one verification, even without a stored hash (no timing oracle)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    ph = hasher(rules)
+    target = stored or _dummy_hash(rules.argon2_time_cost, rules.argon2_memory_kib, rules.argon2_parallelism)
+    try:
+        ok = ph.verify(target, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    return ok and stored is not None
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    return _hasher(time_cost, memory_kib, parallelism).hash("dummy password for timing equality")

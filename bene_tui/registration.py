@@ -1,0 +1,178 @@
+"""New registration (SPEC §3.1): step 1 identify → step 2 provisional registration → step 3
+code → step 4 name confirmation → step 5 done and the 初回特典.
+
+Step 2 hashes a password: call it from a worker thread (the app's `call` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import audit, flows, identify, passwords, verification
+from .errors import BeneError, ValidationError
+from .normalize import LoginId, clean, login_id as parse_login_id
+
+KIND = "enrol"  # the flow that registration and linking share after step 1
+PURPOSE = "verification"
+
+
+@dataclass
+class Started:
+    flow_id: str
+    org_name: str
+
+
+def start(ctx, group_id: str, key1: str, key2: str, service_id: str | None = None) -> Started:
+    """Step 1. A member record already linked to an account is told so (it can only be linked once)."""
+    member = identify.identify(ctx, group_id, key1, key2, action="registration.step1")
+    org = identify.organisation(ctx, member["group_id"])
+    with ctx.tx():
+        if identify.linked_account(ctx, member["id"]) is not None:
+            audit.record(ctx, "registration.step1", f"member:{member['id']}", "refused", "member already linked")
+            error = BeneError("error.member_already_linked", staff="member record already linked to an account")
+        else:
+            error = None
+            flow = flows.create(ctx, KIND, "identified", ctx.rules.provisional_ttl,
+                                member_id=member["id"], service_id=service_id or "benefit_station")
+            audit.record(ctx, "registration.step1", f"member:{member['id']}", "ok", flow=flow["id"])
+    if error:
+        raise error
+    return Started(flow["id"], org["name"])
+
+
+def flow_summary(ctx, flow_id: str) -> dict:
+    """What the screens of a flow need: organisation labels, login ID, state."""
+    flow = flows.get(ctx, flow_id, kinds=(KIND,))
+    member = ctx.db["members"].get(flow["member_id"])
+    org = identify.organisation(ctx, member["group_id"])
+    return {"flow": flow, "org": org, "login_id": flow["login_id"]}
+
+
+def _existing(ctx, lid: LoginId) -> dict | None:
+    rows = list(ctx.db.query("select * from accounts where login_key = ?", [lid.key]))
+    return rows[0] if rows else None
+
+
+def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: str, agreed: bool,
+                       lang: str | None = None) -> dict:
+    """Step 2: provisional registration and the first code. Returns the outbox message sent.
+
+    An already registered login ID raises BeneError('registration.already_registered'): the
+    screen then shows the linking guidance with 「紐づけ設定する」.
+    """
+    lang = lang or ctx.lang
+    flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("identified", "provisional"))
+    if kind not in ("email", "sms"):
+        raise ValidationError("error.login_kind", field="kind")
+    lid = parse_login_id(login_id, kind)
+    if not agreed:
+        raise ValidationError("error.terms_required", field="agree")
+    member = ctx.db["members"].get(flow["member_id"])
+    passwords.check_policy(password, ctx.rules, lid.value, (member["name"], member["birth_date"] or ""))
+    hashed = passwords.hash_password(password, ctx.rules)  # slow: this is why we run in a thread
+    now = ctx.now()
+    with ctx.tx() as db:
+        existing = _existing(ctx, lid)
+        if existing and existing["status"] == "provisional" and (existing["expires_at"] or 0) <= now:
+            # An abandoned provisional registration frees its login ID after 24 h.
+            db.execute("delete from accounts where id = ?", [existing["id"]])
+            audit.record(ctx, "registration.provisional_expired", f"account:{existing['id']}", "ok")
+            existing = None
+        if existing and not (existing["status"] == "provisional" and _same_member(ctx, existing["id"], flow["member_id"])):
+            reason = "login ID already registered" if existing["status"] != "provisional" else "login ID held by another provisional registration"
+            audit.record(ctx, "registration.step2", f"flow:{flow_id}", "refused", reason)
+            error = BeneError("registration.already_registered", field="login_id", staff=reason)
+        else:
+            error = None
+            if existing:  # the same person came back within 24 h: resume with the new password
+                account_id = existing["id"]
+                db["accounts"].update(account_id, {"password_hash": hashed, "expires_at": now + ctx.rules.provisional_ttl})
+            else:
+                account_id = db["accounts"].insert({
+                    "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,
+                    "status": "provisional", "kind": "member", "lang": lang,
+                    "created_at": now, "expires_at": now + ctx.rules.provisional_ttl, "failed_logins": 0,
+                }).last_pk
+            flows.update(ctx, flow_id, state="provisional", account_id=account_id, login_id=lid.value,
+                         expires_at=now + ctx.rules.provisional_ttl)
+            audit.record(ctx, "registration.provisional", f"account:{account_id}", "ok", flow=flow_id,
+                         resumed=bool(existing))
+            message = verification.issue(ctx, flow_id, PURPOSE, lid.value, lang)
+    if error:
+        raise error
+    return message
+
+
+def _same_member(ctx, account_id: int, member_id: int) -> bool:
+    """A provisional account belongs to whoever's flow created it."""
+    return ctx.db.execute(
+        "select 1 from flows where account_id = ? and member_id = ? limit 1", [account_id, member_id]
+    ).fetchone() is not None
+
+
+def resend_code(ctx, flow_id: str, lang: str | None = None) -> dict:
+    flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
+    with ctx.tx():
+        return verification.issue(ctx, flow_id, PURPOSE, flow["login_id"], lang or ctx.lang)
+
+
+def verify_code(ctx, flow_id: str, code: str) -> bool:
+    """Step 3. True when the code was right (a wrong one raises)."""
+    flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
+    verification.check(ctx, flow_id, PURPOSE, code)
+    with ctx.tx():
+        flows.update(ctx, flow_id, state="verified")
+    return True
+
+
+def registered_name(ctx, flow_id: str) -> dict:
+    """Step 4 shows the 「姓名」 the organisation registered (to the person who proved the keys)."""
+    flow = flows.get(ctx, flow_id, kinds=(KIND,))
+    member = ctx.db["members"].get(flow["member_id"])
+    org = identify.organisation(ctx, member["group_id"])
+    return {"name": member["name"], "kana": member["kana"], "org_name": org["name"]}
+
+
+def complete(ctx, flow_id: str, confirmed: bool) -> int:
+    """Step 4 「ベネアカウントの登録を完了する」: activate the account and link the member record."""
+    flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("verified",))
+    if not confirmed:
+        raise ValidationError("error.confirm_required", field="confirm")
+    now = ctx.now()
+    with ctx.tx() as db:
+        if identify.linked_account(ctx, flow["member_id"]) is not None:
+            audit.record(ctx, "registration.complete", f"flow:{flow_id}", "refused", "member linked meanwhile")
+            error = BeneError("error.member_already_linked", staff="member record linked by another terminal meanwhile")
+        else:
+            error = None
+            db["accounts"].update(flow["account_id"], {"status": "active", "activated_at": now, "expires_at": None})
+            db["account_members"].insert({"member_id": flow["member_id"], "account_id": flow["account_id"], "linked_at": now})
+            flows.update(ctx, flow_id, state="completed", expires_at=now)
+            audit.record(ctx, "registration.complete", f"account:{flow['account_id']}", "ok",
+                         member=flow["member_id"], flow=flow_id)
+    if error:
+        raise error
+    return flow["account_id"]
+
+
+def report_wrong_name(ctx, flow_id: str) -> str:
+    """Step 4 "my name is wrong": nothing is completed; the person must contact their organisation."""
+    flow = flows.get(ctx, flow_id, kinds=(KIND,))
+    member = ctx.db["members"].get(flow["member_id"])
+    org = identify.organisation(ctx, member["group_id"])
+    with ctx.tx():
+        flows.update(ctx, flow_id, state="name_disputed")
+        audit.record(ctx, "registration.name_disputed", f"member:{member['id']}", "stopped",
+                     "person reports the registered name is wrong", flow=flow_id)
+    return org["name"]
+
+
+def grant_benefit(ctx, account_id: int) -> bool:
+    """Step 5 初回特典: granted once per account. True when granted now, False when already had."""
+    with ctx.tx() as db:
+        if db.execute("select 1 from benefits where account_id = ?", [account_id]).fetchone():
+            audit.record(ctx, "benefit.grant", f"account:{account_id}", "refused", "already granted")
+            return False
+        db["benefits"].insert({"account_id": account_id, "granted_at": ctx.now()})
+        audit.record(ctx, "benefit.grant", f"account:{account_id}", "ok")
+        return True

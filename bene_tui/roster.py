@@ -1,0 +1,674 @@
+"""Roster import: organisations and their member records from JSON or CSV (SPEC §2).
+
+Rosters can be large (the real service has about ten million members), so both formats are
+read as streams and written in `executemany` batches: memory stays bounded by the batch and
+the read buffer, never by the file.
+
+The whole import is ONE transaction (`ctx.tx()`): a bad record anywhere, Ctrl-C or a killed
+process leaves the database exactly as it was (SQLite's WAL drops uncommitted frames on the
+next open). We chose this over a staging table swapped in at the end because it is atomic by
+construction and writes every row once (a staging copy would write it twice); the price is
+that other writers wait while a very large roster loads, which is a maintenance-window job
+anyway. Readers (kiosk lookups) are not blocked in WAL mode.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from . import audit, normalize
+from .errors import ValidationError
+
+BUILTIN_SERVICES = (
+    {"id": "benefit_station", "name_ja": "ベネフィット・ステーション", "name_en": "Benefit Station", "family_allowed": 1},
+    {"id": "bene_learning", "name_ja": "ベネ・ラーニング", "name_en": "Bene Learning", "family_allowed": 0},
+    {"id": "bene_wellness", "name_ja": "ベネ・ウェルネス", "name_en": "Bene Wellness", "family_allowed": 0},
+)
+MEMBER_FIELDS = ("auth_key_1", "auth_key_2", "name", "kana", "birth_date", "email_on_file", "services")
+REQUIRED_MEMBER_FIELDS = ("auth_key_1", "auth_key_2", "name", "kana", "birth_date")
+ORG_FIELDS = ("group_id", "name", "services", "auth_keys", "family", "members")
+MAX_KEY = 64  # auth keys and ids
+BATCH = 5_000  # rows per executemany: large enough to amortise the call, small enough for memory
+CHUNK = 1 << 20  # bytes read at a time
+MAX_VALUE = 16 << 20  # one JSON value (a member record, an org header) may not exceed this
+# Above this many estimated new rows (and more than the table holds), the secondary member
+# indexes are dropped and rebuilt in the same transaction: one sort beats millions of random
+# B-tree inserts. The unique (group_id, auth_key_1) index stays: the upsert needs it.
+REBUILD_INDEXES_FROM = 200_000
+EST_BYTES_PER_MEMBER = 180
+IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache while importing (bounded: part of the 200 MiB budget)
+
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+
+UPSERT_MEMBER = """
+insert into members (group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services)
+values (?, ?, ?, ?, ?, ?, ?, ?)
+on conflict (group_id, auth_key_1) do update set
+  auth_key_2 = excluded.auth_key_2, name = excluded.name, kana = excluded.kana,
+  birth_date = excluded.birth_date, email_on_file = excluded.email_on_file, services = excluded.services
+"""
+
+# English wording of the normalisation errors, for the operator who runs the import.
+_DETAILS = {
+    "error.required": "is required",
+    "error.too_long": "is longer than {max} characters",
+    "error.control_chars": "contains control characters",
+    "error.kana": "must be written in katakana",
+    "error.date": "is not a valid date (YYYY-MM-DD)",
+    "error.email": "is not a valid e-mail address",
+}
+
+
+class RosterError(ValidationError, ValueError):
+    """A bad roster: names the record (`organisations[0].members[12]`, `line 14`) and the field.
+
+    A ValidationError for the screens (key error.import_record) and a ValueError whose text is a
+    plain English sentence for the command line.
+    """
+
+    def __init__(self, record: str, field: str | None, detail: str) -> None:
+        super().__init__("error.import_record", field=field, record=record, detail=detail)
+        self.record = record
+        self.detail = detail
+
+    def __str__(self) -> str:
+        where = f"{self.record}, field {self.field!r}" if self.field else self.record
+        return f"bad roster: {where}: {self.detail}"
+
+
+@dataclass
+class ImportResult:
+    organisations: int = 0
+    members: int = 0  # member records read
+    new_members: int = 0  # of which were not there before
+    services: int = 0
+    seconds: float = 0.0
+    per_org: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def updated_members(self) -> int:
+        return self.members - self.new_members
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# Field normalisation. The hot path of a ten-million-row import, so the common shapes are
+# recognised by one regex and everything else goes through normalize.py, which is the rule.
+
+
+def _wrap(fn, value, field: str, where: str, *args, **kw):
+    try:
+        return fn(value, field, *args, **kw)
+    except ValidationError as exc:
+        detail = _DETAILS.get(exc.key, exc.key).format(**exc.params)
+        if exc.key != "error.too_long":
+            detail += f" (got {_show(value)})"
+        raise RosterError(where, field, detail) from None
+
+
+def _as_text(value: object, field: str, where: str) -> object:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):  # 100234 as a JSON number
+        return str(value)
+    raise RosterError(where, field, f"must be a string (got {_show(value)})")
+
+
+# Already-canonical katakana (U+30A0..U+30FE are NFKC-stable; U+30FF is not), single spaces.
+_KANA_OK = re.compile(r"[\u30a0-\u30fe]+(?: [\u30a0-\u30fe]+)*")
+# A plain ASCII address with a lower-case domain whose labels have no "--" (no punycode) and
+# an alphabetic top-level domain. normalize.email accepts each of these unchanged (a test
+# checks this against email-validator); anything else goes the slow, authoritative way.
+_EMAIL_OK = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9]|-(?!-)){0,61}(?<!-)\.){1,8}[a-z]{2,24}"
+)
+_SPECIAL_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+_DATE_OK = re.compile(r"(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d)")  # days 1-29 exist in every month
+
+
+class _Normaliser:
+    """Turns one raw member record into a row tuple; caches what repeats (dates, service lists)."""
+
+    def __init__(self, org_services: Iterable[str] | None) -> None:
+        self.org_services = set(org_services) if org_services is not None else None
+        self.unchecked: dict[tuple, str] = {}  # service lists seen before the org's own list
+        self._dates: dict[str, str] = {}
+        self._services: dict[tuple, str] = {}
+
+    def key(self, value, field: str, where: str) -> str:
+        value = _as_text(value, field, where)
+        if type(value) is str and value.isascii() and value.isprintable() and 0 < len(value) <= MAX_KEY \
+                and value[0] != " " and value[-1] != " ":
+            return value
+        return _wrap(normalize.clean, value, field, where, max_len=MAX_KEY)
+
+    def name(self, value, where: str) -> str:
+        return _wrap(normalize.clean_name, _as_text(value, "name", where), "name", where)
+
+    def kana(self, value, where: str) -> str:
+        value = _as_text(value, "kana", where)
+        if type(value) is str and len(value) <= 100 and _KANA_OK.fullmatch(value):
+            return value
+        return _wrap(normalize.clean_kana, value, "kana", where)
+
+    def date(self, value, where: str) -> str:
+        value = _as_text(value, "birth_date", where)
+        if type(value) is str:
+            if _DATE_OK.fullmatch(value):
+                return value
+            hit = self._dates.get(value)
+            if hit:
+                return hit
+        result = _wrap(normalize.clean_date, value, "birth_date", where)
+        if len(self._dates) < 100_000:
+            self._dates[value] = result
+        return result
+
+    def email(self, value, where: str) -> str | None:
+        value = _as_text(value, "email_on_file", where)
+        if value is None or value == "":
+            return None
+        if len(value) <= 254 and value.find("@") <= 64 and _EMAIL_OK.fullmatch(value) and value.rpartition(".")[2] not in _SPECIAL_TLDS:
+            return value
+        text = _wrap(normalize.clean, value, "email_on_file", where, max_len=254, required=False)
+        return _wrap(normalize.email, text, "email_on_file", where) if text else None
+
+    def services(self, value, where: str) -> str | None:
+        if value is None or value == "" or value == []:
+            return None
+        if isinstance(value, str):  # CSV: "benefit_station|bene_learning"
+            value = [v for v in re.split(r"[|;]", value)]
+        if not isinstance(value, list):
+            raise RosterError(where, "services", f"must be a list of service ids (got {_show(value)})")
+        ids = tuple(dict.fromkeys(_wrap(normalize.clean, _as_text(v, "services", where), "services", where,
+                                        max_len=MAX_KEY) for v in value))
+        stored = self._services.get(ids)
+        if stored is None:
+            if self.org_services is None:
+                self.unchecked.setdefault(ids, where)  # checked when the org's list is known
+            else:
+                self.check_services(ids, where)
+            stored = self._services[ids] = json.dumps(list(ids))
+        return stored
+
+    def check_services(self, ids: Iterable[str], where: str) -> None:
+        unknown = [s for s in ids if s not in self.org_services]
+        if unknown:
+            raise RosterError(where, "services", f"service {unknown[0]!r} is not subscribed by the organisation")
+
+    def row(self, group_id: str, raw: object, where: str) -> tuple:
+        if not isinstance(raw, dict):
+            raise RosterError(where, None, f"a member record must be an object (got {_show(raw)})")
+        for k in raw:
+            if k not in MEMBER_FIELDS:
+                raise RosterError(where, str(k), "unknown field (expected " + ", ".join(MEMBER_FIELDS) + ")")
+        get = raw.get
+        return (
+            group_id,
+            self.key(get("auth_key_1"), "auth_key_1", where),
+            self.key(get("auth_key_2"), "auth_key_2", where),
+            self.name(get("name"), where),
+            self.kana(get("kana"), where),
+            self.date(get("birth_date"), where),
+            self.email(get("email_on_file"), where),
+            self.services(get("services"), where),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading JSON as a stream. The shape is known, so punctuation ({ [ : , ] }) is consumed by
+# hand and each small value (a member record, an org header field) is decoded whole by the
+# C scanner (`raw_decode`) from a buffer refilled a chunk at a time.
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+class _JsonSyntax(Exception):
+    pass
+
+
+class _JsonStream:
+    def __init__(self, fh, total: int, progress: Progress | None) -> None:
+        self._fh = fh
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._raw_decode = json.JSONDecoder().raw_decode
+        self._progress = progress
+        self.total = total
+        self.bytes_read = 0
+        self.consumed = 0  # characters dropped from the front of the buffer (for error offsets)
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        data = self._fh.read(CHUNK)
+        self.bytes_read += len(data)
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise _JsonSyntax(f"not UTF-8 near byte {self.bytes_read - len(data) + exc.start}") from None
+        self.eof = not data
+        self.consumed += self.pos
+        self.buf = self.buf[self.pos:] + text
+        self.pos = 0
+        if self._progress:
+            self._progress(self.bytes_read, self.total)
+        return True
+
+    def peek(self) -> str:
+        """The next non-blank character, without consuming it ('' at the end of the file)."""
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        c = self.peek()
+        if not c or c not in chars:
+            found = repr(c) if c else "end of file"
+            raise _JsonSyntax(f"expected {' or '.join(repr(x) for x in chars)}, found {found} "
+                              f"at character {self.consumed + self.pos}")
+        self.pos += 1
+        return c
+
+    def value(self):
+        """One complete JSON value; reads more of the file until it is complete."""
+        self.peek()
+        while True:
+            try:
+                value, end = self._raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                # Most likely the value runs past the buffer; a real error repeats at EOF or cap.
+                if len(self.buf) - self.pos <= MAX_VALUE and self._fill():
+                    continue
+                raise _JsonSyntax(f"{exc.msg} at character {self.consumed + exc.pos}") from None
+            if end == len(self.buf) and not self.eof:  # a number may go on in the next chunk
+                self._fill()
+                continue
+            self.pos = end
+            return value
+
+    def items(self) -> Iterator[int]:
+        """Iterate over an array: yields the index of each element; the caller reads the element."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        i = 0
+        while True:
+            yield i
+            if self.expect(",]") == "]":
+                return
+            i += 1
+
+    def keys(self) -> Iterator[str]:
+        """Iterate over an object: yields each key; the caller reads its value."""
+        self.expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                self.expect('"')
+            key = self.value()
+            self.expect(":")
+            yield key
+            if self.expect(",}") == "}":
+                return
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing.
+
+
+def _text(value, field: str, where: str, max_len: int = normalize.MAX_FIELD, required: bool = True) -> str:
+    return _wrap(normalize.clean, _as_text(value, field, where), field, where, max_len=max_len, required=required)
+
+
+def _ensure_builtin_services(db) -> None:
+    db["services"].upsert_all(BUILTIN_SERVICES, pk="id")
+
+
+def _upsert_service(db, raw: object, where: str) -> str:
+    if not isinstance(raw, dict):
+        raise RosterError(where, None, "a service must be an object")
+    for k in raw:
+        if k not in ("id", "name_ja", "name_en", "family_allowed"):
+            raise RosterError(where, str(k), "unknown field (expected id, name_ja, name_en, family_allowed)")
+    row = {
+        "id": _text(raw.get("id"), "id", where, max_len=MAX_KEY),
+        "name_ja": _text(raw.get("name_ja"), "name_ja", where, max_len=100),
+        "name_en": _text(raw.get("name_en"), "name_en", where, max_len=100),
+        "family_allowed": 1 if raw.get("family_allowed") else 0,
+    }
+    db["services"].upsert(row, pk="id")
+    return row["id"]
+
+
+class _Writer:
+    """Everything one import writes, inside the caller's transaction."""
+
+    def __init__(self, ctx, estimated_rows: int) -> None:
+        self.ctx = ctx
+        self.conn = ctx.db.conn
+        self.result = ImportResult()
+        self.services: set[str] = {r[0] for r in self.conn.execute("select id from services")}
+        self.unknown_services: dict[str, tuple[str, str]] = {}  # id → (record, field), checked at the end
+        self._dropped: list[str] = []
+        existing = self.conn.execute("select max(id) from members").fetchone()[0] or 0
+        if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
+            self._drop_secondary_indexes()
+
+    def _drop_secondary_indexes(self) -> None:
+        rows = self.conn.execute(
+            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'members' and sql is not null"
+        ).fetchall()
+        for name, sql in rows:
+            if "unique" in sql.lower():
+                continue
+            self.conn.execute(f'drop index "{name}"')
+            self._dropped.append(sql)
+
+    def finish(self) -> None:
+        for service_id, (record, field) in self.unknown_services.items():
+            if service_id not in self.services:
+                raise RosterError(record, field, f"unknown service {service_id!r}")
+        for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
+            self.conn.execute(sql)
+
+    def service(self, raw: object, where: str) -> None:
+        self.services.add(_upsert_service(self.ctx.db, raw, where))
+        self.result.services += 1
+
+    def org_services(self, value: object, where: str) -> list[str]:
+        if not isinstance(value, list) or not value:
+            raise RosterError(where, "services", "must be a non-empty list of service ids")
+        ids = list(dict.fromkeys(_text(v, "services", where, max_len=MAX_KEY) for v in value))
+        for s in ids:
+            if s not in self.services:
+                self.unknown_services.setdefault(s, (where, "services"))
+        return ids
+
+    def org(self, header: dict, where: str) -> None:
+        """Insert or update the organisation row and its services (members are written apart)."""
+        for k in ("name", "services", "auth_keys"):
+            if k not in header:
+                raise RosterError(where, k, "is required")
+        labels = header["auth_keys"]
+        if not isinstance(labels, dict):
+            raise RosterError(where, "auth_keys", "must be an object with key1_label, key2_label")
+        for k in labels:
+            if k not in ("key1_label", "key2_label", "key1_label_en", "key2_label_en"):
+                raise RosterError(where, f"auth_keys.{k}", "unknown field")
+        family = header.get("family") or {}
+        if not isinstance(family, dict):
+            raise RosterError(where, "family", "must be an object with enabled, max_degree, max_accounts")
+        for k in family:
+            if k not in ("enabled", "max_degree", "max_accounts"):
+                raise RosterError(where, f"family.{k}", "unknown field")
+        k1 = _text(labels.get("key1_label"), "auth_keys.key1_label", where, max_len=100)
+        k2 = _text(labels.get("key2_label"), "auth_keys.key2_label", where, max_len=100)
+        row = {
+            "group_id": header["group_id"],
+            "name": _text(header["name"], "name", where, max_len=200),
+            "key1_label": k1,
+            "key2_label": k2,
+            "key1_label_en": _text(labels.get("key1_label_en"), "auth_keys.key1_label_en", where, max_len=100,
+                                   required=False) or k1,
+            "key2_label_en": _text(labels.get("key2_label_en"), "auth_keys.key2_label_en", where, max_len=100,
+                                   required=False) or k2,
+            "family_enabled": 1 if family.get("enabled", True) else 0,
+            "family_max_degree": _small_int(family.get("max_degree", 2), "family.max_degree", where, 0, 2),
+            "family_max_accounts": _small_int(family.get("max_accounts", self.ctx.rules.family_max_accounts),
+                                              "family.max_accounts", where, 0, 100),
+            "updated_at": self.ctx.now(),
+        }
+        db = self.ctx.db
+        db["organisations"].upsert(row, pk="group_id")
+        self.conn.execute("delete from org_services where group_id = ?", [row["group_id"]])
+        self.conn.executemany("insert into org_services (group_id, service_id) values (?, ?)",
+                              [(row["group_id"], s) for s in header["services"]])
+
+    def placeholder_org(self, group_id: str) -> None:
+        """Members may stream before the org's own fields: its row must exist for their foreign key."""
+        self.conn.execute("insert or ignore into organisations (group_id, name, updated_at) values (?, ?, ?)",
+                          [group_id, group_id, self.ctx.now()])
+
+    def members(self, group_id: str, rows: Iterable[tuple], progress_tick: Callable[[], None] | None = None) -> int:
+        before = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
+        n = 0
+        batch: list[tuple] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                self.conn.executemany(UPSERT_MEMBER, batch)
+                n += len(batch)
+                batch.clear()
+        if batch:
+            self.conn.executemany(UPSERT_MEMBER, batch)
+            n += len(batch)
+        after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
+        self.result.members += n
+        self.result.new_members += after - before
+        self.result.per_org[group_id] = self.result.per_org.get(group_id, 0) + n
+        return n
+
+    def audit_org(self, group_id: str) -> None:
+        self.result.organisations += 1
+        audit.record(self.ctx, "roster.import", f"org:{group_id}", "ok",
+                     members=self.result.per_org.get(group_id, 0))
+
+
+def _small_int(value: object, field: str, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RosterError(where, field, f"must be a whole number from {low} to {high} (got {_show(value)})")
+    return value
+
+
+def _import_cache(conn):
+    """A larger page cache for the import's duration, restored afterwards."""
+    old = conn.execute("pragma cache_size").fetchone()[0]
+    conn.execute(f"pragma cache_size = -{IMPORT_CACHE_KIB}")
+    return old
+
+
+def _after_big_import(ctx, rows: int) -> None:
+    # A large transaction leaves a large WAL file behind; fold it back into the database.
+    if rows >= REBUILD_INDEXES_FROM and not ctx.db.conn.in_transaction:
+        ctx.db.execute("pragma wal_checkpoint(TRUNCATE)").fetchall()
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+
+
+def import_file(ctx, path: str | Path, progress: Progress | None = None) -> ImportResult:
+    """Import a roster in the public JSON format (services, organisations, members); all or nothing."""
+    started = time.perf_counter()
+    path = Path(path)
+    total = path.stat().st_size
+    conn = ctx.db.conn
+    old_cache = _import_cache(conn)
+    try:
+        with path.open("rb") as fh, ctx.tx():
+            stream = _JsonStream(fh, total, progress)
+            writer = _Writer(ctx, total // EST_BYTES_PER_MEMBER)
+            _ensure_builtin_services(ctx.db)
+            try:
+                _read_document(stream, writer)
+            except _JsonSyntax as exc:
+                raise RosterError(path.name, None, f"invalid JSON: {exc}") from None
+            writer.finish()
+            result = writer.result
+    finally:
+        conn.execute(f"pragma cache_size = {old_cache}")
+    _after_big_import(ctx, result.members)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _read_document(stream: _JsonStream, writer: _Writer) -> None:
+    seen = False
+    for key in stream.keys():
+        if key == "services":
+            for i in stream.items():
+                writer.service(stream.value(), f"services[{i}]")
+        elif key == "organisations":
+            seen = True
+            for i in stream.items():
+                _read_org(stream, writer, i)
+        else:
+            raise RosterError("file", key, "unknown top-level field (expected services, organisations)")
+    if stream.peek():
+        raise _JsonSyntax(f"unexpected data after the document at character {stream.consumed + stream.pos}")
+    if not seen:
+        raise RosterError("file", "organisations", "is required")
+
+
+def _read_org(stream: _JsonStream, writer: _Writer, i: int) -> None:
+    where = f"organisations[{i}]"
+    header: dict = {}
+    norm = _Normaliser(None)
+    for key in stream.keys():
+        if key not in ORG_FIELDS:
+            raise RosterError(where, key, "unknown field (expected " + ", ".join(ORG_FIELDS) + ")")
+        if key != "members":
+            value = stream.value()
+            if key == "group_id":
+                value = _text(value, "group_id", where, max_len=MAX_KEY)
+            elif key == "services":
+                value = writer.org_services(value, where)
+                norm.org_services = set(value)
+            header[key] = value
+            continue
+        if "group_id" not in header:
+            # The file is read once, front to back: rows need their group_id when they are written.
+            raise RosterError(where, "members", "must come after group_id in the organisation")
+        group_id = header["group_id"]
+        writer.placeholder_org(group_id)
+
+        def rows() -> Iterator[tuple]:
+            for j in stream.items():
+                raw = stream.value()
+                yield norm.row(group_id, raw, f"{where}.members[{j}]")
+
+        writer.members(group_id, rows())
+    if "group_id" not in header:
+        raise RosterError(where, "group_id", "is required")
+    writer.org(header, where)
+    for ids, member_where in norm.unchecked.items():  # lists read before the org's own services
+        norm.check_services(ids, member_where)
+    writer.audit_org(header["group_id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress | None = None) -> ImportResult:
+    """Import one organisation's members from a CSV whose header names the member fields."""
+    started = time.perf_counter()
+    path = Path(path)
+    total = path.stat().st_size
+    group_id = _text(group_id, "group_id", "command line", max_len=MAX_KEY)
+    conn = ctx.db.conn
+    old_cache = _import_cache(conn)
+    try:
+        with path.open("rb") as raw, ctx.tx():
+            org_services = [r[0] for r in conn.execute(
+                "select service_id from org_services where group_id = ?", [group_id])]
+            if conn.execute("select 1 from organisations where group_id = ?", [group_id]).fetchone() is None:
+                raise RosterError("command line", "group_id", f"no organisation {group_id!r}; import it first")
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            try:
+                header = [h.strip() for h in next(reader)]
+            except StopIteration:
+                raise RosterError("line 1", None, "the file is empty (expected a header row)") from None
+            for h in header:
+                if h not in MEMBER_FIELDS:
+                    raise RosterError("line 1", h, "unknown column (expected " + ", ".join(MEMBER_FIELDS) + ")")
+            if len(set(header)) != len(header):
+                raise RosterError("line 1", None, "a column appears twice")
+            for h in REQUIRED_MEMBER_FIELDS:
+                if h not in header:
+                    raise RosterError("line 1", h, "required column is missing")
+            writer = _Writer(ctx, total // (EST_BYTES_PER_MEMBER // 2))
+            norm = _Normaliser(org_services)
+            width = len(header)
+
+            def rows() -> Iterator[tuple]:
+                for n, cells in enumerate(reader):
+                    where = f"line {reader.line_num}"
+                    if not cells:
+                        continue
+                    if len(cells) != width:
+                        raise RosterError(where, None, f"expected {width} cells, found {len(cells)}")
+                    if progress and n % BATCH == 0:
+                        progress(raw.tell(), total)
+                    yield norm.row(group_id, dict(zip(header, cells)), where)
+
+            try:
+                writer.members(group_id, rows())
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise RosterError(f"line {reader.line_num}", None, f"unreadable CSV: {exc}") from None
+            writer.finish()
+            writer.audit_org(group_id)
+            if progress:
+                progress(total, total)
+            result = writer.result
+    finally:
+        conn.execute(f"pragma cache_size = {old_cache}")
+    _after_big_import(ctx, result.members)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo reset
+
+
+def app_tables(db) -> list[str]:
+    """Every table of the app's own (not SQLite's, not the migrations record, not FTS internals)."""
+    rows = db.execute("pragma main.table_list").fetchall()  # (schema, name, type, ncol, wr, strict)
+    return [r[1] for r in rows
+            if r[2] in ("table", "virtual") and not r[1].startswith("sqlite_") and r[1] != "_sqlite_migrations"]
+
+
+def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
+    """Wipe every app table and load the demo roster again, in one transaction.
+
+    The database's id (which names its key in the secret store) survives, so the terminal's
+    secrets stay valid.
+    """
+    from .paths import DEMO_FILE
+
+    with ctx.tx() as db:
+        conn = db.conn
+        conn.execute("pragma defer_foreign_keys = on")  # delete in any order; checked at commit
+        for table in app_tables(db):
+            if table == "settings":
+                conn.execute("delete from settings where key != 'db_id'")
+            else:
+                conn.execute(f'delete from "{table}"')
+        result = import_file(ctx, demo_file or DEMO_FILE)
+        audit.record(ctx, "demo.reset", f"terminal:{ctx.terminal}", "ok")
+    return result

@@ -1,0 +1,31 @@
+"""Where 「紐づけ設定する」 and the step-2 link lead. Linking itself arrives with the linking flow."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Button, Static
+
+from .registration import FlowScreen
+
+
+def link_screen(flow_id: str):
+    try:
+        from .linking import LinkLoginScreen
+    except ImportError:
+        return LinkingPendingScreen(flow_id)
+    return LinkLoginScreen(flow_id)
+
+
+class LinkingPendingScreen(FlowScreen):
+    STEP = 3
+
+    def __init__(self, flow_id: str) -> None:
+        super().__init__()
+        self.flow_id = flow_id
+
+    def form(self) -> ComposeResult:
+        yield Static(self.t("reg.link_pending"), classes="lead")
+        yield Button(self.t("reg.back"), id="back")
+
+    def on_button_pressed(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,29 @@
+"""F2: the outbox viewer, full screen. Escape returns to the step you were on."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Footer, Header, Static
+
+from ..widgets.outbox_view import OutboxView
+from .base import BaseScreen
+
+
+class OutboxScreen(BaseScreen):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield OutboxView(id="outbox-view")
+        yield Static(self.t("outbox.keys"), classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#ob-recipients").focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(OutboxView.LinkOpened)
+    def _link(self, event: OutboxView.LinkOpened) -> None:
+        self.app.pop_screen()
+        self.app.open_link(event.link)

@@ -1,0 +1,320 @@
+"""New registration, steps 1–5 (SPEC §3.1). Thin screens over `registration.py`."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, Footer, Header, Input, RadioButton, RadioSet, Static
+
+from .. import identify, registration
+from ..normalize import display_login_id, mask
+from ..widgets.field import Field
+from ..widgets.steps import StepIndicator
+from ..widgets.terms import TermsBox
+from .base import BaseScreen
+
+STEP_KEYS = ("reg.step1", "reg.step2", "reg.step3", "reg.step4", "reg.step5")
+
+
+class FlowScreen(BaseScreen):
+    """A step of a flow: header, step indicator, a scrolling form, footer."""
+
+    STEP = 1
+    STEPS = STEP_KEYS
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="flow"):
+            yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, classes="steps")
+            with Vertical(classes="box"):
+                yield from self.form()
+                yield Static("", classes="form-error", markup=False)
+        yield Footer()
+
+    def form(self) -> ComposeResult:
+        yield from ()
+
+
+class Step1Screen(FlowScreen):
+    """【団体ID】と【認証キー1・2】を入力し「次へ」. Also the first step of linking."""
+
+    STEP = 1
+
+    def __init__(self, purpose: str = "register") -> None:
+        super().__init__()
+        self.purpose = purpose
+        self.org: dict | None = None
+
+    def form(self) -> ComposeResult:
+        yield Static(self.t("reg.step1_lead"), classes="lead")
+        yield Field("group_id", self.t("reg.group_id"), placeholder="BO100001")
+        yield Field("key1", self._label(1))
+        yield Field("key2", self._label(2))
+        yield Button(self.t("reg.next"), id="next", variant="primary")
+
+    def _label(self, n: int) -> str:
+        if self.org:
+            label = self.org.get(f"key{n}_label_en" if self.app.lang == "en" else f"key{n}_label")
+            label = label or self.org.get(f"key{n}_label")
+            if label:
+                return f"{self.t(f'reg.key{n}')} ({label})"
+        return self.t(f"reg.key{n}")
+
+    def on_mount(self) -> None:
+        self.query_one("#group_id", Input).focus()
+
+    @on(Input.Changed, "#group_id")
+    def _group_changed(self, event: Input.Changed) -> None:
+        # A worker, not an await: the screen's queue must keep taking keys (fast typists, scanners).
+        self.run_worker(self._load_org(event.value), exclusive=True, group="org")
+
+    async def _load_org(self, group_id: str) -> None:
+        """The organisation's own names for its two keys, as soon as its 団体ID is known."""
+        self.org = await self.app.call(identify.organisation, group_id)
+        self.after_relabel()
+
+    def after_relabel(self) -> None:
+        for n in (1, 2):
+            self.query_one(f"#field-key{n}", Field).set_label(self._label(n))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        order = ["group_id", "key1", "key2"]
+        if event.input.id in order[:-1]:
+            self.focus_next()
+        else:
+            self.query_one("#next", Button).press()
+
+    @on(Button.Pressed, "#next")
+    async def _next(self, event: Button.Pressed) -> None:
+        v = {k: self.query_one(f"#{k}", Input).value for k in ("group_id", "key1", "key2")}
+        started = await self.run_service(registration.start, v["group_id"], v["key1"], v["key2"],
+                                         self.app.service_id, button=event.button)
+        if started is None:
+            return
+        if self.purpose == "link":
+            from .linking_entry import link_screen
+
+            self.app.push_screen(link_screen(started.flow_id))
+        else:
+            self.app.push_screen(Step2Screen(started.flow_id))
+
+
+class Step2Screen(FlowScreen):
+    """Login ID (e-mail or SMS), password, terms, 「上記内容で送信する」 → provisional registration."""
+
+    STEP = 2
+
+    def __init__(self, flow_id: str) -> None:
+        super().__init__()
+        self.flow_id = flow_id
+        self.already_registered = False
+
+    def form(self) -> ComposeResult:
+        yield Button(self.t("reg.link_instead"), id="link-instead", classes="link")
+        yield Static(self.t("reg.step2_lead"), classes="lead")
+        yield Static(self.t("reg.login_kind"), classes="field-label")
+        with RadioSet(id="kind"):
+            yield RadioButton(self.t("reg.kind_email"), value=True, id="kind-email")
+            yield RadioButton(self.t("reg.kind_sms"), id="kind-sms")
+        yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
+        yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
+        yield Field("password2", self.t("reg.password2"), password=True)
+        yield Static(self.t("reg.terms_title"), classes="field-label")
+        yield TermsBox(self.app.lang, id="terms")
+        yield Checkbox(self.t("reg.agree"), id="agree")
+        yield Static("", classes="field-error", id="agree-error")
+        yield Button(self.t("reg.submit"), id="submit", variant="primary")
+        with Vertical(id="already", classes="notice hidden"):
+            yield Static(self.t("reg.already_registered"), markup=False)
+            yield Button(self.t("reg.link_setup"), id="link-setup", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#kind", RadioSet).focus()
+        self.after_relabel()
+
+    @property
+    def kind(self) -> str:
+        return "sms" if self.query_one("#kind-sms", RadioButton).value else "email"
+
+    def after_relabel(self) -> None:
+        sms = self.kind == "sms"
+        self.query_one("#field-login_id", Field).set_label(self.t("reg.login_id_sms" if sms else "reg.login_id_email"))
+        self.query_one("#login_id", Input).placeholder = "090-1234-5678" if sms else "taro.yamada@example.jp"
+        self.query_one("#already").set_class(not self.already_registered, "hidden")
+
+    @on(RadioSet.Changed, "#kind")
+    def _kind(self) -> None:
+        self.after_relabel()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#submit")
+    async def _submit(self, event: Button.Pressed) -> None:
+        password = self.query_one("#password", Input).value
+        if password != self.query_one("#password2", Input).value:
+            self.clear_errors()
+            self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
+            return
+        login_id = self.query_one("#login_id", Input).value
+        self.already_registered = False
+        self.after_relabel()
+        try:
+            message = await self.app.call(
+                registration.submit_credentials, self.flow_id, self.kind, login_id, password,
+                self.query_one("#agree", Checkbox).value, self.app.lang)
+        except registration.BeneError as error:
+            if error.key == "registration.already_registered":
+                self.clear_errors()
+                self.already_registered = True
+                self.after_relabel()
+                self.query_one("#link-setup", Button).focus()
+            else:
+                self.clear_errors()
+                self.show_error(error)
+            return
+        except Exception:
+            self.show_error(registration.BeneError("error.unexpected"))
+            return
+        self.app.remember_recipient(message["recipient"])
+        self.app.push_screen(Step3Screen(self.flow_id, message["recipient"]))
+
+    @on(Button.Pressed, "#link-instead, #link-setup")
+    def _link(self) -> None:
+        from .linking_entry import link_screen
+
+        self.app.push_screen(link_screen(self.flow_id))
+
+
+class Step3Screen(FlowScreen):
+    """The code sent to the login ID; 「送信する」."""
+
+    STEP = 3
+
+    def __init__(self, flow_id: str, recipient: str) -> None:
+        super().__init__()
+        self.flow_id, self.recipient = flow_id, recipient
+
+    def form(self) -> ComposeResult:
+        key = "reg.code_sent_sms" if self.recipient.startswith("+") else "reg.code_sent_email"
+        yield Static(self.t(key, login_id=display_login_id(self.recipient)), classes="lead", markup=False)
+        yield Static(self.t("reg.sender_note"), classes="hint")
+        yield Field("code", self.t("reg.code"), placeholder="123456", max_length=20)
+        with Horizontal(classes="buttons"):
+            yield Button(self.t("reg.send"), id="send", variant="primary")
+            yield Button(self.t("reg.resend"), id="resend")
+        yield Static(self.t("reg.outbox_hint"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    @on(Input.Submitted, "#code")
+    def _enter(self) -> None:
+        self.query_one("#send", Button).press()
+
+    @on(Button.Pressed, "#send")
+    async def _send(self, event: Button.Pressed) -> None:
+        code = self.query_one("#code", Input).value
+        if await self.run_service(registration.verify_code, self.flow_id, code, button=event.button):
+            self.app.push_screen(Step4Screen(self.flow_id))
+
+    @on(Button.Pressed, "#resend")
+    async def _resend(self, event: Button.Pressed) -> None:
+        message = await self.run_service(registration.resend_code, self.flow_id, self.app.lang, button=event.button)
+        if message is not None:
+            self.query_one("#code", Input).value = ""
+            self.notify(self.t("reg.resent", login_id=mask(self.recipient)), markup=False)
+
+
+class Step4Screen(FlowScreen):
+    """The 「姓名」 registered by the organisation; the checkbox; complete (or 'my name is wrong')."""
+
+    STEP = 4
+
+    def __init__(self, flow_id: str, purpose: str = "register") -> None:
+        super().__init__()
+        self.flow_id, self.purpose = flow_id, purpose
+        self.person: dict | None = None
+
+    def form(self) -> ComposeResult:
+        yield Static(self.t("reg.step4_lead"), classes="lead")
+        yield Static("", id="org-name", markup=False)
+        yield Static("", id="name", classes="big-name", markup=False)
+        yield Static("", id="kana", markup=False)
+        yield Checkbox(self.t("reg.name_ok"), id="confirm")
+        yield Static("", classes="field-error", id="confirm-error")
+        with Horizontal(classes="buttons"):
+            yield Button(self.t("reg.complete" if self.purpose == "register" else "link.complete"),
+                         id="complete", variant="primary")
+            yield Button(self.t("reg.name_wrong"), id="name-wrong")
+        yield Static("", id="wrong-note", classes="notice hidden", markup=False)
+
+    async def on_mount(self) -> None:
+        self.query_one("#confirm", Checkbox).focus()
+        self.person = await self.run_service(registration.registered_name, self.flow_id)
+        self.after_relabel()
+
+    def after_relabel(self) -> None:
+        if self.person:
+            self.query_one("#org-name", Static).update(self.t("reg.org", org=self.person["org_name"]))
+            self.query_one("#name", Static).update(self.t("reg.full_name", name=self.person["name"]))
+            self.query_one("#kana", Static).update(self.person["kana"] or "")
+
+    @on(Button.Pressed, "#complete")
+    async def _complete(self, event: Button.Pressed) -> None:
+        confirmed = self.query_one("#confirm", Checkbox).value
+        if self.purpose == "register":
+            account_id = await self.run_service(registration.complete, self.flow_id, confirmed, button=event.button)
+        else:
+            from .. import linking
+
+            account_id = await self.run_service(linking.complete, self.flow_id, confirmed, button=event.button)
+        if account_id is not None:
+            self.app.push_screen(DoneScreen(account_id, self.purpose))
+
+    @on(Button.Pressed, "#name-wrong")
+    async def _wrong(self, event: Button.Pressed) -> None:
+        org = await self.run_service(registration.report_wrong_name, self.flow_id, button=event.button)
+        if org is not None:
+            note = self.query_one("#wrong-note", Static)
+            note.update(self.t("reg.name_wrong_note", org=org))
+            note.remove_class("hidden")
+            self.query_one("#complete", Button).disabled = True
+            self.query_one("#confirm", Checkbox).disabled = True
+
+
+class DoneScreen(FlowScreen):
+    """ベネアカウントの新規登録が完了しました。 and the 初回特典 banner."""
+
+    STEP = 5
+
+    def __init__(self, account_id: int, purpose: str = "register") -> None:
+        super().__init__()
+        self.account_id, self.purpose = account_id, purpose
+
+    def form(self) -> ComposeResult:
+        yield Static(self.t("reg.done"), classes="title")
+        yield Static(self.t("reg.done_lead"), classes="lead")
+        yield Button(self.t("reg.benefit_banner"), id="benefit", classes="banner")
+        yield Static("", id="benefit-result", markup=False)
+        yield Button(self.t("reg.to_top"), id="top")
+
+    def on_mount(self) -> None:
+        self.query_one("#benefit", Button).focus()
+
+    @on(Button.Pressed, "#benefit")
+    async def _benefit(self, event: Button.Pressed) -> None:
+        granted = await self.run_service(registration.grant_benefit, self.account_id, button=event.button)
+        if granted is not None:
+            self.query_one("#benefit-result", Static).update(
+                self.t("reg.benefit_granted" if granted else "reg.benefit_already"))
+
+    @on(Button.Pressed, "#top")
+    def _top(self) -> None:
+        self.app.go_home()
+
+    def action_back(self) -> None:
+        self.app.go_home()

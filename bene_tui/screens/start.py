@@ -1,0 +1,55 @@
+"""The start screen: 「新規登録」 first and focused; login and the 'I forgot' procedures below."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.widgets import Button, Footer, Header, Select, Static
+
+from .base import BaseScreen
+
+SERVICES = ("benefit_station", "bene_learning", "bene_wellness")
+
+
+class StartScreen(BaseScreen):
+    # Extra entries (login, forgotten items) register themselves here: (button id, label key, screen factory).
+    ENTRIES: list[tuple[str, str, object]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Center():
+            with Vertical(id="start-box", classes="box"):
+                yield Static(self.t("start.heading"), classes="title")
+                yield Static(self.t("start.lead"), classes="lead")
+                yield Static(self.t("start.service"), classes="field-label")
+                yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.app.service_id,
+                             allow_blank=False, id="service")
+                yield Button(self.t("start.register"), id="register", variant="primary")
+                for button_id, key, _ in self.ENTRIES:
+                    yield Button(self.t(key), id=button_id)
+                yield Static(self.t("start.outbox_hint"), classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#register", Button).focus()
+
+    @on(Select.Changed, "#service")
+    def _service(self, event: Select.Changed) -> None:
+        if event.value in SERVICES:
+            self.app.service_id = event.value
+
+    @on(Button.Pressed, "#register")
+    def _register(self) -> None:
+        from .registration import Step1Screen
+
+        self.app.push_screen(Step1Screen())
+
+    @on(Button.Pressed)
+    def _entry(self, event: Button.Pressed) -> None:
+        for button_id, _, factory in self.ENTRIES:
+            if event.button.id == button_id:
+                self.app.push_screen(factory())
+
+    def action_back(self) -> None:
+        """Nothing below the start screen."""

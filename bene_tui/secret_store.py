@@ -1,0 +1,80 @@
+"""Secrets (the key for hashing codes and tokens, the operator PIN hash) live in the OS keyring,
+falling back to a private file (mode 0600) where no keyring backend works. Never in SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+SERVICE = "bene-tui"
+
+
+class SecretStore:
+    def __init__(self, fallback_file: Path, use_keyring: bool = True) -> None:
+        self.fallback_file = Path(fallback_file)
+        self.use_keyring = use_keyring and os.environ.get("BENE_TUI_NO_KEYRING") != "1"
+
+    # -- keyring, when a real backend exists -------------------------------------------
+    def _keyring(self):
+        if not self.use_keyring:
+            return None
+        try:
+            import keyring
+            from keyring.backends import fail
+
+            backend = keyring.get_keyring()
+            if isinstance(backend, fail.Keyring) or backend.priority <= 0:
+                return None
+            return keyring
+        except Exception:  # no usable backend: headless machine
+            return None
+
+    # -- private-file fallback ---------------------------------------------------------
+    def _read_file(self) -> dict[str, str]:
+        try:
+            return json.loads(self.fallback_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _write_file(self, data: dict[str, str]) -> None:
+        self.fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.fallback_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, self.fallback_file)
+        os.chmod(self.fallback_file, 0o600)
+
+    def get(self, name: str) -> str | None:
+        kr = self._keyring()
+        if kr is not None:
+            try:
+                value = kr.get_password(SERVICE, name)
+                if value is not None:
+                    return value
+            except Exception:
+                pass
+        return self._read_file().get(name)
+
+    def set(self, name: str, value: str) -> None:
+        kr = self._keyring()
+        if kr is not None:
+            try:
+                kr.set_password(SERVICE, name, value)
+                return
+            except Exception:
+                pass
+        data = self._read_file()
+        data[name] = value
+        self._write_file(data)
+
+    def hmac_key(self, scope: str) -> bytes:
+        """The key for hashing codes and tokens of one database, made on first use."""
+        name = f"hmac-key:{scope}"
+        value = self.get(name)
+        if value is None:
+            value = secrets.token_hex(32)
+            self.set(name, value)
+        return bytes.fromhex(value)

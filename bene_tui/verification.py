@@ -1,0 +1,72 @@
+"""Six-digit verification codes (SPEC §4): 10 minutes, single use, bound to one flow and
+purpose, stored as a keyed hash, 5 wrong entries void it, resend after 60 s, at most 5 an hour."""
+
+from __future__ import annotations
+
+import re
+
+from . import audit, codes, outbox
+from .errors import BeneError, Throttled, ValidationError
+from .normalize import clean
+
+
+def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, **params: object) -> dict:
+    """Send a new code (inside the caller's transaction); voids the flow's earlier codes."""
+    now, rules, db = ctx.now(), ctx.rules, ctx.db
+    last = db.execute(
+        "select max(created_at) from codes where flow_id = ? and purpose = ?", [flow_id, purpose]
+    ).fetchone()[0]
+    if last is not None and now - last < rules.code_resend_after:
+        raise Throttled("error.resend_too_early", seconds=int(rules.code_resend_after - (now - last)) + 1,
+                        staff="resend within the minimum interval")
+    sent = db.execute(
+        "select count(*) from codes where recipient = ? and created_at > ?", [recipient, now - 3600]
+    ).fetchone()[0]
+    if sent >= rules.code_sends_per_hour:
+        raise Throttled("error.too_many_codes", seconds=3600, staff=f"{sent} codes sent to recipient within the hour")
+    db.execute("update codes set voided_at = ? where flow_id = ? and used_at is null and voided_at is null",
+               [now, flow_id])
+    code = codes.new_code()
+    db["codes"].insert({
+        "flow_id": flow_id, "purpose": purpose, "recipient": recipient,
+        "code_hash": codes.keyed_hash(ctx.hmac_key, f"{purpose}:{flow_id}", code),
+        "created_at": now, "expires_at": now + rules.code_ttl, "attempts": 0,
+    })
+    message = outbox.send(ctx, recipient, purpose, lang, code=code, flow_id=flow_id,
+                          minutes=rules.code_ttl // 60, **params)
+    audit.record(ctx, "code.sent", f"flow:{flow_id}", "ok", purpose=purpose, channel=message["channel"],
+                 message_id=message["id"], delivery=message["status"])
+    return message
+
+
+def check(ctx, flow_id: str, purpose: str, typed: str) -> None:
+    """Consume the flow's live code, or raise. Counts wrong entries (in its own transaction)."""
+    value = clean(typed, "code", max_len=20).replace(" ", "").replace("-", "")
+    if not re.fullmatch(r"\d{6}", value):
+        raise ValidationError("error.code_format", field="code")
+    # Refusals are counted and audited, so the transaction commits before the error is raised.
+    error = None
+    with ctx.tx() as db:
+        rows = list(db.query(
+            "select * from codes where flow_id = ? and purpose = ? and used_at is null and voided_at is null "
+            "order by id desc limit 1", [flow_id, purpose]))
+        now = ctx.now()
+        if not rows:
+            error = BeneError("error.code_void", field="code", staff="no live code: voided, used or never sent")
+        elif rows[0]["expires_at"] <= now:
+            db["codes"].update(rows[0]["id"], {"voided_at": now})
+            error = BeneError("error.code_expired", field="code", staff="code expired")
+        elif not codes.matches(ctx.hmac_key, f"{purpose}:{flow_id}", value, rows[0]["code_hash"]):
+            attempts = rows[0]["attempts"] + 1
+            left = ctx.rules.code_max_attempts - attempts
+            db["codes"].update(rows[0]["id"], {"attempts": attempts, **({"voided_at": now} if left <= 0 else {})})
+            if left <= 0:
+                error = BeneError("error.code_void", field="code", staff=f"{attempts} wrong entries: code voided")
+            else:
+                error = BeneError("error.code_wrong", field="code", staff=f"wrong code, {left} attempts left", left=left)
+        else:
+            db["codes"].update(rows[0]["id"], {"used_at": now})
+        audit.record(ctx, "code.checked", f"flow:{flow_id}", "refused" if error else "ok",
+                     error.staff if error else None, purpose=purpose)
+    if error:
+        raise error

@@ -1,0 +1,140 @@
+"""The simulated phone and mailbox: conversations by recipient, their messages, the code large.
+
+Used full-screen (F2) and, in demo mode, as a live side panel. It polls the outbox's last id
+once a second, so a new message appears as it is sent.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Digits, OptionList, Static
+from textual.widgets.option_list import Option
+
+from .. import outbox
+from ..clock import fmt_time
+from ..normalize import display_login_id
+
+
+class OutboxView(Vertical):
+    DEFAULT_CSS = """
+    OutboxView { height: 1fr; }
+    OutboxView #ob-lists { height: 1fr; }
+    OutboxView #ob-recipients { width: 2fr; }
+    OutboxView #ob-messages { width: 3fr; }
+    OutboxView #ob-detail { height: 2fr; border: round $primary; padding: 0 1; }
+    OutboxView #ob-code { width: auto; }
+    OutboxView .ob-link { color: $accent; text-style: bold; }
+    """
+
+    class LinkOpened(Message):
+        def __init__(self, link: str) -> None:
+            super().__init__()
+            self.link = link
+
+    def __init__(self, compact: bool = False, **kw) -> None:
+        super().__init__(**kw)
+        self.compact = compact
+        self.recipient: str | None = None
+        self.message_id: int | None = None
+        self._last_seen = -1
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        yield Static(t("outbox.title"), classes="title")
+        with Horizontal(id="ob-lists"):
+            yield OptionList(id="ob-recipients")
+            yield OptionList(id="ob-messages")
+        with VerticalScroll(id="ob-detail"):
+            yield Static("", id="ob-head", markup=False)
+            yield Digits("", id="ob-code")
+            yield Static("", id="ob-link", classes="ob-link", markup=False)
+            yield Static("", id="ob-body", markup=False)
+
+    async def on_mount(self) -> None:
+        await self.refresh_lists()
+        self.set_interval(1.0, self._poll)
+
+    async def _poll(self) -> None:
+        if self.app.ctx is None:
+            return
+        last = await self.app.call(outbox.last_id)
+        if last != self._last_seen:
+            await self.refresh_lists()
+
+    async def refresh_lists(self) -> None:
+        if self.app.ctx is None:
+            return
+        scope = self.app.outbox_scope()
+        self._last_seen = await self.app.call(outbox.last_id)
+        rows = await self.app.call(outbox.recipients_summary, scope)
+        recipients = self.query_one("#ob-recipients", OptionList)
+        recipients.clear_options()
+        t = self.app.t
+        for row in rows:
+            icon = "✉" if row["channel"] == "email" else "📱"
+            unread = f"  ({t('outbox.unread', n=row['unread'])})" if row["unread"] else ""
+            recipients.add_option(Option(f"{icon} {display_login_id(row['recipient'])}{unread}", id=row["recipient"]))
+        if not rows:
+            self.query_one("#ob-head", Static).update(t("outbox.empty"))
+            return
+        if self.recipient not in {r["recipient"] for r in rows}:
+            self.recipient = rows[0]["recipient"]
+        recipients.highlighted = [r["recipient"] for r in rows].index(self.recipient)
+        await self.show_recipient(self.recipient, newest=True)
+
+    async def show_recipient(self, recipient: str, newest: bool = False) -> None:
+        self.recipient = recipient
+        rows = await self.app.call(outbox.messages, recipient=recipient, limit=100)
+        messages = self.query_one("#ob-messages", OptionList)
+        messages.clear_options()
+        t = self.app.t
+        for row in rows:
+            status = "" if row["status"] == "sent" else f" [{t('outbox.status_' + row['status'])}]"
+            title = row["subject"] or (row["body"] or "")[:30].replace("\n", " ")
+            mark = "●" if not row["read"] and row["status"] == "sent" else " "
+            messages.add_option(Option(f"{mark} {fmt_time(row['created_at'])} {title}{status}", id=str(row["id"])))
+        if rows:
+            messages.highlighted = 0
+            await self.show_message(rows[0]["id"])
+
+    async def show_message(self, message_id: int) -> None:
+        row = await self.app.call(outbox.get, message_id)
+        if row is None:
+            return
+        self.message_id = message_id
+        t = self.app.t
+        if row["status"] != "sent":
+            head = t("outbox.not_delivered", status=t("outbox.status_" + row["status"]))
+            self.query_one("#ob-head", Static).update(head)
+            self.query_one("#ob-code", Digits).update("")
+            self.query_one("#ob-link", Static).update("")
+            self.query_one("#ob-body", Static).update("")
+            return
+        head = f"{t('outbox.from')}: {row['sender']}\n{t('outbox.to')}: {display_login_id(row['recipient'])}\n{fmt_time(row['created_at'])}"
+        if row["subject"]:
+            head += f"\n{row['subject']}"
+        self.query_one("#ob-head", Static).update(head)
+        self.query_one("#ob-code", Digits).update(row["code"] or "")
+        self.query_one("#ob-link", Static).update(f"{t('outbox.open_link')}: {row['link']}" if row["link"] else "")
+        self.query_one("#ob-body", Static).update(row["body"] or "")
+        if not row["read"]:
+            await self.app.call(outbox.mark_read, message_id)
+
+    @on(OptionList.OptionHighlighted, "#ob-recipients")
+    async def _recipient(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and event.option.id != self.recipient:
+            await self.show_recipient(event.option.id)
+
+    @on(OptionList.OptionHighlighted, "#ob-messages")
+    async def _message(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and int(event.option.id) != self.message_id:
+            await self.show_message(int(event.option.id))
+
+    @on(OptionList.OptionSelected, "#ob-messages")
+    async def _open(self, event: OptionList.OptionSelected) -> None:
+        row = await self.app.call(outbox.get, int(event.option.id))
+        if row and row["link"] and row["status"] == "sent":
+            self.post_message(self.LinkOpened(row["link"]))

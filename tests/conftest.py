@@ -1,0 +1,127 @@
+"""Shared fixtures: every test gets its own database, secrets file and a fixed clock."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bene_tui.clock import Clock
+from bene_tui.config import Rules, Settings
+from bene_tui.context import open_context
+from bene_tui.secret_store import SecretStore
+
+# 2026-04-01 09:00 JST: registration peak, fixed so expiry and snapshots are repeatable.
+START = 1774998000.0
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path, monkeypatch):
+    """No test touches the real keyring, data directory or the developer's settings."""
+    for key in list(os.environ):
+        if key.startswith("BENE_TUI_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BENE_TUI_NO_KEYRING", "1")
+    monkeypatch.setenv("BENE_TUI_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    monkeypatch.setenv("BENE_TUI_DB", str(tmp_path / "bene.db"))
+    monkeypatch.setenv("BENE_TUI_TERMINAL", "test-terminal")
+    for k, v in CHEAP_ARGON2.items():
+        monkeypatch.setenv("BENE_TUI_" + k.upper(), str(v))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def make_settings(tmp_path, **kw) -> Settings:
+    rules = Rules(**CHEAP_ARGON2)
+    return Settings(db_path=str(tmp_path / "bene.db"), terminal="test-terminal", rules=rules, **kw)
+
+
+@pytest.fixture
+def clock():
+    return Clock(start=START)
+
+
+@pytest.fixture
+def ctx(tmp_path, clock):
+    """A seeded demo world on a fresh database."""
+    context, _ = open_context(make_settings(tmp_path), clock=clock,
+                              secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    yield context
+    context.store.close()
+
+
+# A small world of our own, so tests do not depend on the demo data's contents.
+TEST_WORLD = {
+    "organisations": [
+        {
+            "group_id": "TS000001", "name": "テスト商事株式会社",
+            "services": ["benefit_station", "bene_learning"],
+            "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日(YYYYMMDD)",
+                          "key1_label_en": "Employee number", "key2_label_en": "Date of birth (YYYYMMDD)"},
+            "family": {"enabled": True, "max_degree": 2, "max_accounts": 10},
+            "members": [
+                {"auth_key_1": "1001", "auth_key_2": "19850401", "name": "山田 太郎", "kana": "ヤマダ タロウ",
+                 "birth_date": "1985-04-01", "email_on_file": "taro@test-shoji.example.jp"},
+                {"auth_key_1": "1002", "auth_key_2": "19900512", "name": "[b]太郎[/b]", "kana": "テスト タロウ",
+                 "birth_date": "1990-05-12", "email_on_file": "markup@test-shoji.example.jp"},
+                {"auth_key_1": "1003", "auth_key_2": "19781120", "name": "佐藤 花子", "kana": "サトウ ハナコ",
+                 "birth_date": "1978-11-20", "email_on_file": "hanako@test-shoji.example.jp",
+                 "services": ["benefit_station"]},
+                {"auth_key_1": "1004", "auth_key_2": "19950303", "name": "鈴木 一郎", "kana": "スズキ イチロウ",
+                 "birth_date": "1995-03-03", "email_on_file": "ichiro@test-shoji.example.jp"},
+            ],
+        },
+        {
+            "group_id": "TS000002", "name": "テスト市役所",
+            "services": ["benefit_station", "bene_wellness"],
+            "auth_keys": {"key1_label": "職員番号", "key2_label": "会員番号",
+                          "key1_label_en": "Staff number", "key2_label_en": "Member number"},
+            "family": {"enabled": False, "max_degree": 2, "max_accounts": 10},
+            "members": [
+                {"auth_key_1": "A-77", "auth_key_2": "M9001", "name": "山田 太郎", "kana": "ヤマダ タロウ",
+                 "birth_date": "1985-04-01", "email_on_file": "yamada@city.example.jp"},
+                {"auth_key_1": "A-78", "auth_key_2": "M9002", "name": "高橋 美咲", "kana": "タカハシ ミサキ",
+                 "birth_date": "1992-08-08", "email_on_file": "misaki@city.example.jp"},
+            ],
+        },
+    ]
+}
+
+GOOD_PASSWORD = "kumo-no-ue-de-odoru-neko-42"
+
+
+@pytest.fixture
+def world(ctx, tmp_path):
+    """ctx with the test organisations imported beside the demo data."""
+    import json
+
+    from bene_tui import roster
+
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
+    roster.import_file(ctx, path)
+    return ctx
+
+
+@pytest.fixture
+def app_factory(tmp_path, clock):
+    """BeneApp on this test's database with the test world imported and a fixed clock."""
+    import json
+
+    from bene_tui import roster
+    from bene_tui.app import BeneApp
+    from bene_tui.context import open_context
+
+    settings = make_settings(tmp_path)
+    secret_store = SecretStore(tmp_path / "secrets.json", use_keyring=False)
+    setup_ctx, _ = open_context(settings, clock=clock, secret_store=secret_store)
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
+    roster.import_file(setup_ctx, path)
+    setup_ctx.store.close()
+
+    def make(lang: str = "ja", mode: str = "demo", **kw) -> BeneApp:
+        s = make_settings(tmp_path, lang=lang, mode=mode)
+        return BeneApp(settings=s, clock=clock, secret_store=secret_store, **kw)
+
+    return make

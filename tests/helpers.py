@@ -1,0 +1,50 @@
+"""Helpers for Pilot tests: wait for the screen to settle, type into a field."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
+    """Pause until predicate() is truthy (service calls run in threads, so screens change later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        try:
+            result = predicate()
+        except Exception:
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; screen is {pilot.app.screen!r}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_screen(pilot, screen_cls, timeout: float = 10.0):
+    return await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_cls) and pilot.app.screen,
+                          timeout, f"screen {screen_cls.__name__}")
+
+
+async def type_into(pilot, selector: str, text: str):
+    """Focus a field on the active screen, clear it and type text as keys would (paste-like)."""
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
+    widget.value = ""
+    widget.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+def screen_text(pilot) -> str:
+    """All visible text of the active screen (static contents, labels, buttons, inputs)."""
+    from textual.widgets import Button, Input, Label, Static
+
+    parts = []
+    for w in pilot.app.screen.query("*"):
+        if isinstance(w, Input):
+            parts.append(w.value)
+        elif isinstance(w, (Static, Label, Button)):
+            parts.append(str(w.render()))
+    return "\n".join(parts)
