@@ -12,6 +12,7 @@ from textual.binding import Binding
 from .clock import Clock
 from .config import Settings
 from .i18n import t as translate
+from .modes import install as install_modes
 
 log = logging.getLogger("bene_tui")
 
@@ -19,7 +20,7 @@ log = logging.getLogger("bene_tui")
 class BeneApp(App):
     """Start it as the CLI does: `BeneApp(db_path=None, lang=None, mode=None, open_link=None)`."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "kiosk.tcss"]  # kiosk.tcss: rules under .kiosk only
     TITLE = "ベネアカウント"
     BINDINGS = [
         Binding("f2", "outbox", "Outbox", priority=True),
@@ -43,6 +44,8 @@ class BeneApp(App):
         self._ctx_ready = asyncio.Event()
         self.session_recipients: list[str] = []  # login IDs and contacts typed in this session
         self.service_id = "benefit_station"
+        self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
+        self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
 
     # -- start-up: the start screen first, the database behind it --------------------------
     def on_mount(self) -> None:
@@ -50,6 +53,7 @@ class BeneApp(App):
 
         self.title = self.t("app.title")
         self.push_screen(StartScreen())
+        self.modes.mount()
         self.run_worker(self._open, thread=True, exclusive=True, group="startup")
 
     def _open(self) -> None:
@@ -79,7 +83,14 @@ class BeneApp(App):
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a service function in a worker thread with the Context first; the screen stays live."""
         await self._ctx_ready.wait()
-        return await asyncio.to_thread(fn, self.ctx, *args, **kwargs)
+        try:
+            return await asyncio.to_thread(fn, self.ctx, *args, **kwargs)
+        except Exception as exc:  # "database is locked" from a read never reaches the screen as such
+            from .store import busy_error, is_busy
+
+            if is_busy(exc):
+                raise busy_error(exc) from exc
+            raise
 
     # -- language ------------------------------------------------------------------------
     def t(self, key: str, **params: Any) -> str:
@@ -97,6 +108,15 @@ class BeneApp(App):
             relabel = getattr(screen, "relabel", None)
             if relabel is not None:
                 await relabel()
+        self.modes.relabel()
+
+    # -- modes: every real key and mouse event passes the mode first (idle timer, scenario keys) --
+    async def on_event(self, event) -> None:
+        if not self.modes.on_input(event):
+            await super().on_event(event)
+
+    async def action_mode(self, name: str, *args: Any) -> None:
+        await self.modes.action(name, *args)
 
     # -- navigation ----------------------------------------------------------------------
     def action_outbox(self) -> None:
@@ -123,5 +143,12 @@ class BeneApp(App):
     def open_link(self, url: str) -> None:
         """A link from a message opens the right step (family links arrive with the family flow)."""
         from .links import route
+        from .screens import family  # noqa: F401  (registers the /family/* link handlers)
 
         route(self, url)
+
+    def open_family_settings(self) -> None:
+        """マイページ 「家族設定」: the logged-in member's family settings (log in first if needed)."""
+        from .screens.family import open_family_settings
+
+        open_family_settings(self)

@@ -13,7 +13,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["kiosk", "helpdesk", "demo"], help="mode (default demo; env BENE_TUI_MODE)")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("run", help="start the app (the default)")
+    op = sub.add_parser("open", help="start the app on a link from a message (e.g. a family approval or invitation URL)")
+    op.add_argument("url", help="https://bene-account.local/... as printed by `bene-tui outbox`")
     _add_data_commands(sub)
+    _add_mode_commands(sub)
     return p
 
 
@@ -21,6 +24,8 @@ def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
     from .app import BeneApp
 
     app = BeneApp(db_path=args.db, lang=args.lang, mode=args.mode, open_link=open_link)
+    if app.mode == "kiosk" and not _kiosk_pin_ready():
+        return 2
     app.run()
     return app.return_code or 0
 
@@ -42,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _add_data_commands(sub) -> None:
     imp = sub.add_parser("import", help="import organisations and members from a JSON roster (all or nothing)")
-    imp.add_argument("file", help="roster in the JSON format of docs (services, organisations, members)")
+    imp.add_argument("file", help="roster JSON: {services: [...], organisations: [{group_id, ..., members: [...]}]} "
+                                   "(the format is described in bene_tui/roster.py)")
     csv_ = sub.add_parser("import-roster", help="import one organisation's members from a CSV file")
     csv_.add_argument("group_id", help="団体ID of an organisation already imported")
     csv_.add_argument("file", help="CSV with header auth_key_1,auth_key_2,name,kana,birth_date,email_on_file,services")
@@ -172,8 +178,113 @@ def demo_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Mode commands: the kiosk's operator PIN, scenarios, the app in a browser.
+
+
+def _add_mode_commands(sub) -> None:
+    sub.add_parser("set-pin", help="set the kiosk operator PIN (asked twice; stored as an Argon2 hash in the keyring)")
+    play = sub.add_parser("play", help="play a scenario through the real screens (demo mode unless --mode says otherwise)")
+    play.add_argument("scenario", nargs="?", help="a name from data/scenarios/ or a path to a .toml file; omit to list them")
+    play.add_argument("--speed", type=float, default=1.0,
+                      help="1 = human pace (default), 2 = twice as fast, 0 = no waiting; +/- change it while playing")
+    play.add_argument("--keep-data", action="store_true", help="play on the data as it is (default: restore the demo data first)")
+    serve = sub.add_parser("serve", help="serve the app to a web browser with textual-serve (loopback only by default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+
+def _kiosk_pin_ready() -> bool:
+    """A kiosk that nobody could leave without killing it is refused: set the PIN first."""
+    from . import pin
+    from .context import default_secrets_file
+    from .secret_store import SecretStore
+
+    if SecretStore(default_secrets_file()).get(pin.SECRET_NAME):
+        return True
+    print("bene-tui: kiosk mode needs an operator PIN; set one first with `bene-tui set-pin`.", file=sys.stderr)
+    return False
+
+
+def set_pin_cmd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from . import pin
+    from .errors import BeneError
+    from .i18n import t
+
+    try:
+        first = getpass.getpass("New operator PIN: ")
+        second = getpass.getpass("Repeat the PIN: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nbene-tui: nothing was changed.", file=sys.stderr)
+        return 130
+    if first != second:
+        print("bene-tui: the two PINs differ; nothing was changed.", file=sys.stderr)
+        return 1
+    ctx = _context(args)
+    try:
+        pin.set_pin(ctx, first)
+    except BeneError as exc:
+        print(f"bene-tui: {t('en', exc.key, **exc.params)} Nothing was changed.", file=sys.stderr)
+        return 1
+    finally:
+        ctx.store.close()
+    print("Operator PIN set. In kiosk mode, ctrl+o and this PIN close the app.")
+    return 0
+
+
+def play_cmd(args: argparse.Namespace) -> int:
+    from . import scenario as scenarios
+
+    if not args.scenario:
+        for name in scenarios.available():
+            found = scenarios.load(name)
+            print(f"{name:24} {found.title_in('ja')} / {found.title_in('en')}")
+        return 0
+    found = scenarios.load(args.scenario)  # a ScenarioError is a ValueError: main() prints it
+    if args.mode == "kiosk":
+        print("bene-tui: scenarios play in demo or helpdesk mode, not in kiosk mode.", file=sys.stderr)
+        return 2
+    if args.keep_data:
+        found.reset = False
+    from .app import BeneApp
+
+    app = BeneApp(db_path=args.db, lang=args.lang or found.lang, mode=args.mode or "demo")
+    app.modes.autoplay(found, args.speed)
+    app.run()
+    return app.return_code or 0
+
+
+def serve_cmd(args: argparse.Namespace) -> int:
+    import ipaddress
+    import shlex
+
+    from textual_serve.server import Server
+
+    from .config import Settings
+
+    settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # bad values fail here
+    if settings.mode == "kiosk" and not _kiosk_pin_ready():
+        return 2
+    command = [sys.executable, "-m", "bene_tui.cli"]
+    for flag, value in (("--db", args.db), ("--lang", args.lang), ("--mode", args.mode)):
+        if value:
+            command += [flag, value]
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        print(f"bene-tui: warning: serving on {args.host}: anyone who can reach this address can use the app "
+              "and see its outbox.", file=sys.stderr)
+    Server(shlex.join([*command, "run"]), host=args.host, port=args.port, title="bene-tui").serve()
+    return 0
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
-            "demo": demo_cmd}
+            "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
+COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,7 +35,10 @@ def get(ctx, flow_id: str, kinds: tuple[str, ...] | None = None, states: tuple[s
     if kinds and flow["kind"] not in kinds:
         raise BeneError("error.flow_expired", staff=f"flow is {flow['kind']}, not {kinds}")
     if flow["expires_at"] and flow["expires_at"] <= ctx.now():
-        raise BeneError("error.flow_expired", staff="flow expired")
+        from .clock import fmt_time
+
+        raise BeneError("error.flow_expired", staff=f"{flow['kind']} flow ended or expired at {fmt_time(flow['expires_at'])} JST"
+                        f" (state {flow['state']})")
     if states and flow["state"] not in states:
         raise BeneError("error.flow_state", staff=f"flow state {flow['state']}, expected {states}")
     flow["data"] = json.loads(flow["data"] or "{}")

@@ -131,3 +131,9 @@ def m004_outbox_audit(db):
     )
     db["audit"].create_index(["subject", "id"])
     db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+@m()
+def m_family_contact_nocase(db):
+    """Pending invitations are looked up by contact case-blind (as accounts.login_key is), through an index."""
+    db.execute("create index if not exists idx_invitations_contact_nocase on invitations (contact collate nocase)")

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from .errors import ValidationError
 
 MAX_FIELD = 256  # no legitimate field of these forms is longer
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# Control characters, invisible direction marks, and lone surrogates (they cannot even be stored: SQLite wants UTF-8).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+# What a typed phone number may contain: digits, +, brackets, dots, spaces and the dashes Japanese keyboards make.
+_PHONE_CHARS = re.compile(r"[0-9+() .\-\u2010-\u2015\u2212\u30fc\ufe63]+")
 
 
 def clean(value: object, field: str, *, max_len: int = MAX_FIELD, required: bool = True) -> str:
@@ -48,7 +51,8 @@ def clean_date(value: object, field: str) -> str:
     from datetime import date
 
     text = clean(value, field, max_len=20)
-    m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
+    # ASCII digits only: re's \d would also take Arabic-Indic and other scripts' digits.
+    m = re.fullmatch(r"([0-9]{4})[-/.年]?([0-9]{1,2})[-/.月]?([0-9]{1,2})日?", text)
     if not m or (len(text) == 8 and not text.isdigit()):
         raise ValidationError("error.date", field=field)
     try:
@@ -96,6 +100,8 @@ def mobile(value: object, field: str = "login_id") -> str:
     import phonenumbers
 
     text = clean(value, field, max_len=32)
+    if not _PHONE_CHARS.fullmatch(text):  # phonenumbers alone would skip letters ("ABC090...", "... ext 5")
+        raise ValidationError("error.mobile", field=field)
     try:
         number = phonenumbers.parse(text, "JP")
     except phonenumbers.NumberParseException:

@@ -16,6 +16,8 @@ def check_policy(password: str, rules: Rules, login_id: str | None = None, user_
         raise ValidationError("error.password_too_short", field="password", min=rules.password_min)
     if len(password) > rules.password_max:
         raise ValidationError("error.password_too_long", field="password", max=rules.password_max)
+    if not _encodable(password):  # a lone surrogate (broken paste) cannot be hashed as UTF-8
+        raise ValidationError("error.control_chars", field="password")
     low = password.casefold()
     if login_id:
         ident = login_id.casefold()
@@ -51,11 +53,21 @@ def verify_password(stored: str | None, password: str, rules: Rules) -> bool:
 
     ph = hasher(rules)
     target = stored or _dummy_hash(rules.argon2_time_cost, rules.argon2_memory_kib, rules.argon2_parallelism)
+    if not _encodable(password):  # cannot be anyone's password; same work, same answer as a wrong one
+        password, stored = "\ufffd", None
     try:
         ok = ph.verify(target, password)
     except (VerificationError, InvalidHashError):
         ok = False
     return ok and stored is not None
+
+
+def _encodable(password: str) -> bool:
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=4)

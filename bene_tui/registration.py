@@ -6,6 +6,7 @@ Step 2 hashes a password: call it from a worker thread (the app's `call` does).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from . import audit, flows, identify, passwords, verification
@@ -88,11 +89,15 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
                 account_id = existing["id"]
                 db["accounts"].update(account_id, {"password_hash": hashed, "expires_at": now + ctx.rules.provisional_ttl})
             else:
-                account_id = db["accounts"].insert({
-                    "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,
-                    "status": "provisional", "kind": "member", "lang": lang,
-                    "created_at": now, "expires_at": now + ctx.rules.provisional_ttl, "failed_logins": 0,
-                }).last_pk
+                try:
+                    account_id = db["accounts"].insert({
+                        "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,
+                        "status": "provisional", "kind": "member", "lang": lang,
+                        "created_at": now, "expires_at": now + ctx.rules.provisional_ttl, "failed_logins": 0,
+                    }).last_pk
+                except sqlite3.IntegrityError:  # unique login_key: another terminal won the race
+                    raise BeneError("registration.already_registered", field="login_id",
+                                    staff="login ID registered by another terminal meanwhile") from None
             flows.update(ctx, flow_id, state="provisional", account_id=account_id, login_id=lid.value,
                          expires_at=now + ctx.rules.provisional_ttl)
             audit.record(ctx, "registration.provisional", f"account:{account_id}", "ok", flow=flow_id,
@@ -146,7 +151,12 @@ def complete(ctx, flow_id: str, confirmed: bool) -> int:
         else:
             error = None
             db["accounts"].update(flow["account_id"], {"status": "active", "activated_at": now, "expires_at": None})
-            db["account_members"].insert({"member_id": flow["member_id"], "account_id": flow["account_id"], "linked_at": now})
+            try:
+                db["account_members"].insert({"member_id": flow["member_id"], "account_id": flow["account_id"],
+                                              "linked_at": now})
+            except sqlite3.IntegrityError:  # primary key member_id: the record was linked in a race
+                raise BeneError("error.member_already_linked",
+                                staff="member record linked by another terminal meanwhile") from None
             flows.update(ctx, flow_id, state="completed", expires_at=now)
             audit.record(ctx, "registration.complete", f"account:{flow['account_id']}", "ok",
                          member=flow["member_id"], flow=flow_id)

@@ -10,6 +10,27 @@ next open). We chose this over a staging table swapped in at the end because it 
 construction and writes every row once (a staging copy would write it twice); the price is
 that other writers wait while a very large roster loads, which is a maintenance-window job
 anyway. Readers (kiosk lookups) are not blocked in WAL mode.
+
+JSON format (keys in any order, except that an organisation's `members` must follow its
+`group_id`; unknown keys are refused so that a misspelt field is not silently dropped):
+
+    {"services": [{"id": "benefit_station", "name_ja": "...", "name_en": "...", "family_allowed": 1}],
+     "organisations": [{
+        "group_id": "BO100001", "name": "株式会社サンプル",
+        "services": ["benefit_station", "bene_learning"],
+        "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日(YYYYMMDD)",
+                      "key1_label_en": "Employee number", "key2_label_en": "Date of birth (YYYYMMDD)"},
+        "family": {"enabled": true, "max_degree": 2, "max_accounts": 10},
+        "members": [{"auth_key_1": "100234", "auth_key_2": "19850401", "name": "山田 太郎",
+                     "kana": "ヤマダ タロウ", "birth_date": "1985-04-01",
+                     "email_on_file": "taro.yamada@sample.co.jp", "services": ["benefit_station"]}]}]}
+
+`services` (top level) is optional: the three built-in services always exist. A member's
+`services` is optional (absent = all of the organisation's; stored as NULL); `email_on_file`
+is optional; `family` defaults to on, second degree, Rules.family_max_accounts. CSV rosters
+(`import_roster_csv`) have a header row of member field names, services separated by | or ;.
+Re-importing updates members by (group_id, auth_key_1) and keeps their ids (account links
+survive); members missing from the file are left as they are.
 """
 
 from __future__ import annotations
@@ -18,10 +39,10 @@ import codecs
 import csv
 import io
 import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -75,10 +96,16 @@ class RosterError(ValidationError, ValueError):
     plain English sentence for the command line.
     """
 
-    def __init__(self, record: str, field: str | None, detail: str) -> None:
+    def __init__(self, record: str | None, field: str | None, detail: str) -> None:
         super().__init__("error.import_record", field=field, record=record, detail=detail)
         self.record = record
         self.detail = detail
+
+    def at(self, record: str) -> "RosterError":
+        """Name the record once it is known (the row checks do not know where they are)."""
+        if self.record is None:
+            self.record = self.params["record"] = record
+        return self
 
     def __str__(self) -> str:
         where = f"{self.record}, field {self.field!r}" if self.field else self.record
@@ -109,7 +136,7 @@ def _show(value: object) -> str:
 # recognised by one regex and everything else goes through normalize.py, which is the rule.
 
 
-def _wrap(fn, value, field: str, where: str, *args, **kw):
+def _wrap(fn, value, field: str, where: str | None, *args, **kw):
     try:
         return fn(value, field, *args, **kw)
     except ValidationError as exc:
@@ -119,7 +146,7 @@ def _wrap(fn, value, field: str, where: str, *args, **kw):
         raise RosterError(where, field, detail) from None
 
 
-def _as_text(value: object, field: str, where: str) -> object:
+def _as_text(value: object, field: str, where: str | None) -> object:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):  # 100234 as a JSON number
@@ -127,105 +154,117 @@ def _as_text(value: object, field: str, where: str) -> object:
     raise RosterError(where, field, f"must be a string (got {_show(value)})")
 
 
-# Already-canonical katakana (U+30A0..U+30FE are NFKC-stable; U+30FF is not), single spaces.
-_KANA_OK = re.compile(r"[\u30a0-\u30fe]+(?: [\u30a0-\u30fe]+)*")
+# Shapes that normalize.py would return unchanged. Checked by one regex each (a test holds them
+# to normalize.py), so the common record skips the general path; anything else takes it.
+_KEY_OK = re.compile(r"[!-~](?:[ -~]{0,62}[!-~])?")  # printable ASCII, no outer spaces, ≤ 64
+_KANA_OK = re.compile(r"[\u30a0-\u30fe]{1,100}(?: [\u30a0-\u30fe]+)*")  # U+30FF is not NFKC-stable
+_NAME_OK = re.compile(r"[\u3005\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe\u4e00-\u9fffA-Za-z]+"
+                      r"(?: [\u3005\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe\u4e00-\u9fffA-Za-z]+)*")
 # A plain ASCII address with a lower-case domain whose labels have no "--" (no punycode) and
-# an alphabetic top-level domain. normalize.email accepts each of these unchanged (a test
-# checks this against email-validator); anything else goes the slow, authoritative way.
+# an alphabetic top-level domain.
 _EMAIL_OK = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9]|-(?!-)){0,61}(?<!-)\.){1,8}[a-z]{2,24}"
 )
-_SPECIAL_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
-_DATE_OK = re.compile(r"(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d)")  # days 1-29 exist in every month
+_SPECIAL_TLDS = frozenset(("arpa", "invalid", "local", "localhost", "onion", "test"))
+_DATE_OK = re.compile(r"(?:19|20)[0-9][0-9]-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])")  # days every month has
+_MEMBER_KEYS = frozenset(MEMBER_FIELDS)
 
 
 class _Normaliser:
-    """Turns one raw member record into a row tuple; caches what repeats (dates, service lists)."""
+    """Turns one raw member record into a row tuple; caches what repeats (dates, service lists).
+
+    Errors are raised without a record name (`where` None); the reader, which knows the
+    position, fills it in — building "organisations[3].members[12345]" for every row would cost
+    more than checking the row.
+    """
 
     def __init__(self, org_services: Iterable[str] | None) -> None:
         self.org_services = set(org_services) if org_services is not None else None
-        self.unchecked: dict[tuple, str] = {}  # service lists seen before the org's own list
+        self.unchecked: dict[tuple, int] = {}  # service lists seen before the org's list → first position
         self._dates: dict[str, str] = {}
         self._services: dict[tuple, str] = {}
 
-    def key(self, value, field: str, where: str) -> str:
-        value = _as_text(value, field, where)
-        if type(value) is str and value.isascii() and value.isprintable() and 0 < len(value) <= MAX_KEY \
-                and value[0] != " " and value[-1] != " ":
+    @staticmethod
+    def key(value, field: str) -> str:
+        if type(value) is str and _KEY_OK.fullmatch(value):
             return value
-        return _wrap(normalize.clean, value, field, where, max_len=MAX_KEY)
+        return _wrap(normalize.clean, _as_text(value, field, None), field, None, max_len=MAX_KEY)
 
-    def name(self, value, where: str) -> str:
-        return _wrap(normalize.clean_name, _as_text(value, "name", where), "name", where)
-
-    def kana(self, value, where: str) -> str:
-        value = _as_text(value, "kana", where)
-        if type(value) is str and len(value) <= 100 and _KANA_OK.fullmatch(value):
+    @staticmethod
+    def name(value) -> str:
+        if type(value) is str and len(value) <= 100 and _NAME_OK.fullmatch(value):
             return value
-        return _wrap(normalize.clean_kana, value, "kana", where)
+        return _wrap(normalize.clean_name, _as_text(value, "name", None), "name", None)
 
-    def date(self, value, where: str) -> str:
-        value = _as_text(value, "birth_date", where)
+    @staticmethod
+    def kana(value) -> str:
+        if type(value) is str and _KANA_OK.fullmatch(value) and len(value) <= 100:
+            return value
+        return _wrap(normalize.clean_kana, _as_text(value, "kana", None), "kana", None)
+
+    def date(self, value) -> str:
         if type(value) is str:
             if _DATE_OK.fullmatch(value):
                 return value
             hit = self._dates.get(value)
             if hit:
                 return hit
-        result = _wrap(normalize.clean_date, value, "birth_date", where)
-        if len(self._dates) < 100_000:
+        result = _wrap(normalize.clean_date, _as_text(value, "birth_date", None), "birth_date", None)
+        if type(value) is str and len(self._dates) < 100_000:
             self._dates[value] = result
         return result
 
-    def email(self, value, where: str) -> str | None:
-        value = _as_text(value, "email_on_file", where)
+    @staticmethod
+    def email(value) -> str | None:
         if value is None or value == "":
             return None
-        if len(value) <= 254 and value.find("@") <= 64 and _EMAIL_OK.fullmatch(value) and value.rpartition(".")[2] not in _SPECIAL_TLDS:
+        if (type(value) is str and len(value) <= 254 and _EMAIL_OK.fullmatch(value)
+                and value.find("@") <= 64 and value[value.rfind(".") + 1:] not in _SPECIAL_TLDS):
             return value
-        text = _wrap(normalize.clean, value, "email_on_file", where, max_len=254, required=False)
-        return _wrap(normalize.email, text, "email_on_file", where) if text else None
+        text = _wrap(normalize.clean, _as_text(value, "email_on_file", None), "email_on_file", None,
+                     max_len=254, required=False)
+        return _wrap(normalize.email, text, "email_on_file", None) if text else None
 
-    def services(self, value, where: str) -> str | None:
+    def services(self, value, at: int) -> str | None:
         if value is None or value == "" or value == []:
             return None
         if isinstance(value, str):  # CSV: "benefit_station|bene_learning"
-            value = [v for v in re.split(r"[|;]", value)]
+            value = re.split(r"[|;]", value)
         if not isinstance(value, list):
-            raise RosterError(where, "services", f"must be a list of service ids (got {_show(value)})")
-        ids = tuple(dict.fromkeys(_wrap(normalize.clean, _as_text(v, "services", where), "services", where,
+            raise RosterError(None, "services", f"must be a list of service ids (got {_show(value)})")
+        ids = tuple(dict.fromkeys(_wrap(normalize.clean, _as_text(v, "services", None), "services", None,
                                         max_len=MAX_KEY) for v in value))
         stored = self._services.get(ids)
         if stored is None:
             if self.org_services is None:
-                self.unchecked.setdefault(ids, where)  # checked when the org's list is known
+                self.unchecked.setdefault(ids, at)  # checked when the org's own list is known
             else:
-                self.check_services(ids, where)
+                self.check_services(ids, None)
             stored = self._services[ids] = json.dumps(list(ids))
         return stored
 
-    def check_services(self, ids: Iterable[str], where: str) -> None:
+    def check_services(self, ids: Iterable[str], where: str | None) -> None:
         unknown = [s for s in ids if s not in self.org_services]
         if unknown:
             raise RosterError(where, "services", f"service {unknown[0]!r} is not subscribed by the organisation")
 
-    def row(self, group_id: str, raw: object, where: str) -> tuple:
-        if not isinstance(raw, dict):
-            raise RosterError(where, None, f"a member record must be an object (got {_show(raw)})")
-        for k in raw:
-            if k not in MEMBER_FIELDS:
-                raise RosterError(where, str(k), "unknown field (expected " + ", ".join(MEMBER_FIELDS) + ")")
+    def row(self, group_id: str, raw: object, at: int) -> tuple:
+        if type(raw) is not dict:
+            raise RosterError(None, None, f"a member record must be an object (got {_show(raw)})")
+        if not raw.keys() <= _MEMBER_KEYS:
+            field = next(k for k in raw if k not in _MEMBER_KEYS)
+            raise RosterError(None, str(field), "unknown field (expected " + ", ".join(MEMBER_FIELDS) + ")")
         get = raw.get
         return (
             group_id,
-            self.key(get("auth_key_1"), "auth_key_1", where),
-            self.key(get("auth_key_2"), "auth_key_2", where),
-            self.name(get("name"), where),
-            self.kana(get("kana"), where),
-            self.date(get("birth_date"), where),
-            self.email(get("email_on_file"), where),
-            self.services(get("services"), where),
+            self.key(get("auth_key_1"), "auth_key_1"),
+            self.key(get("auth_key_2"), "auth_key_2"),
+            self.name(get("name")),
+            self.kana(get("kana")),
+            self.date(get("birth_date")),
+            self.email(get("email_on_file")),
+            self.services(get("services"), at),
         )
 
 
@@ -235,6 +274,7 @@ class _Normaliser:
 # C scanner (`raw_decode`) from a buffer refilled a chunk at a time.
 
 _WS = re.compile(r"[ \t\n\r]*")
+_SEP = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class _JsonSyntax(Exception):
@@ -245,7 +285,9 @@ class _JsonStream:
     def __init__(self, fh, total: int, progress: Progress | None) -> None:
         self._fh = fh
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self._raw_decode = json.JSONDecoder().raw_decode
+        decoder = json.JSONDecoder()
+        self._raw_decode = decoder.raw_decode
+        self._scan_once = decoder.scan_once  # raw_decode minus a Python frame, for the member loop
         self._progress = progress
         self.total = total
         self.bytes_read = 0
@@ -299,6 +341,9 @@ class _JsonStream:
                 # Most likely the value runs past the buffer; a real error repeats at EOF or cap.
                 if len(self.buf) - self.pos <= MAX_VALUE and self._fill():
                     continue
+                if len(self.buf) - self.pos > MAX_VALUE:
+                    raise _JsonSyntax(f"a value longer than {MAX_VALUE >> 20} MiB at character "
+                                      f"{self.consumed + self.pos}") from None
                 raise _JsonSyntax(f"{exc.msg} at character {self.consumed + exc.pos}") from None
             if end == len(self.buf) and not self.eof:  # a number may go on in the next chunk
                 self._fill()
@@ -317,6 +362,35 @@ class _JsonStream:
             yield i
             if self.expect(",]") == "]":
                 return
+            i += 1
+
+    def values(self) -> Iterator[tuple[int, object]]:
+        """Iterate over an array of values: yields (index, value). The member loop: kept tight."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        scan_once, sep = self._scan_once, _SEP.match
+        i = 0
+        while True:
+            # Fast path: value, separator and the next value's start all inside the buffer.
+            buf = self.buf
+            try:
+                value, end = scan_once(buf, self.pos)
+                m = sep(buf, end)
+            except (StopIteration, json.JSONDecodeError):
+                m = None
+            if m is not None and m.end() < len(buf):
+                self.pos = m.end()
+                yield i, value
+                if m.group(1) == "]":
+                    return
+            else:  # the careful way: refills the buffer as needed
+                value = self.value()
+                yield i, value
+                if self.expect(",]") == "]":
+                    return
+                self.peek()  # skip blanks (refilling if need be) so the fast path can resume
             i += 1
 
     def keys(self) -> Iterator[str]:
@@ -370,9 +444,13 @@ class _Writer:
         self.ctx = ctx
         self.conn = ctx.db.conn
         self.result = ImportResult()
+        _ensure_builtin_services(ctx.db)
         self.services: set[str] = {r[0] for r in self.conn.execute("select id from services")}
         self.unknown_services: dict[str, tuple[str, str]] = {}  # id → (record, field), checked at the end
         self._dropped: list[str] = []
+        # An org may name a service the file defines further down: foreign keys are checked at
+        # COMMIT (after finish() has named any unknown service properly). Ends with the transaction.
+        self.conn.execute("pragma defer_foreign_keys = on")
         existing = self.conn.execute("select max(id) from members").fetchone()[0] or 0
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
             self._drop_secondary_indexes()
@@ -452,17 +530,11 @@ class _Writer:
         self.conn.execute("insert or ignore into organisations (group_id, name, updated_at) values (?, ?, ?)",
                           [group_id, group_id, self.ctx.now()])
 
-    def members(self, group_id: str, rows: Iterable[tuple], progress_tick: Callable[[], None] | None = None) -> int:
+    def members(self, group_id: str, rows: Iterable[tuple]) -> int:
         before = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         n = 0
-        batch: list[tuple] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                self.conn.executemany(UPSERT_MEMBER, batch)
-                n += len(batch)
-                batch.clear()
-        if batch:
+        rows = iter(rows)
+        while batch := list(islice(rows, BATCH)):
             self.conn.executemany(UPSERT_MEMBER, batch)
             n += len(batch)
         after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
@@ -511,7 +583,6 @@ def import_file(ctx, path: str | Path, progress: Progress | None = None) -> Impo
         with path.open("rb") as fh, ctx.tx():
             stream = _JsonStream(fh, total, progress)
             writer = _Writer(ctx, total // EST_BYTES_PER_MEMBER)
-            _ensure_builtin_services(ctx.db)
             try:
                 _read_document(stream, writer)
             except _JsonSyntax as exc:
@@ -566,16 +637,19 @@ def _read_org(stream: _JsonStream, writer: _Writer, i: int) -> None:
         writer.placeholder_org(group_id)
 
         def rows() -> Iterator[tuple]:
-            for j in stream.items():
-                raw = stream.value()
-                yield norm.row(group_id, raw, f"{where}.members[{j}]")
+            for j, raw in stream.values():
+                try:
+                    row = norm.row(group_id, raw, j)
+                except RosterError as exc:
+                    raise exc.at(f"{where}.members[{j}]") from None
+                yield row
 
         writer.members(group_id, rows())
     if "group_id" not in header:
         raise RosterError(where, "group_id", "is required")
     writer.org(header, where)
-    for ids, member_where in norm.unchecked.items():  # lists read before the org's own services
-        norm.check_services(ids, member_where)
+    for ids, j in norm.unchecked.items():  # lists read before the org's own services
+        norm.check_services(ids, f"{where}.members[{j}]")
     writer.audit_org(header["group_id"])
 
 
@@ -617,14 +691,17 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
 
             def rows() -> Iterator[tuple]:
                 for n, cells in enumerate(reader):
-                    where = f"line {reader.line_num}"
                     if not cells:
                         continue
-                    if len(cells) != width:
-                        raise RosterError(where, None, f"expected {width} cells, found {len(cells)}")
                     if progress and n % BATCH == 0:
                         progress(raw.tell(), total)
-                    yield norm.row(group_id, dict(zip(header, cells)), where)
+                    try:
+                        if len(cells) != width:
+                            raise RosterError(None, None, f"expected {width} cells, found {len(cells)}")
+                        row = norm.row(group_id, dict(zip(header, cells)), reader.line_num)
+                    except RosterError as exc:
+                        raise exc.at(f"line {reader.line_num}") from None
+                    yield row
 
             try:
                 writer.members(group_id, rows())

@@ -40,7 +40,7 @@ class SecretStore:
 
     def _write_file(self, data: dict[str, str]) -> None:
         self.fallback_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.fallback_file.with_suffix(".tmp")
+        tmp = self.fallback_file.with_suffix(f".{os.getpid()}.tmp")  # one per process: terminals share the file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh)
@@ -75,6 +75,31 @@ class SecretStore:
         name = f"hmac-key:{scope}"
         value = self.get(name)
         if value is None:
-            value = secrets.token_hex(32)
-            self.set(name, value)
+            # Terminals starting together must agree on one key, or a code sent by one never checks at another.
+            with self._creation_lock():
+                value = self.get(name)
+                if value is None:
+                    value = secrets.token_hex(32)
+                    self.set(name, value)
         return bytes.fromhex(value)
+
+    def _creation_lock(self):
+        """An exclusive lock (flock on a file beside the fallback file) across the processes of this host."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def lock():
+            try:
+                import fcntl
+            except ImportError:  # not POSIX: no cross-process lock
+                yield
+                return
+            self.fallback_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{self.fallback_file}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+        return lock()

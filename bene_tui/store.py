@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from .errors import BeneError
+
 BUSY_TIMEOUT_MS = 10_000
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" family (SQLITE_BUSY / SQLITE_LOCKED and their extended codes)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def busy_error(exc: BaseException) -> BeneError:
+    """What the screen shows when another terminal held the database longer than the busy timeout."""
+    return BeneError("error.busy", staff=f"SQLite busy after {BUSY_TIMEOUT_MS} ms: {exc}")
 
 
 def connect(path: str | Path) -> Database:
@@ -24,9 +44,25 @@ def connect(path: str | Path) -> Database:
 
 
 def migrate(db: Database) -> None:
+    """Apply pending migrations under the write lock, so terminals starting together on a new file
+    do not both create the same tables (the loser would fail with "table ... already exists")."""
     from .migrations import m
 
-    m.apply(db)
+    if not m.pending(db):
+        return
+    if any(not mig.transactional for mig in m.pending(db)):
+        m.apply(db)  # e.g. VACUUM cannot run inside our transaction
+        return
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        m.apply(db)  # re-reads what is pending now that we hold the lock; nests as savepoints
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
 
 
 class Store:
@@ -59,14 +95,27 @@ class Store:
         if conn.in_transaction:
             yield db
             return
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT_MS for the other terminals
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise busy_error(exc) from exc
+            raise
         try:
             yield db
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # some errors (e.g. a full disk) have already rolled back
+                conn.execute("ROLLBACK")
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if is_busy(exc):
+                    raise busy_error(exc) from exc
+                raise
 
     def close(self) -> None:
         for db in getattr(self, "_all", []):

@@ -7,9 +7,12 @@ from .errors import Throttled
 
 def check(ctx, key: str) -> None:
     """Raise Throttled while `key` must wait."""
-    row = ctx.db.execute("select blocked_until from throttle where key = ?", [key]).fetchone()
+    row = ctx.db.execute("select blocked_until, failures from throttle where key = ?", [key]).fetchone()
     if row and row[0] and row[0] > ctx.now():
-        raise Throttled("error.throttled", seconds=int(row[0] - ctx.now()) + 1, staff=f"throttled {key}")
+        from .clock import fmt_time
+
+        raise Throttled("error.throttled", seconds=int(row[0] - ctx.now()) + 1,
+                        staff=f"{key} waits until {fmt_time(row[0])} JST after {row[1]} failures")
 
 
 def fail(ctx, key: str, free: int, wait: int, max_wait: int = 3600, forget_after: int = 3600) -> int:

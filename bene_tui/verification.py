@@ -52,7 +52,7 @@ def check(ctx, flow_id: str, purpose: str, typed: str) -> None:
             "order by id desc limit 1", [flow_id, purpose]))
         now = ctx.now()
         if not rows:
-            error = BeneError("error.code_void", field="code", staff="no live code: voided, used or never sent")
+            error = BeneError("error.code_void", field="code", staff=_no_live_code(ctx, flow_id, purpose))
         elif rows[0]["expires_at"] <= now:
             db["codes"].update(rows[0]["id"], {"voided_at": now})
             error = BeneError("error.code_expired", field="code", staff="code expired")
@@ -70,3 +70,21 @@ def check(ctx, flow_id: str, purpose: str, typed: str) -> None:
                      error.staff if error else None, purpose=purpose)
     if error:
         raise error
+
+
+def _no_live_code(ctx, flow_id: str, purpose: str) -> str:
+    """For staff: why the flow has no code that can be entered."""
+    from .clock import fmt_time
+
+    row = ctx.db.execute("select used_at, voided_at, attempts, expires_at from codes where flow_id = ? and purpose = ? "
+                         "order by id desc limit 1", [flow_id, purpose]).fetchone()
+    if row is None:
+        return "no code was ever sent for this procedure"
+    used_at, voided_at, attempts, expires_at = row
+    if used_at:
+        return f"the code was already used at {fmt_time(used_at)} JST"
+    if attempts >= ctx.rules.code_max_attempts:
+        return f"the code was voided after {attempts} wrong entries"
+    if voided_at and voided_at >= expires_at:
+        return f"the code expired at {fmt_time(expires_at)} JST"
+    return f"the code was voided at {fmt_time(voided_at)} JST"

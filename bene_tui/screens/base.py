@@ -15,14 +15,58 @@ log = logging.getLogger("bene_tui")
 
 
 class BaseScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "戻る/Back")]
+    BINDINGS = [
+        Binding("escape", "back", "戻る/Back"),
+        Binding("f1", "guide", "ガイド/Guide"),  # helpdesk (and demo): the official text of this step
+        Binding("f3", "helpdesk_search", "検索/Search"),  # helpdesk only
+    ]
 
     def t(self, key: str, **params: Any) -> str:
         return self.app.t(key, **params)
 
+    @property
+    def active_bindings(self):
+        """The footer's key labels in the current language: the app's keys from the catalogue
+        (`app.key_<action>`), a screen's "日本語/English" description by its half."""
+        from dataclasses import replace
+
+        from ..i18n import catalogue
+
+        bindings, lang = super().active_bindings, self.app.lang
+        for key, active in bindings.items():
+            label = catalogue(lang).get(f"app.key_{active.binding.action}") if active.node is self.app else None
+            if not label and active.binding.description.count("/") == 1:
+                label = active.binding.description.split("/")[0 if lang == "ja" else 1]
+            if label:
+                bindings[key] = active._replace(binding=replace(active.binding, description=label))
+        return bindings
+
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    # -- helpdesk: F1 guide panel, F3 search (screens/helpdesk.py, widgets/guide_panel.py) ---------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "guide":
+            return self.app.mode != "kiosk"
+        if action == "helpdesk_search":
+            return self.app.mode == "helpdesk"
+        return True
+
+    def action_guide(self) -> None:
+        from ..widgets.guide_panel import toggle
+
+        toggle(self.app)
+
+    def action_helpdesk_search(self) -> None:
+        from .helpdesk import open_search
+
+        open_search(self.app)
+
+    def on_screen_resume(self) -> None:
+        from ..widgets.guide_panel import sync
+
+        sync(self)
 
     # -- errors ---------------------------------------------------------------------------
     def clear_errors(self) -> None:
@@ -71,6 +115,9 @@ class BaseScreen(Screen):
                 kept[w.id] = w.value if not isinstance(w, RadioSet) else w.pressed_index
         focused = self.focused.id if self.focused else None
         await self.recompose()
+        from ..widgets.guide_panel import sync
+
+        sync(self)  # recompose dropped the guide panel
         for wid, value in kept.items():
             for w in self.query(f"#{wid}"):
                 if isinstance(w, (Input, Checkbox)):

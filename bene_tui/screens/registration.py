@@ -9,7 +9,8 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, RadioButton
 
 from .. import identify, registration
 from ..normalize import display_login_id, mask
-from ..widgets.field import Field
+from ..errors import BeneError
+from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
 from .base import BaseScreen
@@ -25,7 +26,7 @@ class FlowScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(classes="flow"):
+        with VerticalScroll(classes="flow", can_focus=False):  # focus follows the fields; Tab never stops here
             yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
@@ -34,6 +35,19 @@ class FlowScreen(BaseScreen):
 
     def form(self) -> ComposeResult:
         yield from ()
+
+    def show_error(self, error: BeneError) -> None:
+        """The error beside its field, and the focus in that field, ready for the correction."""
+        super().show_error(error)
+        if error.field:
+            for widget in self.query(f"#{error.field}"):
+                if widget.focusable:
+                    widget.focus()
+
+    def finish(self, screen: FlowScreen) -> None:
+        """Past the end of a flow: drop its steps, so Escape cannot lead back into it."""
+        self.app.go_home()
+        self.app.push_screen(screen)
 
 
 class Step1Screen(FlowScreen):
@@ -47,7 +61,7 @@ class Step1Screen(FlowScreen):
         self.org: dict | None = None
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.step1_lead"), classes="lead")
+        yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
         yield Field("group_id", self.t("reg.group_id"), placeholder="BO100001")
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
@@ -58,7 +72,7 @@ class Step1Screen(FlowScreen):
             label = self.org.get(f"key{n}_label_en" if self.app.lang == "en" else f"key{n}_label")
             label = label or self.org.get(f"key{n}_label")
             if label:
-                return f"{self.t(f'reg.key{n}')} ({label})"
+                return self.t("reg.key_with_label", what=self.t(f"reg.key{n}"), label=label)
         return self.t(f"reg.key{n}")
 
     def on_mount(self) -> None:
@@ -124,7 +138,7 @@ class Step2Screen(FlowScreen):
         yield Static(self.t("reg.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
         yield Checkbox(self.t("reg.agree"), id="agree")
-        yield Static("", classes="field-error", id="agree-error")
+        yield FieldError(id="agree-error")
         yield Button(self.t("reg.submit"), id="submit", variant="primary")
         with Vertical(id="already", classes="notice hidden"):
             yield Static(self.t("reg.already_registered"), markup=False)
@@ -158,10 +172,12 @@ class Step2Screen(FlowScreen):
         if password != self.query_one("#password2", Input).value:
             self.clear_errors()
             self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
+            self.query_one("#password2", Input).focus()
             return
         login_id = self.query_one("#login_id", Input).value
         self.already_registered = False
         self.after_relabel()
+        event.button.disabled = True  # no second submission while the password is hashed
         try:
             message = await self.app.call(
                 registration.submit_credentials, self.flow_id, self.kind, login_id, password,
@@ -179,6 +195,8 @@ class Step2Screen(FlowScreen):
         except Exception:
             self.show_error(registration.BeneError("error.unexpected"))
             return
+        finally:
+            event.button.disabled = False
         self.app.remember_recipient(message["recipient"])
         self.app.push_screen(Step3Screen(self.flow_id, message["recipient"]))
 
@@ -200,9 +218,10 @@ class Step3Screen(FlowScreen):
 
     def form(self) -> ComposeResult:
         key = "reg.code_sent_sms" if self.recipient.startswith("+") else "reg.code_sent_email"
+        yield Static(self.t("reg.provisional_done"), classes="title")
         yield Static(self.t(key, login_id=display_login_id(self.recipient)), classes="lead", markup=False)
         yield Static(self.t("reg.sender_note"), classes="hint")
-        yield Field("code", self.t("reg.code"), placeholder="123456", max_length=20)
+        yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
             yield Button(self.t("reg.resend"), id="resend")
@@ -234,23 +253,27 @@ class Step4Screen(FlowScreen):
 
     STEP = 4
 
-    def __init__(self, flow_id: str, purpose: str = "register") -> None:
+    def __init__(self, flow_id: str, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.flow_id, self.purpose = flow_id, purpose
+        self.STEPS = steps or self.STEPS  # linking shows its own steps
         self.person: dict | None = None
+        self.wrong_org: str | None = None  # set once the person said the name is wrong
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.step4_lead"), classes="lead")
+        yield Static(self.t("reg.step4_lead" if self.purpose == "register" else "link.step4_lead"), classes="lead")
         yield Static("", id="org-name", markup=False)
         yield Static("", id="name", classes="big-name", markup=False)
         yield Static("", id="kana", markup=False)
         yield Checkbox(self.t("reg.name_ok"), id="confirm")
-        yield Static("", classes="field-error", id="confirm-error")
+        yield FieldError(id="confirm-error")
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.complete" if self.purpose == "register" else "link.complete"),
                          id="complete", variant="primary")
             yield Button(self.t("reg.name_wrong"), id="name-wrong")
-        yield Static("", id="wrong-note", classes="notice hidden", markup=False)
+        with Vertical(id="wrong-box", classes="notice hidden"):
+            yield Static("", id="wrong-note", markup=False)
+            yield Button(self.t("reg.to_top"), id="top")
 
     async def on_mount(self) -> None:
         self.query_one("#confirm", Checkbox).focus()
@@ -262,6 +285,11 @@ class Step4Screen(FlowScreen):
             self.query_one("#org-name", Static).update(self.t("reg.org", org=self.person["org_name"]))
             self.query_one("#name", Static).update(self.t("reg.full_name", name=self.person["name"]))
             self.query_one("#kana", Static).update(self.person["kana"] or "")
+        if self.wrong_org is not None:
+            self.query_one("#wrong-note", Static).update(self.t("reg.name_wrong_note", org=self.wrong_org))
+            self.query_one("#wrong-box").remove_class("hidden")
+            self.query_one("#complete", Button).disabled = True
+            self.query_one("#confirm", Checkbox).disabled = True
 
     @on(Button.Pressed, "#complete")
     async def _complete(self, event: Button.Pressed) -> None:
@@ -273,17 +301,23 @@ class Step4Screen(FlowScreen):
 
             account_id = await self.run_service(linking.complete, self.flow_id, confirmed, button=event.button)
         if account_id is not None:
-            self.app.push_screen(DoneScreen(account_id, self.purpose))
+            self.finish(DoneScreen(account_id, self.purpose, steps=self.STEPS))
 
     @on(Button.Pressed, "#name-wrong")
     async def _wrong(self, event: Button.Pressed) -> None:
         org = await self.run_service(registration.report_wrong_name, self.flow_id, button=event.button)
         if org is not None:
-            note = self.query_one("#wrong-note", Static)
-            note.update(self.t("reg.name_wrong_note", org=org))
-            note.remove_class("hidden")
-            self.query_one("#complete", Button).disabled = True
-            self.query_one("#confirm", Checkbox).disabled = True
+            self.wrong_org = org
+            self.after_relabel()
+            self.query_one("#top", Button).focus()
+
+    @on(Button.Pressed, "#top")
+    def _top(self) -> None:
+        self.app.go_home()
+
+    def action_back(self) -> None:
+        """The code is spent: there is no step 3 to return to. Back means leaving the flow."""
+        self.app.go_home()
 
 
 class DoneScreen(FlowScreen):
@@ -291,9 +325,11 @@ class DoneScreen(FlowScreen):
 
     STEP = 5
 
-    def __init__(self, account_id: int, purpose: str = "register") -> None:
+    def __init__(self, account_id: int, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.account_id, self.purpose = account_id, purpose
+        self.STEPS = steps or self.STEPS
+        self.benefit: bool | None = None  # granted now (True) or already had (False)
 
     def form(self) -> ComposeResult:
         yield Static(self.t("reg.done"), classes="title")
@@ -309,8 +345,13 @@ class DoneScreen(FlowScreen):
     async def _benefit(self, event: Button.Pressed) -> None:
         granted = await self.run_service(registration.grant_benefit, self.account_id, button=event.button)
         if granted is not None:
+            self.benefit = granted
+            self.after_relabel()
+
+    def after_relabel(self) -> None:
+        if self.benefit is not None:
             self.query_one("#benefit-result", Static).update(
-                self.t("reg.benefit_granted" if granted else "reg.benefit_already"))
+                self.t("reg.benefit_granted" if self.benefit else "reg.benefit_already"))
 
     @on(Button.Pressed, "#top")
     def _top(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Center, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Select, Static
 
 from .base import BaseScreen
@@ -18,16 +18,17 @@ class StartScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        with Center():
+        with VerticalScroll(id="start-scroll", can_focus=False), Center():
             with Vertical(id="start-box", classes="box"):
                 yield Static(self.t("start.heading"), classes="title")
                 yield Static(self.t("start.lead"), classes="lead")
-                yield Static(self.t("start.service"), classes="field-label")
-                yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.app.service_id,
-                             allow_blank=False, id="service")
+                # 「新規登録」 first: the first focusable widget and the focused one.
                 yield Button(self.t("start.register"), id="register", variant="primary")
                 for button_id, key, _ in self.ENTRIES:
                     yield Button(self.t(key), id=button_id)
+                yield Static(self.t("start.service"), classes="field-label", id="service-label")
+                yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.app.service_id,
+                             allow_blank=False, id="service")
                 yield Static(self.t("start.outbox_hint"), classes="hint")
         yield Footer()
 
@@ -53,3 +54,12 @@ class StartScreen(BaseScreen):
 
     def action_back(self) -> None:
         """Nothing below the start screen."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return False  # nothing to go back to: no 戻る in the footer
+        return super().check_action(action, parameters)
+
+
+# The login and "I forgot" screens add their entries to StartScreen.ENTRIES when imported.
+from . import login, recovery  # noqa: E402,F401

@@ -7,11 +7,26 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 
+class FieldError(Static):
+    """An error line that takes no room until there is something to say (screens call `update`)."""
+
+    DEFAULT_CSS = "FieldError { color: $error; height: auto; }"
+
+    def __init__(self, text: str = "", **kw) -> None:
+        kw.setdefault("markup", False)
+        kw["classes"] = " ".join(filter(None, ["field-error", kw.get("classes")]))
+        super().__init__(text, **kw)
+        self.display = bool(text)
+
+    def update(self, content="", **kw) -> None:
+        super().update(content, **kw)
+        self.display = bool(str(content))
+
+
 class Field(Vertical):
     DEFAULT_CSS = """
     Field { height: auto; margin-bottom: 1; }
     Field > .field-label { text-style: bold; }
-    Field > .field-error { color: $error; height: auto; }
     Field > .field-hint { color: $text-muted; }
     """
 
@@ -28,7 +43,7 @@ class Field(Vertical):
                     id=self.field_name, max_length=self._max_length)
         if self._hint:
             yield Static(self._hint, classes="field-hint", markup=False)
-        yield Static("", classes="field-error", id=f"{self.field_name}-error", markup=False)
+        yield FieldError(id=f"{self.field_name}-error")
 
     def set_label(self, text: str) -> None:
         self.query_one(".field-label", Label).update(text)

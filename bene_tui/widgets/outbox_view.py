@@ -54,6 +54,8 @@ class OutboxView(Vertical):
             yield Static("", id="ob-body", markup=False)
 
     async def on_mount(self) -> None:
+        if self.compact:  # a side panel only shows: Tab stays in the form beside it
+            self.query_one("#ob-detail").can_focus = False
         await self.refresh_lists()
         self.set_interval(1.0, self._poll)
 

@@ -1,22 +1,31 @@
-"""The step indicator at the top of a flow: Step.1 … Step.5 with the current one lit."""
+"""The step indicator at the top of a flow: Step.1 … Step.5, done steps ticked, the current one lit.
+
+One line at 120 columns in either language: only the current step carries the "Step." prefix.
+"""
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.widgets import Static
 
 
 class StepIndicator(Static):
+    DEFAULT_CSS = "StepIndicator { height: auto; }"
+
     def __init__(self, labels: list[str], current: int, **kw) -> None:
         super().__init__(**kw)
         self.labels, self.current = labels, current
 
     def on_mount(self) -> None:
-        from rich.text import Text
+        self.update(self.render_steps())
 
-        text = Text()
+    def render_steps(self) -> Content:
+        parts: list[Content] = []
         for i, label in enumerate(self.labels, start=1):
-            style = "bold reverse" if i == self.current else ("dim" if i > self.current else "")
-            text.append(f" Step.{i} {label} ", style=style)
-            if i < len(self.labels):
-                text.append(" › ", style="dim")
-        self.update(text)
+            if i == self.current:
+                parts.append(Content.styled(f" Step.{i} {label} ", "bold reverse"))
+            elif i < self.current:
+                parts.append(Content(f"✓{i} {label}"))
+            else:
+                parts.append(Content.styled(f"{i} {label}", "dim"))
+        return Content(" › ").join(parts)

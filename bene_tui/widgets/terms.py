@@ -1,7 +1,11 @@
-"""The ベネアカウント規約 in a scrollable box, read from data/terms_<lang>.txt."""
+"""The ベネアカウント規約 in a scrollable box, read from data/terms_<lang>.txt.
+
+It takes the focus (so the arrow keys scroll it); Enter moves on to 「規約に同意する」.
+"""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -14,7 +18,11 @@ def terms_text(lang: str) -> str:
 
 
 class TermsBox(VerticalScroll):
-    DEFAULT_CSS = "TermsBox { height: 8; border: round $primary; padding: 0 1; }"
+    DEFAULT_CSS = """
+    TermsBox { height: 8; border: round $primary; padding: 0 1; }
+    TermsBox:focus { border: round $accent; }
+    """
+    BINDINGS = [Binding("enter", "app.focus_next", show=False)]
     can_focus = True
 
     def __init__(self, lang: str, **kw) -> None:

@@ -1,0 +1,132 @@
+"""Roster import benchmark: bene-tui's JSON and CSV import against plain sqlite3 executemany.
+
+    python bench/import_bench.py [N]          # default N = 1,000,000
+    python bench/import_bench.py --target     # the target run of issue 6: N = 10,000,000
+    python bench/import_bench.py 200000 --keep /tmp/bench   # keep the files and databases
+
+Generates N members as JSON (1 organisation per 10,000 members) and as CSV (one organisation),
+then imports each into a fresh database, every measurement in its own child process so that
+its peak RSS (getrusage ru_maxrss) is its own. The baseline is plain `executemany` of the
+same, already-clean rows into the same schema (migrations, same PRAGMAs), in one transaction;
+only executemany and COMMIT are timed (generating the rows is not). The figures to look at:
+rows/s, the ratio import/plain (target >= 0.7) and peak RSS (target <= 200 MiB at 10M).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _gen  # noqa: E402
+
+PLAIN_INSERT = ("insert into members (group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, "
+                "services) values (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _context(db_path: Path):
+    """A bare Context on a fresh database: no demo seeding, so only the roster is measured."""
+    from bene_tui.clock import Clock
+    from bene_tui.config import Settings
+    from bene_tui.context import Context
+    from bene_tui.secret_store import SecretStore
+    from bene_tui.store import Store
+
+    settings = Settings(db_path=str(db_path), terminal="bench")
+    return Context(store=Store(db_path), clock=Clock(), settings=settings,
+                   secret_store=SecretStore(db_path.with_suffix(".secrets.json"), use_keyring=False))
+
+
+def child(mode: str, workdir: Path, n: int) -> dict:
+    from bene_tui import roster
+
+    db_path = workdir / f"{mode}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    if mode == "json":
+        ctx = _context(db_path)
+        t = time.perf_counter()
+        result = roster.import_file(ctx, workdir / "roster.json")
+        seconds, rows = time.perf_counter() - t, result.members
+    elif mode == "csv":
+        ctx = _context(db_path)
+        head = workdir / "org.json"
+        head.write_text(json.dumps({"organisations": [{**_gen.org_row("BX000000"), "members": []}]},
+                                   ensure_ascii=False), encoding="utf-8")
+        roster.import_file(ctx, head)
+        t = time.perf_counter()
+        result = roster.import_roster_csv(ctx, "BX000000", workdir / "roster.csv")
+        seconds, rows = time.perf_counter() - t, result.members
+    else:  # plain sqlite3 executemany, the baseline
+        from bene_tui.store import connect, migrate
+
+        db = connect(db_path)
+        migrate(db)
+        conn = db.conn
+        conn.execute("begin immediate")
+        conn.executemany("insert into services (id, name_ja, name_en, family_allowed) values (?, ?, ?, ?)",
+                         [tuple(s.values()) for s in roster.BUILTIN_SERVICES])
+        conn.executemany("insert into organisations (group_id, name) values (?, ?)",
+                         [(g, g) for g in _gen.org_ids(n)])
+        gen, seconds, rows = _gen.rows(n), 0.0, 0
+        while batch := list(islice(gen, 50_000)):
+            t = time.perf_counter()
+            conn.executemany(PLAIN_INSERT, batch)
+            seconds += time.perf_counter() - t
+            rows += len(batch)
+        t = time.perf_counter()
+        conn.execute("commit")
+        seconds += time.perf_counter() - t
+    return {"mode": mode, "rows": rows, "seconds": seconds,
+            "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("n", nargs="?", type=int, default=1_000_000, help="members (default 1,000,000)")
+    p.add_argument("--target", action="store_true", help="the issue-6 target run: 10,000,000 members")
+    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files")
+    p.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    n = 10_000_000 if args.target else args.n
+    if args.child:
+        print(json.dumps(child(args.child[0], Path(args.child[1]), n)))
+        return
+
+    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bene-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        t = time.perf_counter()
+        _gen.write_json(workdir / "roster.json", n)
+        _gen.write_csv(workdir / "roster.csv", n)
+        print(f"generated {n:,} members in {time.perf_counter() - t:.1f} s: "
+              f"JSON {(workdir / 'roster.json').stat().st_size / 2**20:,.0f} MiB, "
+              f"CSV {(workdir / 'roster.csv').stat().st_size / 2**20:,.0f} MiB  ({workdir})")
+        results = {}
+        for mode in ("plain", "json", "csv"):
+            out = subprocess.run([sys.executable, __file__, str(n), "--child", mode, str(workdir)],
+                                 check=True, capture_output=True, text=True).stdout
+            results[mode] = r = json.loads(out.strip().splitlines()[-1])
+            r["rate"] = r["rows"] / r["seconds"]
+            (workdir / f"{mode}.db").unlink(missing_ok=True)  # disk: each database is several GB at 10M
+        base = results["plain"]["rate"]
+        print(f"{'':26}{'rows':>12}{'seconds':>10}{'rows/s':>12}{'vs plain':>10}{'peak RSS':>12}")
+        labels = {"plain": "plain executemany", "json": "roster.import_file", "csv": "roster.import_roster_csv"}
+        for mode, r in results.items():
+            print(f"{labels[mode]:26}{r['rows']:>12,}{r['seconds']:>10.1f}{r['rate']:>12,.0f}"
+                  f"{r['rate'] / base:>9.2f}x{r['max_rss_mib']:>8.0f} MiB")
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Start-up time: from process start until the start screen accepts input.
+
+bene-tui is measured beside a minimal Textual app (one Static, one Input) started the same way
+in the same run: each in a fresh `python` process, headless at 120×40, interleaved (the order
+alternates every round), after one unmeasured warm-up of each. "Accepts input" means the first
+screen is mounted, its first widget has the focus (「新規登録」 for bene-tui, the Input for the
+minimal app) and the app's message queue has gone idle. The clock is the parent's: it starts
+just before the child process is spawned and stops when the child says it is ready.
+
+    python bench/startup.py            # N=15 of each, medians and the ratio (target ≤ 1.3)
+    python bench/startup.py -n 5
+    python bench/startup.py --imports  # what the start path imports, heaviest first
+
+bene-tui runs against a throw-away database (seeded on the warm-up), with no keyring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 1.3
+
+# Both drivers wait the same way: the first screen's focus on the expected widget, then idle.
+_WAIT = """
+import asyncio, sys, time
+
+async def ready(pilot, screen_name, focus_id):
+    app = pilot.app
+    while True:
+        screen = app.screen
+        focused = screen.focused
+        if type(screen).__name__ == screen_name and focused is not None and focused.id == focus_id:
+            break
+        await asyncio.sleep(0.001)
+    await pilot.pause()
+    print("READY", flush=True)
+    app.exit()
+"""
+
+BENE = _WAIT + """
+from bene_tui.app import BeneApp
+
+app = BeneApp()
+async def auto(pilot):
+    await ready(pilot, "StartScreen", "register")
+app.run(headless=True, size=(120, 40), auto_pilot=auto)
+"""
+
+MINIMAL = _WAIT + """
+from textual.app import App
+from textual.widgets import Input, Static
+
+class Minimal(App):
+    def compose(self):
+        yield Static("Minimal")
+        yield Input(id="entry")
+
+    def on_mount(self):
+        self.query_one(Input).focus()
+
+app = Minimal()
+async def auto(pilot):
+    await ready(pilot, "Screen", "entry")
+app.run(headless=True, size=(120, 40), auto_pilot=auto)
+"""
+
+
+def measure(script: str, env: dict[str, str]) -> float:
+    """Seconds from spawning `python -c script` until it prints READY."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == "READY":
+            elapsed = time.perf_counter() - start
+            break
+    else:
+        proc.wait()
+        raise RuntimeError(f"the app never became ready:\n{proc.stderr.read() if proc.stderr else ''}")
+    proc.wait(timeout=60)
+    return elapsed
+
+
+def import_profile(env: dict[str, str], top: int = 20) -> None:
+    """`python -X importtime` of the start path, heaviest cumulative imports first."""
+    code = "import bene_tui.app, bene_tui.screens.start"
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env)
+    rows = []
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line[len("import time:"):].split("|")]
+        try:
+            rows.append((int(parts[1]), int(parts[0]), parts[2]))
+        except ValueError:
+            continue
+    rows.sort(reverse=True)
+    print(f"{'cumulative ms':>14} {'self ms':>8}  module")
+    for cumulative, own, name in rows[:top]:
+        print(f"{cumulative / 1000:14.1f} {own / 1000:8.1f}  {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=15, help="measured starts of each app (default 15)")
+    parser.add_argument("--imports", action="store_true", help="print the start path's heaviest imports and stop")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bene-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BENE_TUI_")}
+        env.update({
+            "BENE_TUI_DB": str(Path(tmp) / "bene.db"),
+            "BENE_TUI_NO_KEYRING": "1",
+            "BENE_TUI_SECRETS_FILE": str(Path(tmp) / "secrets.json"),
+            "BENE_TUI_LANG": "ja",
+            "PYTHONDONTWRITEBYTECODE": "",
+        })
+        if args.imports:
+            import_profile(env)
+            return 0
+
+        measure(BENE, env)  # warm-up: seeds the database, warms the file cache
+        measure(MINIMAL, env)
+        bene, minimal = [], []
+        for i in range(args.n):
+            pair = [(BENE, bene), (MINIMAL, minimal)]
+            for script, into in pair if i % 2 == 0 else reversed(pair):
+                into.append(measure(script, env))
+
+    med_bene, med_min = statistics.median(bene), statistics.median(minimal)
+    ratio = med_bene / med_min
+    print(f"start-up until the first screen accepts input (N={args.n} each, interleaved, median)")
+    print(f"  minimal Textual app : {med_min * 1000:7.0f} ms   (min {min(minimal) * 1000:.0f}, max {max(minimal) * 1000:.0f})")
+    print(f"  bene-tui            : {med_bene * 1000:7.0f} ms   (min {min(bene) * 1000:.0f}, max {max(bene) * 1000:.0f})")
+    print(f"  ratio               : {ratio:7.2f}      (target ≤ {TARGET})  {'OK' if ratio <= TARGET else 'OVER'}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Demo overlays: delivery trouble on demand, and the confirmation before the demo data is reset."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Static
+
+from .. import outbox
+from ..widgets.field import Field
+from .base import BaseScreen
+
+MAX_DELAY_MIN = 24 * 60
+
+
+def trouble_summary(t, trouble: dict) -> str:
+    parts = []
+    if trouble.get("sms_delay_min"):
+        parts.append(t("demo.trouble_delay", minutes=trouble["sms_delay_min"]))
+    if trouble.get("fail_email"):
+        parts.append(t("demo.trouble_fail_email"))
+    if trouble.get("fail_sms"):
+        parts.append(t("demo.trouble_fail_sms"))
+    return ", ".join(parts) if parts else t("demo.trouble_none")
+
+
+class DemoTroubleScreen(BaseScreen, ModalScreen):
+    """SMS late by N minutes of demo time; e-mail or SMS failing (status `failed`)."""
+
+    BINDINGS = [Binding("escape", "back", "閉じる/Close")]
+    DEFAULT_CSS = """
+    DemoTroubleScreen { align: center middle; background: $background 70%; }
+    DemoTroubleScreen #trouble-box { width: 70; height: auto; padding: 1 3; border: heavy $warning;
+                                     background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="trouble-box"):
+            yield Static(self.t("demo.trouble_title"), classes="title")
+            yield Static(self.t("demo.trouble_lead"), classes="lead")
+            yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
+            yield Checkbox(self.t("demo.fail_email"), id="fail_email")
+            yield Checkbox(self.t("demo.fail_sms"), id="fail_sms")
+            with Horizontal(classes="buttons"):
+                yield Button(self.t("demo.trouble_save"), id="trouble-save", variant="warning")
+                yield Button(self.t("demo.trouble_close"), id="trouble-close")
+            yield Static("", classes="form-error", markup=False)
+            yield Static(self.t("demo.trouble_keys"), classes="hint")
+
+    async def on_mount(self) -> None:
+        self.query_one("#sms_delay", Input).focus()
+        current = await self.app.call(outbox.trouble)
+        self.query_one("#sms_delay", Input).value = str(int(current.get("sms_delay_min") or 0))
+        self.query_one("#fail_email", Checkbox).value = bool(current.get("fail_email"))
+        self.query_one("#fail_sms", Checkbox).value = bool(current.get("fail_sms"))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#sms_delay")
+    def _enter(self) -> None:
+        self.query_one("#trouble-save", Button).press()
+
+    @on(Button.Pressed, "#trouble-close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#trouble-save")
+    async def _save(self, event: Button.Pressed) -> None:
+        import unicodedata
+
+        self.clear_errors()
+        raw = unicodedata.normalize("NFKC", self.query_one("#sms_delay", Input).value).strip() or "0"
+        if not raw.isdigit() or int(raw) > MAX_DELAY_MIN:
+            self.query_one("#sms_delay-error", Static).update(self.t("demo.delay_invalid"))
+            return
+        settings = {"sms_delay_min": int(raw), "fail_email": self.query_one("#fail_email", Checkbox).value,
+                    "fail_sms": self.query_one("#fail_sms", Checkbox).value}
+        await self.run_service(outbox.set_trouble, button=event.button, **settings)
+        self.app.notify(self.t("demo.trouble_saved", summary=trouble_summary(self.t, settings)), markup=False)
+        self.dismiss(settings)
+
+
+class ConfirmResetScreen(ModalScreen[bool]):
+    """「デモデータを初期化しますか?」 — Cancel has the focus, so a stray Enter keeps the data."""
+
+    BINDINGS = [Binding("escape", "cancel", "キャンセル/Cancel")]
+    DEFAULT_CSS = """
+    ConfirmResetScreen { align: center middle; background: $background 70%; }
+    ConfirmResetScreen #reset-box { width: 70; height: auto; padding: 1 3; border: heavy $error;
+                                    background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        with Vertical(id="reset-box"):
+            yield Static(t("demo.reset_title"), classes="title")
+            yield Static(t("demo.reset_body"), classes="lead")
+            with Horizontal(classes="buttons"):
+                yield Button(t("demo.reset_yes"), id="reset-yes", variant="error")
+                yield Button(t("demo.reset_no"), id="reset-no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#reset-no", Button).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#reset-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#reset-no")
+    def _no(self) -> None:
+        self.dismiss(False)

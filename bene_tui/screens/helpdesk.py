@@ -1,0 +1,358 @@
+"""Helpdesk screens (F3 in helpdesk mode): find a person, see their timeline, act for them.
+
+- `OperatorScreen` asks the operator's name once per helpdesk session (prefilled with
+  BENE_TUI_OPERATOR or the OS user); every action is audited as `operator:<name>`.
+- `SearchScreen`: login ID, name (kanji/kana) or 団体ID → the people found.
+- `PersonScreen`: details, the actions that apply now (each behind `ConfirmScreen`), and the
+  timeline — flows, audit rows and outbox messages, newest first.
+
+Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing there).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from .. import helpdesk
+from ..clock import fmt_time
+from ..errors import BeneError
+from ..normalize import display_login_id
+from ..widgets.field import Field
+from .base import BaseScreen
+
+
+def _stamp(ts: float | None) -> str:
+    """Timeline times to the second (JST): events of one minute stay apart."""
+    from datetime import datetime
+
+    from ..clock import JST
+
+    return datetime.fromtimestamp(ts, JST).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def open_search(app) -> None:
+    """F3: the search screen, after asking who the operator is (once per session)."""
+    if app.mode != "helpdesk" or isinstance(app.screen, (SearchScreen, OperatorScreen)):
+        return
+    if not getattr(app, "operator", None) and helpdesk.configured_operator():
+        try:
+            app.operator = helpdesk.operator_name(helpdesk.configured_operator())
+        except BeneError:
+            pass  # an unusable name in the environment: ask instead
+    if getattr(app, "operator", None):
+        app.push_screen(SearchScreen())
+        return
+
+    def chosen(name: str | None) -> None:
+        if name:
+            app.operator = name
+            app.push_screen(SearchScreen())
+
+    app.push_screen(OperatorScreen(helpdesk.default_operator()), chosen)
+
+
+class OperatorScreen(ModalScreen[str | None]):
+    """Who is at the helpdesk: asked once, kept for the session."""
+
+    DEFAULT_CSS = """
+    OperatorScreen { align: center middle; }
+    OperatorScreen > Vertical { width: 64; height: auto; border: thick $accent; padding: 1 2; background: $surface; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "戻る/Back")]
+
+    def __init__(self, suggested: str = "") -> None:
+        super().__init__()
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        with Vertical():
+            yield Static(t("hd.operator_title"), classes="title")
+            yield Static(t("hd.operator_lead"), classes="lead")
+            yield Field("operator", t("hd.operator_label"), value=self.suggested)
+            yield Button(t("hd.ok"), id="ok", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#operator", Input).focus()
+
+    @on(Input.Submitted, "#operator")
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        try:
+            name = helpdesk.operator_name(self.query_one("#operator", Input).value)
+        except BeneError as error:
+            self.query_one("#operator-error", Static).update(self.app.t(error.key, **error.params))
+            return
+        self.dismiss(name)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no before an action. Focus starts on "no"; Escape or n says no, y says yes."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 72; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    ConfirmScreen .buttons Button { margin-right: 2; }
+    """
+    BINDINGS = [Binding("escape,n", "answer(False)", "いいえ/No"), Binding("y", "answer(True)", "はい/Yes")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        with Vertical():
+            yield Static(t("hd.confirm_title"), classes="title")
+            yield Static(self.question, id="question", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(t("hd.yes"), id="yes", variant="warning")
+                yield Button(t("hd.no"), id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class SearchScreen(BaseScreen):
+    """Login ID, name in kanji or kana, or 団体ID → people (accounts, members, invitations)."""
+
+    GUIDE_PANEL = False  # the helpdesk's own screen: no step of the help page
+    BINDINGS = [Binding("down", "to_results", show=False)]  # from the query field to the results
+
+    DEFAULT_CSS = """
+    SearchScreen .hd { padding: 0 2; height: 1fr; }
+    SearchScreen #hd-results { height: 1fr; min-height: 6; border: round $primary; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(classes="hd"):
+            yield Static(self.t("hd.title"), classes="title")
+            yield Static(self.t("hd.operator", name=getattr(self.app, "operator", "") or ""), id="hd-operator",
+                         markup=False)
+            yield Field("query", self.t("hd.query"), placeholder="taro@example.jp / 090-1234-5678 / ヤマダ / BO100001",
+                        value=self.query_text, hint=self.t("hd.query_hint"))
+            yield Static("", id="hd-count", markup=False)
+            yield OptionList(id="hd-results")
+            yield Static("", classes="form-error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    @on(Input.Submitted, "#query")
+    async def _search(self) -> None:
+        self.query_text = self.query_one("#query", Input).value
+        rows = await self.run_service(helpdesk.search, self.query_text)
+        if rows is None:
+            return
+        self.rows = rows
+        self._fill()
+        if rows:
+            self.query_one("#hd-results", OptionList).focus()
+
+    def action_to_results(self) -> None:
+        results = self.query_one("#hd-results", OptionList)
+        if results.option_count:
+            results.focus()
+
+    def _fill(self) -> None:
+        results = self.query_one("#hd-results", OptionList)
+        results.clear_options()
+        for row in self.rows:
+            results.add_option(Option(Content(self._line(row)), id=row["ref"]))
+        count = self.t("hd.results", n=len(self.rows)) if self.rows else (
+            self.t("hd.no_results") if self.query_text else "")
+        self.query_one("#hd-count", Static).update(count)
+        if self.rows:
+            results.highlighted = 0
+
+    def _line(self, row: dict) -> str:
+        t = self.t
+        parts = [f"[{t('hd.kind.' + row['kind'])}]", row["name"] or t("hd.no_name")]
+        if row["kana"]:
+            parts.append(f"({row['kana']})")
+        if row["login_id"]:
+            parts.append(display_login_id(row["login_id"]))
+        parts.append(t("hd.status." + row["status"]))
+        if row["account_kind"] == "family" and row["kind"] == "account":
+            parts.append(t("hd.account_kind.family"))
+        parts += [f"{o} {g}" for o, g in zip(row["orgs"], row["groups"])]
+        return "  ".join(parts)
+
+    @on(OptionList.OptionSelected, "#hd-results")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.push_screen(PersonScreen(event.option.id))
+
+    async def on_screen_resume(self) -> None:
+        # Back from a person: their state may have changed (unlocked, ended, ...).
+        if self.query_text and self.app.ctx is not None:
+            rows = await self.run_service(helpdesk.search, self.query_text)
+            if rows is not None:
+                self.rows = rows
+                self._fill()
+
+    def after_relabel(self) -> None:
+        self._fill()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class PersonScreen(BaseScreen):
+    """One person: details, actions (each confirmed, audited with the operator) and the timeline."""
+
+    GUIDE_PANEL = False  # the helpdesk's own screen: no step of the help page
+
+    DEFAULT_CSS = """
+    PersonScreen .hd { padding: 0 2; }
+    PersonScreen #hd-actions { height: auto; }
+    PersonScreen #hd-actions Button { margin-right: 1; }
+    PersonScreen #hd-timeline { height: auto; max-height: 30; }
+    """
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.data: dict | None = None
+        self.actions: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="hd"):
+            yield Static(self.t("hd.person_title"), classes="title")
+            yield Static("", id="hd-summary", markup=False)
+            yield Static(self.t("hd.actions"), classes="field-label")
+            yield Horizontal(id="hd-actions")
+            yield Static("", id="hd-no-actions", classes="hint", markup=False)
+            yield Static("", classes="form-error", markup=False)
+            yield Static(self.t("hd.timeline"), classes="field-label")
+            yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.load()
+
+    async def load(self) -> None:
+        data = await self.run_service(helpdesk.person, self.ref)
+        if data is None:
+            return
+        self.data = data
+        await self._render_data()
+
+    async def _render_data(self) -> None:
+        data, t = self.data, self.t
+        if data is None:
+            return
+        self.query_one("#hd-summary", Static).update(self._summary(data))
+        self.actions = data["actions"]
+        box = self.query_one("#hd-actions", Horizontal)
+        await box.remove_children()
+        await box.mount_all([Button(t(f"hd.action.{a['action']}", label=a["label"]), id=f"act-{n}",
+                                    variant="warning") for n, a in enumerate(self.actions)])
+        self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
+        table = self.query_one("#hd-timeline", DataTable)
+        table.clear(columns=True)
+        table.add_columns(t("hd.col_at"), t("hd.col_source"), t("hd.col_what"), t("hd.col_outcome"),
+                          t("hd.col_actor"), t("hd.col_detail"))
+        for e in data["timeline"]:
+            # Audit reasons and message subjects are data: never markup.
+            table.add_row(Text(_stamp(e["at"])), Text(t(f"hd.source.{e['source']}")), Text(e["what"]),
+                          Text(e["outcome"] or ""), Text(e["actor"] or ""), Text(e["detail"] or ""))
+        if self.actions:
+            self.query_one("#act-0", Button).focus()
+        else:
+            table.focus()
+
+    def _summary(self, data: dict) -> str:
+        t, lines = self.t, []
+        acct = data["account"]
+        if acct:
+            lines.append(t("hd.account_line", id=acct["id"], login_id=display_login_id(acct["login_id"]),
+                           kind=t(f"hd.account_kind.{acct['kind']}"), status=t(f"hd.status.{acct['status']}")))
+            lines.append(t("hd.account_dates", created=fmt_time(acct["created_at"]),
+                           activated=fmt_time(acct["activated_at"]), expires=fmt_time(acct["expires_at"])))
+            if acct["failed_logins"]:
+                lines.append(t("hd.failures", n=acct["failed_logins"], at=fmt_time(acct["last_failed_at"])))
+            if acct["locked_until"]:
+                lines.append(t("hd.locked_until", at=fmt_time(acct["locked_until"]) + " JST"))
+        for m in data["members"]:
+            lines.append(t("hd.member_line", id=m["id"], name=m["name"], kana=m["kana"], org=m["org_name"],
+                           group_id=m["group_id"], birth=m["birth_date"] or "-", email=m["email_on_file"] or "-"))
+        for i in data["invitations"]:
+            lines.append(t("hd.invitation_line", id=i["id"], name=i["name"], kana=i["kana"],
+                           relationship=t(f"family.rel.{i['relationship']}"), contact=display_login_id(i["contact"]),
+                           state=t(f"hd.status.invitation_{i['state']}"), attempts=i["attempts"]))
+        for f in data["flows"]:
+            if f["live"]:
+                lines.append(t("hd.flow_line", kind=f["kind"], state=f["state"],
+                               login_id=display_login_id(f["login_id"]) if f["login_id"] else "-",
+                               expires=fmt_time(f["expires_at"])))
+        return "\n".join(lines)
+
+    def after_relabel(self) -> None:
+        self.run_worker(self._render_data(), exclusive=True, group="hd-render")
+
+    @on(Button.Pressed)
+    def _action(self, event: Button.Pressed) -> None:
+        button_id = event.button.id or ""
+        if not button_id.startswith("act-") or int(button_id[4:]) >= len(self.actions):
+            return
+        n = int(button_id[4:])
+        action = self.actions[n]
+        question = self.t(f"hd.confirm.{action['action']}", label=action["label"])
+
+        async def answered(yes: bool | None) -> None:
+            if not yes:
+                self.notify(self.t("hd.done.cancelled"))
+                return
+            await self._run(action)
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    async def _run(self, action: dict) -> None:
+        fn = helpdesk.ACTIONS[action["action"]]
+        operator = getattr(self.app, "operator", None) or helpdesk.default_operator()
+        result = await self.run_service(fn, action["target"], operator)
+        if result is None:
+            await self._reload_after_refusal()
+            return
+        self.notify(self.t(f"hd.done.{action['action']}"))
+        if action["action"] == "end_provisional":
+            member_id = result.get("member_id")
+            if member_id is None:
+                self.app.pop_screen()
+                return
+            self.ref = f"member:{member_id}"
+        await self.load()
+
+    async def _reload_after_refusal(self) -> None:
+        """A refused action shows its error; the details are read again (the refusal is on the timeline)."""
+        errors = [str(w.render()) for w in self.query(".form-error")]
+        await self.load()
+        for w, text in zip(self.query(".form-error"), errors):
+            w.update(text)

@@ -1,0 +1,90 @@
+"""Kiosk overlays: the idle countdown before the wipe, and the operator's PIN to leave."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from .. import pin
+from ..widgets.field import Field
+from ..widgets.idle_countdown import IdleCountdown
+from .base import BaseScreen
+
+
+class CountdownScreen(ModalScreen):
+    """「ご利用を続けますか?」 with the seconds left. Any key or click keeps the session (the kiosk
+    controller sees the input first and closes this screen)."""
+
+    DEFAULT_CSS = """
+    CountdownScreen { align: center middle; background: $background 85%; }
+    CountdownScreen #countdown-box { width: 64; height: auto; padding: 1 3; border: heavy $warning;
+                                     background: $surface; }
+    CountdownScreen .title { text-style: bold; color: $warning; width: 100%; content-align: center middle; }
+    CountdownScreen .lead { width: 100%; content-align: center middle; margin-bottom: 1; }
+    CountdownScreen .hint { width: 100%; content-align: center middle; margin-top: 1; }
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        with Vertical(id="countdown-box"):
+            yield Static(t("kiosk.idle_title"), classes="title")
+            yield Static(t("kiosk.idle_body"), classes="lead")
+            yield IdleCountdown(int(self.seconds), id="idle-countdown")
+            yield Static(t("kiosk.idle_keep"), classes="hint")
+
+    def set_remaining(self, seconds: float) -> None:
+        for widget in self.query(IdleCountdown):
+            widget.set_remaining(seconds)
+
+
+class OperatorExitScreen(BaseScreen, ModalScreen):
+    """The operator's way out of a kiosk: the key (ctrl+o) and then the PIN."""
+
+    BINDINGS = [Binding("escape", "back", "キャンセル/Cancel")]
+    DEFAULT_CSS = """
+    OperatorExitScreen { align: center middle; background: $background 85%; }
+    OperatorExitScreen #operator-box { width: 64; height: auto; padding: 1 3; border: heavy $error;
+                                       background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="operator-box"):
+            yield Static(self.t("kiosk.operator_title"), classes="title")
+            yield Static(self.t("kiosk.operator_lead"), classes="lead")
+            yield Field("pin", self.t("kiosk.pin"), password=True, max_length=pin.PIN_MAX * 2)
+            with Horizontal(classes="buttons"):
+                yield Button(self.t("kiosk.pin_exit"), id="pin-exit", variant="error")
+                yield Button(self.t("kiosk.pin_cancel"), id="pin-cancel")
+            yield Static("", classes="form-error", markup=False)
+            yield Static(self.t("kiosk.pin_keys"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+    @on(Input.Submitted, "#pin")
+    def _enter(self) -> None:
+        self.query_one("#pin-exit", Button).press()
+
+    @on(Button.Pressed, "#pin-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#pin-exit")
+    async def _exit(self, event: Button.Pressed) -> None:
+        field = self.query_one("#pin", Input)
+        value, field.value = field.value, ""  # the PIN does not stay on screen or in the widget
+        if await self.run_service(pin.verify, value, button=event.button):
+            self.app.exit()
+        else:
+            field.focus()

@@ -1,0 +1,92 @@
+"""Linking to an existing Bene Account (SPEC §3.2), step 3: 「ログイン」 with the existing account.
+
+Steps 1–2 are registration's screens (step 1, then the step-2 link or 「紐づけ設定する」);
+step 4 and 5 are registration's Step4Screen/DoneScreen with the linking steps and wording.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Static
+
+from .. import linking, registration
+from ..errors import BeneError
+from ..widgets.field import Field
+from .login import Case1Notice, staff_note
+from .registration import FlowScreen, Step4Screen
+
+log = logging.getLogger("bene_tui")
+
+LINK_STEPS = ("link.step1", "link.step2", "link.step3", "link.step4", "link.step5")
+
+
+class LinkLoginScreen(FlowScreen):
+    """既に作成済みのベネアカウントを入力し「ログイン」."""
+
+    STEPS, STEP = LINK_STEPS, 3
+
+    def __init__(self, flow_id: str) -> None:
+        super().__init__()
+        self.flow_id = flow_id
+        self.org_name = ""
+        self.case1 = False
+
+    def form(self) -> ComposeResult:
+        yield Static(self.t("link.heading"), classes="title", markup=False)
+        yield Static(self.t("link.login_lead"), classes="lead", markup=False)
+        yield Static("", id="link-org", markup=False)
+        yield Field("login_id", self.t("link.login_id"), placeholder="taro.yamada@example.jp")
+        yield Field("password", self.t("link.password"), password=True)
+        yield Button(self.t("link.login"), id="link-login", variant="primary")
+        yield Case1Notice(id="case1", classes="notice hidden")
+
+    async def on_mount(self) -> None:
+        self.query_one("#login_id", Input).focus()
+        summary = await self.run_service(registration.flow_summary, self.flow_id)
+        if summary:
+            self.org_name = summary["org"]["name"]
+        self.after_relabel()
+
+    def after_relabel(self) -> None:
+        if self.org_name:
+            self.query_one("#link-org", Static).update(self.t("link.org", org=self.org_name))
+        self.query_one("#case1").set_class(not self.case1, "hidden")
+
+    @on(Input.Submitted, "#login_id")
+    def _id_entered(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    def _password_entered(self) -> None:
+        self.query_one("#link-login", Button).press()
+
+    @on(Button.Pressed, "#link-login")
+    async def _login(self, event: Button.Pressed) -> None:
+        password = self.query_one("#password", Input)
+        self.clear_errors()
+        self.case1 = False
+        self.after_relabel()
+        event.button.disabled = True
+        try:
+            await self.app.call(linking.authenticate, self.flow_id, self.query_one("#login_id", Input).value,
+                                password.value)
+        except BeneError as error:
+            if error.key == "login.case1":
+                password.value = ""
+                self.case1 = True
+                self.after_relabel()
+                staff_note(self, error)
+                password.focus()
+            else:
+                self.show_error(error)
+            return
+        except Exception:
+            log.exception("linking login failed")
+            self.show_error(BeneError("error.unexpected"))
+            return
+        finally:
+            event.button.disabled = False
+        self.app.push_screen(Step4Screen(self.flow_id, purpose="link", steps=LINK_STEPS))

@@ -1,0 +1,170 @@
+"""「ログイン」 (SPEC §3.3): service, login ID, password; Case 1 and Case 2; マイページ on success.
+
+`LoginScreen(service_id=None, then=None)`: with `then`, a successful login closes this screen
+and calls `then(app, account_id)` instead of opening マイページ (e.g. an approval link that
+asks the member to log in first).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Header, Input, Select, Static
+
+from .. import auth
+from ..errors import BeneError
+from ..widgets.field import Field, FieldError
+from .base import BaseScreen
+from .start import SERVICES, StartScreen
+
+log = logging.getLogger("bene_tui")
+
+# Where the service's field names land on this screen.
+FIELD_IDS = {"login_id": "login-id", "password": "login-password", "service": "service"}
+
+
+class Case1Notice(Vertical):
+    """The one generic Case 1 message and its two ways out (the forgotten-item procedures)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.t("login.case1"), id="case1-text", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(self.app.t("login.forgot_password"), id="case1-forgot-password")
+            yield Button(self.app.t("login.forgot_id"), id="case1-forgot-id")
+
+    @on(Button.Pressed, "#case1-forgot-password")
+    def _forgot_password(self, event: Button.Pressed) -> None:
+        from .recovery import ForgotPasswordScreen
+
+        event.stop()
+        self.app.push_screen(ForgotPasswordScreen())
+
+    @on(Button.Pressed, "#case1-forgot-id")
+    def _forgot_id(self, event: Button.Pressed) -> None:
+        from .recovery import ForgotIdScreen
+
+        event.stop()
+        self.app.push_screen(ForgotIdScreen())
+
+
+def staff_note(screen: BaseScreen, error: BeneError) -> None:
+    """Helpdesk staff see the real reason under the generic message."""
+    if screen.app.mode == "helpdesk" and error.staff:
+        screen.query_one(".form-error", Static).update(screen.t("helpdesk.staff_reason", reason=error.staff))
+
+
+class LoginScreen(BaseScreen):
+    def __init__(self, service_id: str | None = None, then: Callable | None = None) -> None:
+        super().__init__()
+        self.service_id = service_id
+        self.then = then
+        self.case: str | None = None  # None | "case1" | "case2"
+        self.usable: list[str] = []
+
+    @property
+    def service(self) -> str:
+        return self.service_id or getattr(self.app, "service_id", None) or SERVICES[0]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="flow"):
+            with Vertical(classes="box", id="login-box"):
+                yield Static(self.t("login.heading"), classes="title", markup=False)
+                yield Static(self.t("login.lead"), classes="lead", markup=False)
+                yield Static(self.t("login.service"), classes="field-label", markup=False)
+                yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.service,
+                             allow_blank=False, id="login-service")
+                yield FieldError(id="service-error")
+                yield Field("login-id", self.t("login.login_id"), placeholder="taro.yamada@example.jp")
+                yield Field("login-password", self.t("login.password"), password=True)
+                yield Button(self.t("login.submit"), id="login-submit", variant="primary")
+                yield Static("", classes="form-error", markup=False)
+                yield Case1Notice(id="case1", classes="notice hidden")
+                with Vertical(id="case2", classes="notice hidden"):
+                    yield Static(self.t("login.case2"), id="case2-text", markup=False)
+                    yield Static(self.t("login.usable"), classes="field-label", markup=False)
+                    yield Static("", id="case2-services", markup=False)
+                    yield Static(self.t("login.contact_text"), classes="hint", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#login-service", Select).focus()
+        self.after_relabel()
+
+    def after_relabel(self) -> None:
+        self.query_one("#case1").set_class(self.case != "case1", "hidden")
+        self.query_one("#case2").set_class(self.case != "case2", "hidden")
+        names = [self.t(f"service.{s}") for s in self.usable]
+        self.query_one("#case2-services", Static).update(
+            "\n".join(f"・{n}" for n in names) if names else self.t("login.usable_none"))
+
+    def show_case(self, case: str | None, usable: list[str] | None = None) -> None:
+        self.case, self.usable = case, list(usable or [])
+        self.after_relabel()
+
+    def show_error(self, error: BeneError) -> None:
+        if error.field in FIELD_IDS:
+            error.field = FIELD_IDS[error.field]
+        super().show_error(error)
+
+    @on(Select.Changed, "#login-service")
+    def _service(self, event: Select.Changed) -> None:
+        if event.value in SERVICES:
+            self.service_id = event.value
+
+    @on(Input.Submitted, "#login-id")
+    def _id_entered(self) -> None:
+        self.query_one("#login-password", Input).focus()
+
+    @on(Input.Submitted, "#login-password")
+    def _password_entered(self) -> None:
+        self.query_one("#login-submit", Button).press()
+
+    @on(Button.Pressed, "#login-submit")
+    async def _submit(self, event: Button.Pressed) -> None:
+        service = self.service
+        login_id = self.query_one("#login-id", Input).value
+        password_input = self.query_one("#login-password", Input)
+        self.clear_errors()
+        self.show_case(None)
+        event.button.disabled = True
+        try:
+            result = await self.app.call(auth.login, service, login_id, password_input.value)
+        except BeneError as error:
+            if error.key == auth.CASE1:
+                password_input.value = ""
+                self.show_case("case1")
+                staff_note(self, error)
+                password_input.focus()
+            elif error.key == auth.CASE2:
+                self.show_case("case2", error.params.get("services"))
+                staff_note(self, error)
+            else:
+                self.show_error(error)
+            return
+        except Exception:
+            log.exception("login failed")
+            self.show_error(BeneError("error.unexpected"))
+            return
+        finally:
+            event.button.disabled = False
+        self.app.account_id = result["account_id"]
+        if self.then is not None:
+            self.app.pop_screen()
+            self.then(self.app, result["account_id"])
+        else:
+            from .mypage import MyPageScreen
+
+            self.app.switch_screen(MyPageScreen(result["account_id"], service))
+
+
+def _register_entry() -> None:
+    if not any(entry[0] == "login" for entry in StartScreen.ENTRIES):
+        StartScreen.ENTRIES.insert(0, ("login", "login.start", LoginScreen))
+
+
+_register_entry()

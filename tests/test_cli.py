@@ -1,0 +1,130 @@
+"""The data subcommands: import, import-roster, outbox, demo --reset (run in-process)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from bene_tui import cli, outbox
+
+
+@pytest.fixture
+def db_path(ctx):
+    return ctx.store.path
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def count(path, sql):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_first_start_seeds_the_demo(tmp_path, capsys):
+    path = str(tmp_path / "fresh.db")
+    code, out, _ = run(capsys, "--db", path, "outbox")
+    assert code == 0 and "No messages" in out
+    assert count(path, "select count(*) from organisations") == 3
+    assert count(path, "select count(*) from members") == 23
+
+
+def _send(ctx):
+    with ctx.tx():
+        outbox.send(ctx, "+819012345678", "verification", "ja", code="123456")
+        outbox.send(ctx, "taro.yamada@sample.co.jp", "verification", "ja", code="654321")
+        outbox.send(ctx, "+819012345678", "login_id_notice", "ja", link="bene://login")
+
+
+def test_outbox_json_fields_and_filters(ctx, db_path, capsys):
+    _send(ctx)
+    code, out, _ = run(capsys, "--db", db_path, "outbox", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["recipient"] for r in rows] == ["+819012345678", "taro.yamada@sample.co.jp", "+819012345678"]
+    for key in ("id", "channel", "recipient", "sender", "subject", "body", "purpose", "code", "link", "status",
+                "created_at"):
+        assert key in rows[0]
+    assert rows[1]["code"] == "654321" and rows[1]["channel"] == "email"
+    assert rows[1]["sender"] == "benefitone-platform@benefit-one.co.jp"
+
+    for typed in ("090-1234-5678", "09012345678", "+81 90 1234 5678", "０９０１２３４５６７８"):
+        code, out, _ = run(capsys, "--db", db_path, "outbox", "--to", typed, "--json")
+        assert [r["purpose"] for r in json.loads(out)] == ["login_id_notice", "verification"], typed
+
+    code, out, _ = run(capsys, "--db", db_path, "outbox", "--to", "taro.yamada@SAMPLE.CO.JP", "--json", "--last")
+    last = json.loads(out)
+    assert isinstance(last, dict) and last["code"] == "654321"
+
+
+def test_outbox_text_and_bad_recipient(ctx, db_path, capsys):
+    _send(ctx)
+    code, out, _ = run(capsys, "--db", db_path, "outbox", "--last")
+    assert code == 0 and "090-1234-5678" in out and "bene://login" in out and out.count("#") == 1
+    code, _, err = run(capsys, "--db", db_path, "outbox", "--to", "not a login")
+    assert code == 2 and "not an e-mail address" in err
+    code, out, _ = run(capsys, "--db", db_path, "outbox", "--to", "nobody@example.jp", "--json", "--last")
+    assert code == 1 and json.loads(out) is None
+
+
+ROSTER = {"organisations": [{
+    "group_id": "BO900009", "name": "テスト商事", "services": ["benefit_station"],
+    "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日"},
+    "members": [{"auth_key_1": str(i), "auth_key_2": "19900101", "name": "試験 花子", "kana": "シケン ハナコ",
+                 "birth_date": "1990-01-01"} for i in range(5)]}]}
+
+
+def test_import_json(ctx, db_path, tmp_path, capsys):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(ROSTER, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = run(capsys, "--db", db_path, "import", str(path))
+    assert code == 0 and "1 organisation(s), 5 member record(s) (5 new, 0 updated)" in out
+    assert count(db_path, "select count(*) from members where group_id = 'BO900009'") == 5
+
+
+def test_import_bad_file_exits_1_naming_record_and_field(ctx, db_path, tmp_path, capsys):
+    bad = json.loads(json.dumps(ROSTER))
+    bad["organisations"][0]["members"][3]["birth_date"] = "1990-02-30"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    before = count(db_path, "select count(*) from members")
+    code, out, err = run(capsys, "--db", db_path, "import", str(path))
+    assert code == 1
+    assert "organisations[0].members[3]" in err and "'birth_date'" in err and "nothing was imported" in err
+    assert count(db_path, "select count(*) from members") == before
+    assert count(db_path, "select count(*) from organisations") == 3
+    code, _, err = run(capsys, "--db", db_path, "import", str(tmp_path / "missing.json"))
+    assert code == 1 and "no such file" in err
+
+
+def test_import_roster_csv(ctx, db_path, tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_text("auth_key_1,auth_key_2,name,kana,birth_date\nS9001,202504,新人 一郎,シンジン イチロウ,2003-04-01\n",
+                    encoding="utf-8")
+    code, out, _ = run(capsys, "--db", db_path, "import-roster", "BO200002", str(path))
+    assert code == 0 and "1 new" in out
+    path.write_text("auth_key_1,auth_key_2,name,kana,birth_date\nS9002,202504,新人 二郎,しんじん じろう,2003-04-31\n",
+                    encoding="utf-8")
+    code, _, err = run(capsys, "--db", db_path, "import-roster", "BO200002", str(path))
+    assert code == 1 and "line 2" in err and "'birth_date'" in err
+    assert count(db_path, "select count(*) from members where group_id = 'BO200002'") == 8
+
+
+def test_demo_reset_restores_after_changes(ctx, db_path, capsys):
+    _send(ctx)
+    with ctx.tx() as db:
+        db.execute("delete from members where group_id = 'BO300003'")
+        db.execute("delete from org_services where group_id = 'BO300003'")
+        db.execute("delete from organisations where group_id = 'BO300003'")
+    code, out, _ = run(capsys, "--db", db_path, "demo", "--reset")
+    assert code == 0 and "Demo data restored" in out and "23 members" in out
+    assert count(db_path, "select count(*) from organisations") == 3
+    assert count(db_path, "select count(*) from members") == 23
+    assert count(db_path, "select count(*) from outbox") == 0
+    code, _, err = run(capsys, "--db", db_path, "demo")
+    assert code == 2 and "--reset" in err

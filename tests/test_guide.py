@@ -1,0 +1,152 @@
+"""The guide panel (F1): the official text of each step, verbatim, and its English rendering."""
+
+from __future__ import annotations
+
+import re
+
+from textual.widgets import Input, Static
+
+from bene_tui import guide
+from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
+from bene_tui.screens.start import StartScreen
+from bene_tui.widgets.guide_panel import GuidePanel
+from helpers import type_into, wait_for, wait_screen
+
+# Lines of the official help page (seed/000_14ac4234fb42bfe6.txt), copied byte for byte.
+SEED_REG_STEP1 = ("【団体ID】と【認証キー1・2】を入力し「次へ」ボタンを押下します。\n"
+                  "各サービスごとのべネアカウント登録画面は、こちらからご確認ください。")
+SEED_REG_STEP2 = ("ログインIDとして使用したいメールアドレスか携帯電話番号(SMS)を選択しパスワードを入力した後、"
+                  "ベネアカウント規約をご確認いただき、「規約に同意する」にチェックをいれます。\n"
+                  "「上記内容で送信する」ボタンを押下すると、仮登録が完了いたします。")
+SEED_REG_STEP3 = ("ログインIDとして入力したメールアドレスまたは携帯電話番号(SMS)宛に、認証コードが届きます。\n"
+                  "記載されている認証コードを画面に入力し、「送信する」ボタンを押下します。\n"
+                  "メールはbenefitone-platform@benefit-one.co.jpより配信しています。")
+SEED_LINK_STEP4 = ("画面に表示された「姓名」が、ご所属の企業・団体で登録されている「姓名」と相違がないかご確認ください。\n"
+                   "相違がなければチェックボックスにチェックを入れ、「ベネアカウントの紐づけを完了する」を押下します。")
+SEED_CASE1 = ("べネアカウント情報間違いによるものです。正しいログインIDまたはパスワードを入力して再度ログインしてください。"
+              "それでも解決しない場合には「パスワードが不明な場合」「ベネアカウントを忘れた場合」をご確認ください。")
+SEED_FAMILY_STEP8 = ("必要事項を入力の上、「設定」ボタンを押下します。\n"
+                     "※家族アカウント招待画面で入力した「生年月日」と異なる値を入力した場合は、エラーとなります。")
+
+IDS = (["intro", "login.case1", "login.case2", "forgot.login_id", "forgot.password", "forgot.auth_key", "family.about"]
+       + [f"reg.step{i}" for i in range(1, 6)] + [f"link.step{i}" for i in range(1, 6)]
+       + [f"family.step{i}" for i in range(1, 10)])
+
+
+def test_every_step_has_official_text_and_english():
+    entries = guide.entries()
+    assert set(IDS) <= set(entries)
+    kana = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    for gid in IDS:
+        e = entries[gid]
+        assert e["ja"] and e["title_ja"] and kana.search(e["ja"]), gid
+        assert e["en"] and e["title_en"], gid
+        assert not kana.search(e["en"]) and not kana.search(e["title_en"]), f"{gid}: English rendering has Japanese"
+
+
+def test_official_text_is_verbatim():
+    assert guide.text("reg.step1", "ja") == SEED_REG_STEP1
+    assert guide.text("reg.step2", "ja") == SEED_REG_STEP2
+    assert guide.text("reg.step3", "ja") == SEED_REG_STEP3
+    assert guide.text("link.step4", "ja") == SEED_LINK_STEP4
+    assert guide.text("login.case1", "ja") == SEED_CASE1
+    assert guide.text("family.step8", "ja") == SEED_FAMILY_STEP8
+    assert guide.entry("reg.step1")["title_ja"] == "ベネアカウントの新規登録方法 Step.1"
+    assert guide.entry("family.step7")["title_ja"] == "ご家族の招待方法 ・招待されたご家族様 Step.7"
+
+
+def test_screens_map_to_their_step():
+    assert guide.guide_ids(Step1Screen()) == ("reg.step1",)
+    assert guide.guide_ids(Step1Screen(purpose="link")) == ("link.step1",)
+    assert guide.guide_ids(Step2Screen("f")) == ("reg.step2",)
+    assert guide.guide_ids(Step4Screen("f", purpose="link")) == ("link.step4",)
+    assert guide.guide_ids(DoneScreen(1, purpose="link")) == ("link.step5",)
+    assert guide.guide_ids(StartScreen()) == ("intro",)
+
+    from bene_tui.screens import family, linking, login, mypage, recovery
+
+    def ids(cls):  # the class decides; no need to build the screen
+        return guide.guide_ids(object.__new__(cls))
+
+    assert ids(linking.LinkLoginScreen) == ("link.step3",)
+    assert ids(login.LoginScreen) == ("login.case1", "login.case2")
+    assert ids(recovery.ForgotIdScreen) == ids(recovery.ForgotIdDoneScreen) == ("forgot.login_id",)
+    assert ids(recovery.ForgotPasswordScreen) == ids(recovery.ResetCodeScreen) == ("forgot.password",)
+    assert ids(recovery.NewPasswordScreen) == ids(recovery.ResetDoneScreen) == ("forgot.password",)
+    assert ids(recovery.ForgotKeysScreen) == ids(recovery.ForgotKeysDoneScreen) == ("forgot.auth_key",)
+    assert ids(mypage.MyPageScreen) == ("family.step1",)
+    assert ids(family.FamilyInviteScreen) == ("family.step3",)
+    assert ids(family.FamilyDoneScreen) == ("family.step9",)
+
+    class Declared:  # a screen may name its step itself
+        GUIDE = ("forgot.password",)
+
+    class FromSteps:  # a flow screen: STEPS[STEP - 1]
+        STEPS = ("family.step7", "family.step8", "family.step9")
+        STEP = 2
+
+    class Nothing:
+        STEPS = ("x.step1",)
+        STEP = 1
+
+    assert guide.guide_ids(Declared()) == ("forgot.password",)
+    assert guide.guide_ids(FromSteps()) == ("family.step8",)
+    assert guide.guide_ids(Nothing()) == ()
+
+
+def _panel_texts(app) -> tuple[str, str]:
+    panel = app.screen.query_one(GuidePanel)
+    return (str(panel.query_one("#guide-ja-0", Static).render()), str(panel.query_one("#guide-en-0", Static).render()))
+
+
+async def test_f1_panel_follows_the_steps(app_factory):
+    app = app_factory(mode="helpdesk")
+    async with app.run_test(size=(140, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        assert not app.screen.query(GuidePanel)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query(GuidePanel), what="panel on the start screen")
+        assert guide.text("intro", "ja") in _panel_texts(app)[0]
+        await pilot.press("enter")  # 「新規登録」
+        await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: app.screen.query(GuidePanel), what="panel on step 1")
+        ja, en = _panel_texts(app)
+        assert ja == SEED_REG_STEP1
+        assert en == guide.text("reg.step1", "en") and "Group ID" in en
+        # The guide sits beside the form and takes no keys: focus stays on the first field.
+        assert app.focused is app.screen.query_one("#group_id", Input)
+        # Step 2: the panel changes with the screen.
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await type_into(pilot, "#key2", "19850401")
+        await pilot.press("enter")
+        await wait_screen(pilot, Step2Screen)
+        await wait_for(pilot, lambda: app.screen.query(GuidePanel), what="panel on step 2")
+        assert _panel_texts(app)[0] == SEED_REG_STEP2
+        # A language switch rebuilds the screen; the panel comes back with the same text.
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.lang == "en" and app.screen.query(GuidePanel), what="panel after F4")
+        assert _panel_texts(app)[0] == SEED_REG_STEP2
+        # Back to step 1: the panel shows step 1 again.
+        await pilot.press("escape")
+        await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: _panel_texts(app)[0] == SEED_REG_STEP1, what="step 1 text again")
+        # F1 hides it, here and on the next screens.
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: not app.screen.query(GuidePanel), what="panel hidden")
+        await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+        await pilot.pause()
+        assert not app.screen.query(GuidePanel)
+
+
+async def test_f1_does_nothing_in_kiosk_mode(app_factory):
+    app = app_factory(mode="kiosk")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("enter")
+        await wait_screen(pilot, Step1Screen)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert not app.screen.query(GuidePanel)
+        assert not getattr(app, "guide_visible", False)

@@ -1,0 +1,275 @@
+"""Helpdesk mode through the real screens: staff-only reasons, search (F3), the timeline, and
+actions that ask for confirmation and are audited with the operator."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, DataTable, Input, OptionList, Static
+
+from bene_tui import auth, family, registration
+from bene_tui.errors import BeneError
+from bene_tui.i18n import t
+from bene_tui.screens.helpdesk import ConfirmScreen, OperatorScreen, PersonScreen, SearchScreen
+from bene_tui.screens.registration import Step1Screen, Step3Screen
+from bene_tui.screens.start import StartScreen
+from conftest import GOOD_PASSWORD
+from helpers import type_into, wait_for, wait_screen
+
+STAFF_JA = "〔スタッフ向け〕"
+
+
+def error_text(app, field: str) -> str:
+    return str(app.screen.query_one(f"#{field}-error", Static).render())
+
+
+@pytest.mark.parametrize("mode", ["helpdesk", "demo", "kiosk"])
+async def test_staff_reason_only_in_helpdesk_mode(app_factory, mode):
+    app = app_factory(mode=mode)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await type_into(pilot, "#key2", "19850402")  # one digit wrong
+        await pilot.press("enter")
+        generic = t("ja", "error.step1_mismatch")
+        text = await wait_for(pilot, lambda: error_text(app, "group_id"), what="step-1 error")
+        assert text.startswith(generic)
+        if mode == "helpdesk":
+            assert text == f"{generic}\n{STAFF_JA}wrong auth key 2"
+        else:
+            assert text == generic and STAFF_JA not in text and "auth key" not in text
+
+
+@pytest.mark.parametrize("mode", ["helpdesk", "demo"])
+async def test_wrong_code_attempts_left_for_staff_only(app_factory, ctx, mode):
+    flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
+    message = registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja")
+    wrong = "000000" if message["code"] != "000000" else "111111"
+    app = app_factory(mode=mode)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.push_screen(Step3Screen(flow_id, "taro@example.jp"))
+        await wait_screen(pilot, Step3Screen)
+        await type_into(pilot, "#code", wrong)
+        await pilot.press("enter")
+        text = await wait_for(pilot, lambda: error_text(app, "code"), what="code error")
+        assert text.startswith(t("ja", "error.code_wrong"))
+        assert (f"{STAFF_JA}wrong code, 4 attempts left" in text) == (mode == "helpdesk")
+
+
+async def open_person(pilot, app, query: str, name_part: str) -> PersonScreen:
+    """F3 → search → the person whose line contains name_part → Enter."""
+    await pilot.press("f3")
+    await wait_screen(pilot, SearchScreen)
+    assert app.focused is app.screen.query_one("#query", Input)
+    await type_into(pilot, "#query", query)
+    await pilot.press("enter")
+    results = app.screen.query_one("#hd-results", OptionList)
+    await wait_for(pilot, lambda: results.option_count > 0, what="search results")
+    lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+    index = next(i for i, line in enumerate(lines) if name_part in line)
+    assert app.focused is results
+    for _ in range(index):
+        await pilot.press("down")
+    await pilot.press("enter")
+    screen = await wait_screen(pilot, PersonScreen)
+    await wait_for(pilot, lambda: screen.data is not None, what="person loaded")
+    return screen
+
+
+async def test_f3_asks_the_operator_once_then_searches(app_factory, ctx):
+    flow_id = registration.start(ctx, "TS000002", "A-78", "M9002").flow_id
+    registration.submit_credentials(ctx, flow_id, "sms", "080-1111-2222", GOOD_PASSWORD, True, "ja")
+    app = app_factory(mode="helpdesk")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")
+        await wait_screen(pilot, OperatorScreen)
+        await type_into(pilot, "#operator", "佐々木")
+        await pilot.press("enter")
+        await wait_screen(pilot, SearchScreen)
+        assert app.operator == "佐々木"
+        for query, expected in [("ｔｓ０００００２", ["高橋 美咲", "山田 太郎"]), ("たかはし", ["高橋 美咲"]),
+                                ("080-1111-2222", ["高橋 美咲"]), ("+818011112222", ["高橋 美咲"])]:
+            await type_into(pilot, "#query", query)
+            await pilot.press("enter")
+            results = app.screen.query_one("#hd-results", OptionList)
+            await wait_for(pilot, lambda: app.screen.rows and app.screen.query_text == query, what=query)
+            lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+            for name in expected:
+                assert any(name in line for line in lines), (query, lines)
+            prov = next(line for line in lines if "高橋 美咲" in line)
+            assert "080-1111-2222" in prov and "仮登録" in prov
+        await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")  # asked once per session: straight to the search now
+        await wait_screen(pilot, SearchScreen)
+
+
+async def test_f3_does_nothing_outside_helpdesk(app_factory):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")
+        await pilot.pause()
+        assert isinstance(app.screen, StartScreen)
+
+
+async def test_person_timeline_newest_first(app_factory, ctx, clock, monkeypatch):
+    monkeypatch.setenv("BENE_TUI_OPERATOR", "suzuki")
+    flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
+    first = registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja")
+    clock.advance(120)
+    registration.resend_code(ctx, flow_id)
+    app = app_factory(mode="helpdesk")
+    async with app.run_test(size=(140, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        screen = await open_person(pilot, app, "taro@example.jp", "山田 太郎")
+        table = screen.query_one("#hd-timeline", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        times = [r[0] for r in rows]
+        assert times == sorted(times, reverse=True)
+        kinds = {r[1] for r in rows}
+        assert kinds == {t("ja", "hd.source.flow"), t("ja", "hd.source.audit"), t("ja", "hd.source.outbox")}
+        assert rows[0][1] == t("ja", "hd.source.outbox")  # the resent code is the newest event
+        assert rows[-1][2] == "enrol: provisional" and rows[-2][2].startswith("registration.step1")
+        assert first["code"] not in "\n".join(" ".join(r) for r in rows)
+        summary = str(screen.query_one("#hd-summary", Static).render())
+        assert "taro@example.jp" in summary and "仮登録" in summary and "TS000001" in summary
+
+
+def _active_account(ctx):
+    flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
+    message = registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja")
+    registration.verify_code(ctx, flow_id, message["code"])
+    return registration.complete(ctx, flow_id, True)
+
+
+def _locked_account(ctx):
+    account_id = _active_account(ctx)
+    for _ in range(5):
+        with pytest.raises(BeneError):
+            auth.login(ctx, "benefit_station", "taro@example.jp", "not-the-password")
+    return account_id
+
+
+def _setup(action, ctx, clock):
+    """A person for whom `action` applies; returns (query, name shown, check(ctx) -> done?)."""
+    if action == "unlock":
+        account_id = _locked_account(ctx)
+        return "taro@example.jp", "山田 太郎", lambda c: c.db["accounts"].get(account_id)["locked_until"] is None
+    if action == "resend_code":
+        flow_id = registration.start(ctx, "TS000001", "1004", "19950303").flow_id
+        registration.submit_credentials(ctx, flow_id, "sms", "090-5555-6666", GOOD_PASSWORD, True, "ja")
+        clock.advance(61)
+        return "09055556666", "鈴木 一郎", lambda c: c.db.execute(
+            "select count(*) from codes where flow_id = ?", [flow_id]).fetchone()[0] == 2
+    if action == "cancel_invitation":
+        account_id = _active_account(ctx)
+        inv = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
+        return "hanako@example.jp", "山田 花子", lambda c: c.db["invitations"].get(inv["invitation_id"])["state"] == "cancelled"
+    if action == "end_provisional":
+        flow_id = registration.start(ctx, "TS000001", "1003", "19781120").flow_id
+        registration.submit_credentials(ctx, flow_id, "email", "hanako.sato@example.jp", GOOD_PASSWORD, True, "ja")
+        return "hanako.sato@example.jp", "佐藤 花子", lambda c: c.db.execute(
+            "select count(*) from accounts where login_key = 'hanako.sato@example.jp'").fetchone()[0] == 0
+    raise AssertionError(action)
+
+
+@pytest.mark.parametrize("action", ["unlock", "resend_code", "cancel_invitation", "end_provisional"])
+async def test_action_asks_then_changes_db_and_audits_operator(app_factory, ctx, clock, monkeypatch, action):
+    monkeypatch.setenv("BENE_TUI_OPERATOR", "suzuki")
+    query, name, done = _setup(action, ctx, clock)
+    audit_action = {"unlock": "helpdesk.unlock"}.get(action, f"helpdesk.{action}")
+
+    def audit_rows():
+        return list(ctx.db.query("select * from audit where action = ?", [audit_action]))
+
+    app = app_factory(mode="helpdesk")
+    async with app.run_test(size=(140, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        screen = await open_person(pilot, app, query, name)
+        index = next(i for i, a in enumerate(screen.actions) if a["action"] == action)
+        button = screen.query_one(f"#act-{index}", Button)
+        # No: nothing changes and nothing is written.
+        button.focus()
+        await pilot.press("enter")
+        modal = await wait_screen(pilot, ConfirmScreen)
+        assert app.focused is modal.query_one("#no", Button)
+        await pilot.press("n")
+        await wait_screen(pilot, PersonScreen)
+        await pilot.pause()
+        assert not done(ctx) and audit_rows() == []
+        # Yes: the change, and its audit row with the operator.
+        screen.query_one(f"#act-{index}", Button).focus()
+        await pilot.press("enter")
+        await wait_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: done(ctx), what=f"{action} done")
+        rows = await wait_for(pilot, audit_rows, what="audit row")
+        assert {(r["outcome"], r["actor"]) for r in rows} == {("ok", "operator:suzuki")}
+        # The person is read again: the action is on their timeline.
+        person = await wait_screen(pilot, PersonScreen)
+
+        def on_timeline():
+            table = person.query_one("#hd-timeline", DataTable)
+            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+            return any(r[2].startswith(audit_action) and r[4] == "operator:suzuki" for r in rows)
+
+        await wait_for(pilot, on_timeline, what="action on the timeline")
+        if action != "resend_code":  # done once: no longer offered
+            assert action not in [a["action"] for a in person.data["actions"]]
+
+
+@pytest.mark.parametrize("mode", ["helpdesk", "demo"])
+async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
+    """Case 1 looks the same to the caller; in helpdesk mode the real reason is under it."""
+    from bene_tui.screens.login import LoginScreen
+
+    _active_account(ctx)  # taro@example.jp, TS000001/1001
+    flow_id = registration.start(ctx, "TS000001", "1003", "19781120").flow_id  # 佐藤 花子: benefit_station only
+    message = registration.submit_credentials(ctx, flow_id, "email", "hanako@example.jp", GOOD_PASSWORD, True, "ja")
+    registration.verify_code(ctx, flow_id, message["code"])
+    registration.complete(ctx, flow_id, True)
+    for _ in range(3):
+        with pytest.raises(BeneError):
+            auth.login(ctx, "benefit_station", "taro@example.jp", "not-the-password")
+
+    def refusals():
+        return ctx.db.execute("select count(*) from audit where action = 'auth.login' and outcome = 'refused'").fetchone()[0]
+
+    app = app_factory(mode=mode)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        shown = []
+        for service, login, password in [("benefit_station", "nobody@example.jp", GOOD_PASSWORD),
+                                         ("benefit_station", "taro@example.jp", "still-not-the-password"),
+                                         ("benefit_station", "taro@example.jp", "still-not-the-password"),
+                                         ("benefit_station", "taro@example.jp", GOOD_PASSWORD),
+                                         ("bene_learning", "hanako@example.jp", GOOD_PASSWORD)]:
+            before = refusals()
+            app.push_screen(LoginScreen(service_id=service))
+            screen = await wait_screen(pilot, LoginScreen)
+            await type_into(pilot, "#login-id", login)
+            await type_into(pilot, "#login-password", password)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: refusals() > before and screen.case is not None, what=f"refusal of {login}")
+            await pilot.pause()
+            shown.append((screen.case, str(screen.query_one(".form-error", Static).render())))
+            app.pop_screen()
+            await pilot.pause()
+        assert [case for case, _ in shown] == ["case1", "case1", "case1", "case1", "case2"]
+        notes = [note for _, note in shown]
+        if mode == "helpdesk":
+            assert notes[0] == f"{STAFF_JA}unknown login ID"
+            assert notes[1] == f"{STAFF_JA}wrong password (4 consecutive)"
+            assert notes[2].startswith(f"{STAFF_JA}wrong password (5 consecutive); locked until 2026-04-01 ")
+            assert notes[3].startswith(f"{STAFF_JA}account locked until 2026-04-01 ") and notes[3].endswith(
+                "JST (5 consecutive failures)")
+            assert notes[4] == f"{STAFF_JA}inactive for service bene_learning; usable: benefit_station"
+        else:
+            assert notes == [""] * 5

@@ -1,0 +1,234 @@
+"""The three "I forgot ..." procedures through the real screens (SPEC §3.4)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from textual.widgets import Button, Input, Static
+
+from bene_tui import auth
+from bene_tui.errors import BeneError
+from bene_tui.screens.login import LoginScreen
+from bene_tui.screens.mypage import MyPageScreen
+from bene_tui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, ForgotKeysDoneScreen, ForgotKeysScreen,
+                                       ForgotPasswordScreen, NewPasswordScreen, ResetCodeScreen, ResetDoneScreen)
+from bene_tui.screens.start import StartScreen
+from conftest import GOOD_PASSWORD
+from helpers import screen_text, type_into, wait_for, wait_screen
+from test_auth import WRONG, register
+from test_login_screens import form_text
+
+SIZE = (120, 50)
+NEW_PASSWORD = "hoshi-zora-no-shita-de-utau-kaeru-7"
+
+
+def query(tmp_path, sql: str, args=()) -> list[dict]:
+    conn = sqlite3.connect(tmp_path / "bene.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def messages(tmp_path, purpose: str | None = None) -> list[dict]:
+    if purpose:
+        return query(tmp_path, "select * from outbox where purpose = ? order by id", [purpose])
+    return query(tmp_path, "select * from outbox order by id")
+
+
+def other_code(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def from_start(pilot, button_id: str, screen_cls):
+    start = await wait_screen(pilot, StartScreen)
+    start.query_one(f"#{button_id}", Button).focus()
+    await pilot.press("enter")
+    screen = await wait_screen(pilot, screen_cls)
+    await pilot.pause()
+    return screen
+
+
+async def fill(pilot, *pairs: tuple[str, str]) -> None:
+    """Type field by field; Enter moves on and, on the last field, presses the screen's button."""
+    for field, value in pairs:
+        assert pilot.app.screen.focused.id == field, f"focus should be on {field}"
+        await type_into(pilot, f"#{field}", value)
+        await pilot.press("enter")
+
+
+def error_text(pilot, field: str) -> str:
+    return str(pilot.app.screen.query_one(f"#{field}-error", Static).render())
+
+
+# -- ベネアカウントが不明 --------------------------------------------------------------------------
+
+async def test_forgot_login_id(app_factory, ctx, tmp_path):
+    account_id = register(ctx, login="taro.yamada@example.jp")
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await from_start(pilot, "forgot-id", ForgotIdScreen)
+        assert "ベネアカウントが不明の場合は、以下よりご確認手続きが可能です。" in screen_text(pilot)
+        await fill(pilot, ("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850402"))
+        await wait_for(pilot, lambda: "誤りがあります" in error_text(pilot, "group_id"), what="step-1 mismatch")
+        assert "社員番号" in str(screen.query_one("#key1-label").render())
+        screen.query_one("#key2", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("key2", "19850401"))
+        done = await wait_screen(pilot, ForgotIdDoneScreen)
+        assert str(done.query_one("#masked-login-id", Static).render()) == "ta*********@ex*****.jp"
+        assert "taro.yamada@example.jp" not in form_text(pilot)
+        assert "メール" in screen_text(pilot)
+        assert done.focused is done.query_one("#to-login")
+        await pilot.press("enter")
+        await wait_screen(pilot, LoginScreen)
+        assert [type(s).__name__ for s in app.screen_stack[1:]] == ["StartScreen", "LoginScreen"]
+    [notice] = messages(tmp_path, "login_id_notice")
+    assert notice["recipient"] == "taro.yamada@example.jp" and "ログインID: taro.yamada@example.jp" in notice["body"]
+    rows = query(tmp_path, "select subject, outcome, reason from audit where action = 'recovery.forgot_id' order by id")
+    assert rows == [{"subject": "terminal:test-terminal", "outcome": "refused", "reason": "wrong auth key 2"},
+                    {"subject": f"account:{account_id}", "outcome": "ok", "reason": None}]
+
+
+# -- パスワードが不明 ---------------------------------------------------------------------------
+
+async def test_forgot_password_end_to_end(app_factory, ctx, tmp_path, clock):
+    account_id = register(ctx)
+    for _ in range(5):  # locked: the reset clears it
+        with pytest.raises(BeneError):
+            auth.login(ctx, "benefit_station", "taro@example.jp", WRONG)
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+        await fill(pilot, ("login_id", "taro@example.jp"))
+        code_screen = await wait_screen(pilot, ResetCodeScreen)
+        assert "taro@example.jp" in app.session_recipients
+        [sent] = messages(tmp_path, "password_reset")
+        assert sent["recipient"] == "taro@example.jp" and sent["code"] in sent["body"]
+        assert code_screen.focused is code_screen.query_one("#code")
+
+        await fill(pilot, ("code", other_code(sent["code"])))  # one wrong entry
+        await wait_for(pilot, lambda: "正しくありません" in error_text(pilot, "code"), what="wrong code")
+        code_screen.query_one("#reset-resend", Button).focus()
+        await pilot.press("enter")  # too early to resend
+        await wait_for(pilot, lambda: "秒後から可能です" in screen_text(pilot), what="resend interval")
+
+        code_screen.query_one("#code", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("code", sent["code"]))
+        new_screen = await wait_screen(pilot, NewPasswordScreen)
+        await pilot.pause()
+        await fill(pilot, ("password", "password1234"), ("password2", "password1234"))
+        await wait_for(pilot, lambda: "推測されやすい" in error_text(pilot, "password"), what="policy")
+        new_screen.query_one("#password", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("password", NEW_PASSWORD), ("password2", NEW_PASSWORD + "x"))
+        await wait_for(pilot, lambda: "一致しません" in error_text(pilot, "password2"), what="mismatch")
+        new_screen.query_one("#password2", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("password2", NEW_PASSWORD))
+        done = await wait_screen(pilot, ResetDoneScreen)
+        assert "パスワードの再設定が完了しました。" in screen_text(pilot)
+        done.query_one("#to-login", Button).focus()
+        await pilot.press("enter")
+        login = await wait_screen(pilot, LoginScreen)
+        await pilot.pause()
+        await type_into(pilot, "#login-id", "taro@example.jp")
+        await type_into(pilot, "#login-password", GOOD_PASSWORD)  # the old password stops working
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: login.query_one("#case1").display, what="Case 1 for the old password")
+        await type_into(pilot, "#login-password", NEW_PASSWORD)
+        await pilot.press("enter")
+        await wait_screen(pilot, MyPageScreen)
+
+    acct = query(tmp_path, "select * from accounts where id = ?", [account_id])[0]
+    assert acct["failed_logins"] == 0 and acct["locked_until"] is None
+    [notice] = messages(tmp_path, "notice")
+    assert notice["recipient"] == "taro@example.jp" and "パスワード再設定完了のお知らせ" in notice["subject"]
+    actions = [(r["action"], r["outcome"]) for r in query(
+        tmp_path, "select action, outcome from audit where action like 'recovery.%' order by id")]
+    assert actions == [("recovery.reset_requested", "ok"), ("recovery.reset_code_ok", "ok"),
+                       ("recovery.password_reset", "ok")]
+    flow = query(tmp_path, "select state from flows where kind = 'password_reset'")
+    assert flow == [{"state": "completed"}]
+
+
+async def test_forgot_password_same_screens_whether_or_not_the_id_exists(app_factory, ctx, tmp_path):
+    register(ctx)
+    texts = {}
+    for login_id in ("taro@example.jp", "nobody@example.jp"):
+        app = app_factory()
+        async with app.run_test(size=SIZE) as pilot:
+            await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+            await fill(pilot, ("login_id", login_id))
+            await wait_screen(pilot, ResetCodeScreen)
+            shown = form_text(pilot).replace(login_id, "<ID>")
+            await fill(pilot, ("code", "000000"))
+            await wait_for(pilot, lambda: "正しくありません" in error_text(pilot, "code"))
+            texts[login_id] = (shown, form_text(pilot).replace(login_id, "<ID>"))
+    assert texts["taro@example.jp"] == texts["nobody@example.jp"]
+    assert "(<ID>)がベネアカウントとしてご登録済みの場合" in texts["nobody@example.jp"][0]
+    flows = query(tmp_path, "select login_id, state, account_id from flows where kind = 'password_reset' order by login_id")
+    assert [(f["login_id"], f["state"], f["account_id"] is None) for f in flows] == [
+        ("nobody@example.jp", "code_sent", True), ("taro@example.jp", "code_sent", False)]
+    assert [m["recipient"] for m in messages(tmp_path, "password_reset")] == ["taro@example.jp"]
+    reasons = [r["reason"] for r in query(tmp_path, "select reason from audit where action = 'recovery.reset_requested'")]
+    assert reasons == [None, "unknown login ID: no code sent"]
+
+
+async def test_reset_code_expires_on_the_clock(app_factory, ctx, tmp_path, clock):
+    register(ctx)
+    app = app_factory(lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+        assert "If you have forgotten your password" in screen_text(pilot)
+        await fill(pilot, ("login_id", "taro@example.jp"))
+        code_screen = await wait_screen(pilot, ResetCodeScreen)
+        old = messages(tmp_path, "password_reset")[-1]["code"]
+        clock.advance(10 * 60 + 1)
+        await fill(pilot, ("code", old))
+        await wait_for(pilot, lambda: "has expired" in error_text(pilot, "code"), what="expired")
+        code_screen.query_one("#reset-resend", Button).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages(tmp_path, "password_reset")) == 2, what="a new code")
+        new = messages(tmp_path, "password_reset")[-1]["code"]
+        code_screen.query_one("#code", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("code", new))
+        await wait_screen(pilot, NewPasswordScreen)
+    rows = [(r["outcome"], r["reason"]) for r in query(
+        tmp_path, "select outcome, reason from audit where action = 'code.checked' and subject in "
+                  "(select 'flow:' || id from flows where kind = 'password_reset') order by id")]
+    assert rows == [("refused", "code expired"), ("ok", None)]
+    assert "Password reset" in messages(tmp_path, "password_reset")[-1]["subject"]
+
+
+# -- 認証キーが不明 ----------------------------------------------------------------------------
+
+async def test_forgot_keys_sends_them_and_never_shows_them(app_factory, tmp_path):
+    texts = []
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        for kana, birth in (("ヤマダ タロウ", "1985-04-01"), ("ヤマダ タロウ", "1985-04-02")):
+            await from_start(pilot, "forgot-keys", ForgotKeysScreen)
+            assert "認証キーが不明の場合は、以下よりご確認手続きが可能です。" in screen_text(pilot)
+            await fill(pilot, ("group_id", "TS000001"), ("kana", kana), ("birth_date", birth))
+            done = await wait_screen(pilot, ForgotKeysDoneScreen)
+            texts.append(form_text(pilot))
+            assert done.focused is done.query_one("#to-top")
+            await pilot.press("enter")
+        # an input error stands beside its field
+        await from_start(pilot, "forgot-keys", ForgotKeysScreen)
+        await fill(pilot, ("group_id", "TS000001"), ("kana", "Yamada"), ("birth_date", "1985-04-01"))
+        await wait_for(pilot, lambda: "カタカナ" in error_text(pilot, "kana"), what="kana error")
+    assert texts[0] == texts[1]  # the same answer whether or not a member matched
+    assert "メールアドレス宛に認証キーをお送りしました" in texts[0]
+    assert "1001" not in texts[0] and "19850401" not in texts[0]
+    [sent] = messages(tmp_path)
+    assert sent["recipient"] == "taro@test-shoji.example.jp" and sent["purpose"] == "auth_key_notice"
+    assert "社員番号: 1001" in sent["body"]
+    rows = [(r["outcome"], r["reason"]) for r in query(
+        tmp_path, "select outcome, reason from audit where action = 'recovery.forgot_keys' order by id")]
+    assert rows == [("ok", "keys sent to the e-mail on file"), ("refused", "no member matched")]

@@ -1,0 +1,593 @@
+"""New registration through the real screens (SPEC §3.1), then the database and the outbox.
+
+Every test drives the app by keys where a person would, reads the verification code from the
+outbox row (the person's phone or mailbox) and checks what was written.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from textual.widgets import Button, Checkbox, Input, RadioButton, Static
+
+from bene_tui import registration
+from bene_tui.context import open_context
+from bene_tui.outbox import SENDER_EMAIL
+from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.screens.start import StartScreen
+from bene_tui.secret_store import SecretStore
+from conftest import GOOD_PASSWORD, make_settings
+from helpers import screen_text, type_into, wait_for, wait_screen
+
+SIZE = (120, 50)
+
+# The member of the test world (conftest.TEST_WORLD) most tests register.
+TARO = ("TS000001", "1001", "19850401")
+
+
+# -- reading the database as an outsider ---------------------------------------------------------
+
+def query(tmp_path, sql: str, args=()) -> list[dict]:
+    conn = sqlite3.connect(tmp_path / "bene.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def messages_to(tmp_path, recipient: str) -> list[dict]:
+    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
+
+
+def account(tmp_path, login_id: str) -> dict | None:
+    rows = query(tmp_path, "select * from accounts where login_id = ?", [login_id])
+    return rows[0] if rows else None
+
+
+def other_code(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+# -- driving the screens ------------------------------------------------------------------------
+
+async def open_step1(pilot) -> Step1Screen:
+    start = await wait_screen(pilot, StartScreen)
+    assert start.focused is start.query_one("#register"), "「新規登録」 must have the focus on the start screen"
+    await pilot.press("enter")
+    return await wait_screen(pilot, Step1Screen)
+
+
+async def do_step1(pilot, group_id: str, key1: str, key2: str) -> None:
+    """Type the three values, Enter moving from field to field; Enter on the last presses 「次へ」."""
+    await type_into(pilot, "#group_id", group_id)
+    await pilot.press("enter")
+    assert pilot.app.screen.focused.id == "key1"
+    await type_into(pilot, "#key1", key1)
+    await pilot.press("enter")
+    assert pilot.app.screen.focused.id == "key2"
+    await type_into(pilot, "#key2", key2)
+    await pilot.press("enter")
+
+
+async def to_step2(pilot, member=TARO) -> Step2Screen:
+    await open_step1(pilot)
+    await do_step1(pilot, *member)
+    return await wait_screen(pilot, Step2Screen)
+
+
+async def fill_step2(pilot, login_id: str, kind: str = "email", password: str = GOOD_PASSWORD,
+                     password2: str | None = None, agree: bool = True) -> None:
+    screen = pilot.app.screen
+    assert screen.focused is screen.query_one("#kind"), "focus starts on the first field"
+    if kind == "sms":
+        await pilot.press("down", "space")
+        assert screen.query_one("#kind-sms", RadioButton).value
+    await type_into(pilot, "#login_id", login_id)
+    await type_into(pilot, "#password", password)
+    await pilot.press("enter")  # Enter in a password field moves on
+    assert screen.focused.id == "password2"
+    await type_into(pilot, "#password2", password if password2 is None else password2)
+    if screen.query_one("#agree", Checkbox).value != agree:
+        screen.query_one("#agree", Checkbox).focus()
+        await pilot.press("space")  # Space ticks
+    assert screen.query_one("#agree", Checkbox).value == agree
+    screen.query_one("#submit", Button).focus()
+    await pilot.press("enter")
+
+
+async def type_code(pilot, code: str) -> None:
+    await type_into(pilot, "#code", code)
+    await pilot.press("enter")  # Enter in the code field presses 「送信する」
+
+
+async def confirm_and_complete(pilot) -> DoneScreen:
+    screen = await wait_screen(pilot, Step4Screen)
+    await wait_for(pilot, lambda: str(screen.query_one("#name", Static).render()).strip(), what="the 姓名")
+    assert screen.focused is screen.query_one("#confirm")
+    await pilot.press("space")
+    screen.query_one("#complete", Button).focus()
+    await pilot.press("enter")
+    return await wait_screen(pilot, DoneScreen)
+
+
+async def register_through_screens(pilot, tmp_path, login_id: str, recipient: str, kind: str = "email",
+                                   member=TARO) -> int:
+    await to_step2(pilot, member)
+    await fill_step2(pilot, login_id, kind)
+    await wait_screen(pilot, Step3Screen)
+    code = messages_to(tmp_path, recipient)[-1]["code"]
+    await type_code(pilot, code)
+    done = await confirm_and_complete(pilot)
+    return done.account_id
+
+
+def assert_registered(tmp_path, login_id: str, member_key1: str = "1001", group_id: str = "TS000001") -> dict:
+    acct = account(tmp_path, login_id)
+    assert acct is not None and acct["status"] == "active"
+    assert acct["password_hash"].startswith("$argon2id$")
+    links = query(tmp_path, "select m.group_id, m.auth_key_1 from account_members am "
+                            "join members m on m.id = am.member_id where am.account_id = ?", [acct["id"]])
+    assert links == [{"group_id": group_id, "auth_key_1": member_key1}]
+    actions = {r["action"] for r in query(tmp_path, "select action from audit where outcome = 'ok'")}
+    assert {"registration.step1", "registration.provisional", "code.sent", "code.checked",
+            "registration.complete"} <= actions
+    return acct
+
+
+# -- the whole path ----------------------------------------------------------------------------
+
+async def test_whole_path_japanese_email(app_factory, tmp_path):
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        step1 = await open_step1(pilot)
+        assert "次へ" in screen_text(pilot)
+        await do_step1(pilot, *TARO)
+        # the organisation's own names for its keys appear once its 団体ID is known
+        assert "社員番号" in str(step1.query_one("#key1-label").render())
+        step2 = await wait_screen(pilot, Step2Screen)
+        text = screen_text(pilot)
+        for wording in ("ご登録済みのベネアカウントへ紐づけたい場合はこちら", "規約に同意する", "上記内容で送信する"):
+            assert wording in text
+        await fill_step2(pilot, "taro@example.jp")
+        step3 = await wait_screen(pilot, Step3Screen)
+        assert "taro@example.jp" in screen_text(pilot) and "送信する" in screen_text(pilot)
+        assert step3.focused is step3.query_one("#code")
+
+        sent = messages_to(tmp_path, "taro@example.jp")
+        assert len(sent) == 1
+        msg = sent[0]
+        assert (msg["channel"], msg["sender"], msg["purpose"]) == ("email", SENDER_EMAIL, "verification")
+        assert msg["subject"] == "【ベネアカウント】認証コードのお知らせ"
+        assert re.fullmatch(r"\d{6}", msg["code"]) and msg["code"] in msg["body"]
+        # provisional until the code is entered
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+
+        await type_code(pilot, msg["code"])
+        step4 = await wait_screen(pilot, Step4Screen)
+        await wait_for(pilot, lambda: "山田 太郎" in screen_text(pilot), what="the 姓名")
+        assert "ベネアカウントの登録を完了する" in screen_text(pilot)
+        assert "テスト商事株式会社" in screen_text(pilot)
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+
+        done = await confirm_and_complete(pilot)
+        assert "ベネアカウントの新規登録が完了しました。" in screen_text(pilot)
+        assert "初回特典" in screen_text(pilot)
+        assert done.focused is done.query_one("#benefit")
+        acct = assert_registered(tmp_path, "taro@example.jp")
+        assert acct["lang"] == "ja"
+        assert query(tmp_path, "select count(*) n from benefits")[0]["n"] == 0
+
+        await pilot.press("enter")  # the 初回特典 banner
+        await wait_for(pilot, lambda: "初回特典を受け取りました。" in screen_text(pilot), what="benefit granted")
+        assert query(tmp_path, "select account_id from benefits") == [{"account_id": acct["id"]}]
+        benefit = done.query_one("#benefit", Button)
+        await wait_for(pilot, lambda: not benefit.disabled, what="the banner enabled again")
+        benefit.focus()
+        await wait_for(pilot, lambda: done.focused is benefit, what="the banner focused")
+        await pilot.press("enter")  # once per account
+        await wait_for(pilot, lambda: "すでに受け取り済み" in screen_text(pilot), what="benefit refused")
+        assert query(tmp_path, "select count(*) n from benefits")[0]["n"] == 1
+
+
+async def test_whole_path_english_sms(app_factory, tmp_path):
+    app = app_factory(lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_step1(pilot)
+        text = screen_text(pilot)
+        assert "Next" in text and "次へ" not in text
+        await do_step1(pilot, "TS000002", "A-78", "M9002")
+        await wait_screen(pilot, Step2Screen)
+        await fill_step2(pilot, "080-1111-2222", kind="sms")
+        step3 = await wait_screen(pilot, Step3Screen)
+        assert "by SMS" in screen_text(pilot) and "080-1111-2222" in screen_text(pilot)
+
+        sent = messages_to(tmp_path, "+818011112222")
+        assert len(sent) == 1
+        msg = sent[0]
+        assert msg["channel"] == "sms" and msg["subject"] is None and msg["sender"] != SENDER_EMAIL
+        assert msg["body"].startswith("[Bene Account]") and msg["code"] in msg["body"]
+        await type_code(pilot, msg["code"])
+        await wait_screen(pilot, Step4Screen)
+        await wait_for(pilot, lambda: "高橋 美咲" in screen_text(pilot), what="the name")
+        assert "Complete Bene Account registration" in screen_text(pilot)
+        await confirm_and_complete(pilot)
+        assert "Your Bene Account registration is complete." in screen_text(pilot)
+        acct = assert_registered(tmp_path, "+818011112222", "A-78", "TS000002")
+        assert acct["login_kind"] == "sms" and acct["lang"] == "en"
+        assert step3.flow_id  # the same flow went through every step
+        assert query(tmp_path, "select state from flows where id = ?", [step3.flow_id]) == [{"state": "completed"}]
+
+
+async def test_whole_path_japanese_sms(app_factory, tmp_path):
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        account_id = await register_through_screens(pilot, tmp_path, "+81 90 1234 5678", "+819012345678", "sms")
+        msg = messages_to(tmp_path, "+819012345678")[-1]
+        assert msg["channel"] == "sms" and msg["body"].startswith("【ベネアカウント】")
+        acct = assert_registered(tmp_path, "+819012345678")
+        assert acct["id"] == account_id
+
+
+async def test_whole_path_english_email(app_factory, tmp_path):
+    app = app_factory(lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await register_through_screens(pilot, tmp_path, "Taro.Yamada@Example.JP", "Taro.Yamada@example.jp")
+        msg = messages_to(tmp_path, "Taro.Yamada@example.jp")[-1]
+        assert msg["subject"] == "[Bene Account] Your verification code"
+        assert_registered(tmp_path, "Taro.Yamada@example.jp")
+
+
+# -- step 2: the login ID already registered -----------------------------------------------------
+
+async def test_login_id_already_registered_shows_linking_guidance(app_factory, tmp_path, clock):
+    ctx, _ = open_context(make_settings(tmp_path), clock=clock,
+                          secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    try:
+        flow_id = registration.start(ctx, *TARO).flow_id
+        message = registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True)
+        registration.verify_code(ctx, flow_id, message["code"])
+        registration.complete(ctx, flow_id, True)
+    finally:
+        ctx.store.close()
+    before = query(tmp_path, "select count(*) n from outbox")[0]["n"]
+
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot, ("TS000001", "1004", "19950303"))
+        screen = pilot.app.screen
+        assert not screen.query_one("#already").display
+        await fill_step2(pilot, "TARO@example.jp")
+        await wait_for(pilot, lambda: screen.query_one("#already").display, what="the linking guidance")
+        text = screen_text(pilot)
+        assert ("入力されたログインIDはすでにベネアカウントとして登録済みです。\n"
+                "ご登録済みのベネアカウントに紐づける場合は、「紐づけ設定する」を押下してください。") in text
+        setup = screen.query_one("#link-setup", Button)
+        assert str(setup.label) == "紐づけ設定する" and setup.display
+        assert screen.focused is setup
+        assert isinstance(pilot.app.screen, Step2Screen)
+
+        # nothing registered, nothing sent, the refusal audited
+        assert len(query(tmp_path, "select * from accounts where login_key like 'taro@example.jp'")) == 1
+        assert query(tmp_path, "select count(*) n from outbox")[0]["n"] == before
+        refused = query(tmp_path, "select reason from audit where action = 'registration.step2' and outcome = 'refused'")
+        assert refused == [{"reason": "login ID already registered"}]
+
+        await pilot.press("enter")  # 「紐づけ設定する」 leads on towards linking
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, Step2Screen), what="the linking screen")
+        assert not isinstance(pilot.app.screen, Step3Screen)
+
+
+# -- step 3: codes -------------------------------------------------------------------------------
+
+async def test_five_wrong_codes_void_the_code(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        screen = await wait_screen(pilot, Step3Screen)
+        code = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        error = screen.query_one("#code-error", Static)
+        for n in range(1, 5):
+            await type_code(pilot, other_code(code))
+            await wait_for(pilot, lambda: "認証コードが正しくありません。" in str(error.render()), what=f"wrong code {n}")
+            assert query(tmp_path, "select attempts from codes")[0]["attempts"] == n
+        await type_code(pilot, other_code(code))
+        await wait_for(pilot, lambda: "この認証コードは無効になりました" in str(error.render()), what="voided")
+        assert "認証コードを再送信してください" in str(error.render())
+        row = query(tmp_path, "select * from codes")[0]
+        assert row["attempts"] == 5 and row["voided_at"] is not None and row["used_at"] is None
+
+        # even the right code no longer works
+        await type_code(pilot, code)
+        await pilot.pause()
+        await wait_for(pilot, lambda: "この認証コードは無効になりました" in str(error.render()), what="still void")
+        assert isinstance(pilot.app.screen, Step3Screen)
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+        assert query(tmp_path, "select state from flows where id = ?", [screen.flow_id]) == [{"state": "provisional"}]
+
+
+async def test_expired_code_then_resend_then_success(app_factory, tmp_path, clock):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        screen = await wait_screen(pilot, Step3Screen)
+        first = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        clock.advance(601)
+        await type_code(pilot, first)
+        await wait_for(pilot, lambda: "認証コードの有効期限が切れました" in screen_text(pilot), what="expired")
+        assert isinstance(pilot.app.screen, Step3Screen)
+
+        resend = screen.query_one("#resend", Button)
+        assert str(resend.label) == "認証コードを再送信する"
+        resend.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro@example.jp")) == 2, what="a second message")
+        await wait_for(pilot, lambda: screen.query_one("#code", Input).value == "", what="the field cleared")
+        second = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        codes = query(tmp_path, "select * from codes order by id")
+        assert len(codes) == 2 and codes[0]["voided_at"] is not None and codes[1]["voided_at"] is None
+
+        await type_code(pilot, second)
+        await confirm_and_complete(pilot)
+        assert_registered(tmp_path, "taro@example.jp")
+
+
+async def test_resend_too_early(app_factory, tmp_path, clock):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        screen = await wait_screen(pilot, Step3Screen)
+        clock.advance(20)
+        screen.query_one("#resend", Button).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "認証コードの再送信は41秒後から可能です。" in screen_text(pilot), what="too early")
+        assert len(messages_to(tmp_path, "taro@example.jp")) == 1
+        assert len(query(tmp_path, "select * from codes")) == 1
+        # the first code still works
+        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[0]["code"])
+        await wait_screen(pilot, Step4Screen)
+
+
+# -- step 4 ------------------------------------------------------------------------------------
+
+async def test_my_name_is_wrong_completes_nothing(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        await wait_screen(pilot, Step3Screen)
+        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        screen = await wait_screen(pilot, Step4Screen)
+        await wait_for(pilot, lambda: "山田 太郎" in screen_text(pilot), what="the name")
+        wrong = screen.query_one("#name-wrong", Button)
+        wrong.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.query_one("#wrong-box").display, what="the note")
+        assert "ご所属の企業・団体(テスト商事株式会社)の担当者へお問い合わせください" in screen_text(pilot)
+        assert screen.query_one("#complete", Button).disabled
+        assert screen.focused is screen.query_one("#top")  # the way out, ready
+        # pressing the (disabled) button does nothing
+        await pilot.click("#complete")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, Step4Screen)
+
+        acct = account(tmp_path, "taro@example.jp")
+        assert acct["status"] == "provisional"
+        assert query(tmp_path, "select count(*) n from account_members")[0]["n"] == 0
+        assert query(tmp_path, "select state from flows where id = ?", [screen.flow_id]) == [{"state": "name_disputed"}]
+        assert query(tmp_path, "select outcome from audit where action = 'registration.name_disputed'") == [
+            {"outcome": "stopped"}]
+
+
+async def test_markup_in_a_name_is_shown_literally(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot, ("TS000001", "1002", "19900512"))
+        await fill_step2(pilot, "markup@example.jp")
+        await wait_screen(pilot, Step3Screen)
+        await type_code(pilot, messages_to(tmp_path, "markup@example.jp")[-1]["code"])
+        screen = await wait_screen(pilot, Step4Screen)
+        name = screen.query_one("#name", Static)
+        await wait_for(pilot, lambda: "太郎" in str(name.render()), what="the name")
+        assert "[b]太郎[/b]" in str(name.render())
+        # and on the real screen: the brackets are drawn, not bold text
+        assert "[b]太郎[/b]" in pilot.app.export_screenshot()
+        await confirm_and_complete(pilot)
+        assert_registered(tmp_path, "markup@example.jp", "1002")
+
+
+# -- normalisation -------------------------------------------------------------------------------
+
+async def test_full_width_input_everywhere(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot, ("ＴＳ０００００１", "１００１", "１９８５０４０１"))
+        await fill_step2(pilot, "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ")
+        await wait_screen(pilot, Step3Screen)
+        code = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        full_width = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        await type_code(pilot, full_width)
+        await confirm_and_complete(pilot)
+        assert_registered(tmp_path, "taro@example.jp")
+
+
+async def test_full_width_mobile_number(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await register_through_screens(pilot, tmp_path, "０９０−１２３４−５６７８", "+819012345678", "sms")
+        assert_registered(tmp_path, "+819012345678")
+
+
+# -- errors beside their field --------------------------------------------------------------------
+
+async def test_step1_mismatch_is_generic_and_beside_the_field(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_step1(pilot)
+        await do_step1(pilot, "TS000001", "1001", "19850402")
+        error = screen.query_one("#group_id-error", Static)
+        await wait_for(pilot, lambda: "団体IDまたは認証キーに誤りがあります" in str(error.render()), what="error")
+        assert isinstance(pilot.app.screen, Step1Screen)
+        assert query(tmp_path, "select count(*) n from flows")[0]["n"] == 0
+        assert query(tmp_path, "select reason from audit where action = 'registration.step1'") == [
+            {"reason": "wrong auth key 2"}]
+
+
+async def test_step2_errors_beside_their_fields(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp", agree=False)
+        await wait_for(pilot, lambda: "規約に同意する" in str(screen.query_one("#agree-error").render()), what="terms")
+        assert screen.focused is screen.query_one("#agree")
+        screen.query_one("#kind").focus()
+        await pilot.pause()
+        await fill_step2(pilot, "taro@example.jp", password2="something-else-entirely")
+        await wait_for(pilot, lambda: "一致しません" in str(screen.query_one("#password2-error").render()), what="mismatch")
+        assert str(screen.query_one("#agree-error").render()) == ""
+        assert screen.focused is screen.query_one("#password2")
+        screen.query_one("#kind").focus()
+        await pilot.pause()
+        await fill_step2(pilot, "taro@example.jp", password="password1234")
+        await wait_for(pilot, lambda: "推測されやすい" in str(screen.query_one("#password-error").render()), what="weak")
+        assert screen.focused is screen.query_one("#password")
+        assert query(tmp_path, "select count(*) n from accounts")[0]["n"] == 0
+        assert query(tmp_path, "select count(*) n from outbox")[0]["n"] == 0
+
+
+# -- the outbox viewer ---------------------------------------------------------------------------
+
+async def test_f2_outbox_viewer_shows_the_message_and_code(app_factory, tmp_path):
+    from textual.widgets import Digits
+
+    from bene_tui.screens.outbox import OutboxScreen
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        step3 = await wait_screen(pilot, Step3Screen)
+        await type_into(pilot, "#code", "12")
+        code = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: viewer.query_one("#ob-code", Digits).value == code, what="the code, large")
+        body = str(viewer.query_one("#ob-body", Static).render())
+        assert f"認証コード: {code}" in body
+        assert "taro@example.jp" in screen_text(pilot)
+        assert "【ベネアカウント】認証コードのお知らせ" in screen_text(pilot)
+        assert SENDER_EMAIL in screen_text(pilot)
+        await wait_for(pilot, lambda: query(tmp_path, "select read from outbox")[0]["read"] == 1, what="marked read")
+        await pilot.press("escape")
+        await wait_screen(pilot, Step3Screen)
+        assert pilot.app.screen is step3 and step3.query_one("#code", Input).value == "12"
+        await type_code(pilot, code)
+        await wait_screen(pilot, Step4Screen)
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+async def test_password_nowhere_in_the_files_and_code_only_in_the_outbox(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await register_through_screens(pilot, tmp_path, "taro@example.jp", "taro@example.jp")
+        code = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        main, wal = tmp_path / "bene.db", tmp_path / "bene.db-wal"
+        assert main.exists() and wal.exists()  # still open: the WAL holds the latest pages
+        secret = GOOD_PASSWORD.encode()
+        for path in (main, wal, tmp_path / "secrets.json"):
+            assert secret not in path.read_bytes(), path.name
+            assert GOOD_PASSWORD.encode("utf-16-le") not in path.read_bytes(), path.name
+
+    # the code: a keyed hash in `codes`, in clear only in the outbox message
+    codes = query(tmp_path, "select * from codes")
+    assert codes and all(re.fullmatch(r"[0-9a-f]{64}", r["code_hash"]) for r in codes)
+    token = re.compile(rf"(?<!\d){code}(?!\d)")
+    roster = {"members", "organisations", "org_services", "services"}  # imported, never written by a flow
+    tables = [r["name"] for r in query(tmp_path, "select name from sqlite_master where type = 'table'")]
+    assert "outbox" in tables and "audit" in tables
+    found = set()
+    for table in tables:
+        if table in roster:
+            continue
+        for row in query(tmp_path, f"select * from [{table}]"):
+            if any(token.search(str(v)) for v in row.values() if v is not None):
+                found.add(table)
+    assert found == {"outbox"}
+
+
+# -- language --------------------------------------------------------------------------------------
+
+async def test_f4_switches_language_and_keeps_what_was_typed(app_factory, tmp_path):
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_step1(pilot)
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "Next" in screen_text(pilot), what="English")
+        assert pilot.app.lang == "en"
+        assert screen.query_one("#group_id", Input).value == "TS000001"
+        assert screen.query_one("#key1", Input).value == "1001"
+        assert screen.focused is screen.query_one("#key1")
+        await wait_for(pilot, lambda: "Employee number" in str(screen.query_one("#key1-label").render()),
+                       what="the organisation's English key label")
+        await type_into(pilot, "#key2", "19850401")
+        await pilot.press("enter")
+
+        step2 = await wait_screen(pilot, Step2Screen)
+        await pilot.press("down", "space")  # SMS
+        await type_into(pilot, "#login_id", "090-1234-5678")
+        await type_into(pilot, "#password", GOOD_PASSWORD)
+        step2.query_one("#agree", Checkbox).focus()
+        await pilot.press("space")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "上記内容で送信する" in screen_text(pilot), what="Japanese")
+        assert pilot.app.lang == "ja"
+        assert step2.query_one("#login_id", Input).value == "090-1234-5678"
+        assert step2.query_one("#password", Input).value == GOOD_PASSWORD
+        assert step2.query_one("#kind-sms", RadioButton).value
+        assert step2.query_one("#agree", Checkbox).value
+        assert "ログインID(携帯電話番号)" in str(step2.query_one("#login_id-label").render())
+        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        step2.query_one("#submit", Button).focus()
+        await pilot.press("enter")
+        await wait_screen(pilot, Step3Screen)
+        msg = messages_to(tmp_path, "+819012345678")[-1]
+        assert msg["body"].startswith("【ベネアカウント】")  # the language at the time of sending
+
+
+# -- keyboard and the end of a flow -----------------------------------------------------------------
+
+async def test_start_screen_register_first_and_escape_goes_back(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        focusable = [w for w in start.focus_chain]
+        assert focusable[0].id == "register" and start.focused is focusable[0]
+        assert str(start.query_one("#register", Button).label) == "新規登録"
+        await pilot.press("enter")
+        await wait_screen(pilot, Step1Screen)
+        await pilot.press("escape")
+        assert await wait_screen(pilot, StartScreen) is start
+
+
+async def test_a_finished_flow_cannot_be_reentered(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await register_through_screens(pilot, tmp_path, "taro@example.jp", "taro@example.jp")
+        flow_screens = (Step1Screen, Step2Screen, Step3Screen, Step4Screen)
+        assert not any(isinstance(s, flow_screens) for s in pilot.app.screen_stack)
+        await pilot.press("escape")
+        start = await wait_screen(pilot, StartScreen)
+        await pilot.press("escape")  # nothing below the start screen
+        await pilot.pause()
+        assert pilot.app.screen is start
+        # a new registration starts from a clean step 1
+        await pilot.press("enter")
+        step1 = await wait_screen(pilot, Step1Screen)
+        assert step1.query_one("#group_id", Input).value == ""
