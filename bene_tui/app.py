@@ -54,7 +54,8 @@ class BeneApp(App):
         self.title = self.t("app.title")
         self.push_screen(StartScreen())
         self.modes.mount()
-        self.run_worker(self._open, thread=True, exclusive=True, group="startup")
+        # The database opens once the start screen is on show: it must not compete with it (bench/startup.py).
+        self.call_after_refresh(self.run_worker, self._open, thread=True, exclusive=True, group="startup")
 
     def _open(self) -> None:
         from .context import open_context

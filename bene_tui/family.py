@@ -23,7 +23,7 @@ from . import audit, codes, identify, links, outbox, passwords, relationships
 from .clock import JST
 from .errors import BeneError, Throttled, ValidationError
 from .i18n import t
-from .normalize import clean_date, clean_kana, clean_name, display_login_id, login_id as parse_login_id
+from .normalize import clean_date, clean_kana, clean_name, login_id as parse_login_id
 
 APPROVE = "family_approve"  # token purposes; also bind the keyed hash
 INVITE = "family_invite"
@@ -502,14 +502,15 @@ def resend(ctx, account_id: int, invitation_id: int, lang: str | None = None) ->
         subject = f"invitation:{inv['id']}"
         last = db.execute("select max(created_at) from tokens where invitation_id = ?", [inv["id"]]).fetchone()[0]
         wait = ctx.rules.code_resend_after - (now - last) if last is not None else 0
+        pol = policy(ctx, account_id)
         if not actions(state)["resend"]:
             error = BeneError("family.error.cannot_resend", staff=f"invitation is {state}")
         elif wait > 0:
             error = Throttled("family.error.resend_too_early", seconds=int(wait) + 1, staff="resend within a minute")
-        elif not policy(ctx, account_id).enabled:
+        elif not pol.enabled:
             error = BeneError("family.error.not_available", staff="family use not available for this account")
-        elif state == "expired" and _slots_used(ctx, account_id, now, exclude=inv["id"]) >= policy(ctx, account_id).max_accounts:
-            error = BeneError("family.error.max_accounts", max=policy(ctx, account_id).max_accounts,
+        elif state == "expired" and _slots_used(ctx, account_id, now, exclude=inv["id"]) >= pol.max_accounts:
+            error = BeneError("family.error.max_accounts", max=pol.max_accounts,
                               staff="no free family slot for a revived invitation")
         elif _login_taken(ctx, parse_login_id(inv["contact"], inv["contact_kind"]).key, now):
             error = BeneError("family.error.contact_registered", staff="the contact is an existing login ID now")
@@ -566,7 +567,3 @@ def remove(ctx, account_id: int, invitation_id: int) -> None:
                          invitation=inv["id"], family_of=account_id)
     if error:
         raise error
-
-
-def contact_display(contact: str) -> str:
-    return display_login_id(contact)

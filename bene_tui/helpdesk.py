@@ -26,8 +26,8 @@ import unicodedata
 
 from . import audit, flows, verification
 from .clock import fmt_time
-from .errors import BeneError, Throttled, ValidationError
-from .normalize import clean, compact, display_login_id, login_id as parse_login_id
+from .errors import BeneError, ValidationError
+from .normalize import clean, compact, display_login_id, login_id as parse_login_id, login_key
 
 SEARCH_LIMIT = 100
 TIMELINE_LIMIT = 500
@@ -117,17 +117,23 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
                                  "'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
     # A 団体ID: its roster.
     gid = squeezed.upper()
-    if _GROUP_ID.fullmatch(gid) and db.execute("select 1 from organisations where group_id = ?", [gid]).fetchone():
+    is_group = bool(_GROUP_ID.fullmatch(gid)) and db.execute(
+        "select 1 from organisations where group_id = ?", [gid]).fetchone() is not None
+    if is_group:
         add(members, db.execute("select id from members where group_id = ? order by id limit ?", [gid, limit]))
-    # A name, in kanji or kana, partial, whatever the spacing.
+    # A name, in kanji or kana, partial, whatever the spacing. (A partial match reads the whole
+    # column: a kana query reads only the kana, and a 団体ID or login ID no names at all.)
     kana = _katakana(squeezed)
+    is_kana = bool(_KATAKANA.fullmatch(kana))
     name_sql = "replace(replace({col}, ' ', ''), '　', '') like ? escape '\\'"
-    if _KATAKANA.fullmatch(kana):
+    if is_kana:
         add(members, db.execute(f"select id from members where {name_sql.format(col='kana')} order by id limit ?",
                                 [_like(kana), limit]))
         add(invitations, db.execute(f"select id from invitations where {name_sql.format(col='kana')} "
                                     "and family_account_id is null order by id desc limit ?", [_like(kana), limit]))
-    if squeezed and (not squeezed.isascii() or lid is None):
+        add(accounts, db.execute(f"select family_account_id from invitations where {name_sql.format(col='kana')} "
+                                 "and family_account_id is not null limit ?", [_like(kana), limit]))
+    if squeezed and not is_kana and not is_group and (not squeezed.isascii() or lid is None):
         add(members, db.execute(f"select id from members where {name_sql.format(col='name')} order by id limit ?",
                                 [_like(squeezed), limit]))
         add(invitations, db.execute(f"select id from invitations where {name_sql.format(col='name')} "
@@ -335,13 +341,9 @@ def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
     recipients = {m["email_on_file"] for m in members if m["email_on_file"]}
     recipients |= {i["contact"] for i in invitations if i["contact"]}
     if account is not None:
-        from .normalize import login_key
-
         subjects |= {f"account:{account['id']}", f"login:{login_key(account['login_id'])}"}
         recipients.add(account["login_id"])
     elif invitations and not members:  # an invitee: what was typed as their login ID
-        from .normalize import login_key
-
         subjects |= {f"login:{login_key(i['contact'])}" for i in invitations if i["contact"]}
     entries: list[dict] = []
     for f in person_flows:

@@ -37,8 +37,9 @@ SESSION_STATE: dict[str, Callable[[], Any]] = {
     "start_link": lambda: None,
 }
 
-# Screens that end a flow; a screen can also say so itself with `FLOW_DONE = True`.
-DONE_SCREENS = {"DoneScreen"}
+# Screens that end a flow (by class name, subclasses included); a screen can also say so itself
+# with `FLOW_DONE = True`. FinalScreen: the last step of the three "I forgot" procedures.
+DONE_SCREENS = {"DoneScreen", "FinalScreen", "FamilyApprovedScreen", "FamilyDoneScreen"}
 
 KIOSK_THEME = Theme(
     name="bene-kiosk",
@@ -67,7 +68,9 @@ def install(app) -> "Modes":
 
 
 def is_done_screen(screen) -> bool:
-    return bool(getattr(screen, "FLOW_DONE", False)) or type(screen).__name__ in DONE_SCREENS
+    if getattr(screen, "FLOW_DONE", False):
+        return True
+    return any(cls.__name__ in DONE_SCREENS for cls in type(screen).__mro__)
 
 
 def remember_entered(app, screen) -> None:
@@ -221,9 +224,15 @@ class Modes:
         keeps the session's recipients, the logged-in account and the chosen service: reset.
         Notifications (which may name a login ID) and the clipboard are cleared too.
         """
+        from textual.widgets import Input
+
         from .screens.start import StartScreen
 
         app = self.app
+        for screen in app.screen_stack:  # scrub first: a removed widget may linger until collected
+            for field in screen.query(Input):
+                with field.prevent(Input.Changed):
+                    field.value = ""
         while len(app.screen_stack) > 1:
             app.pop_screen()
         state = {**SESSION_STATE, **getattr(app, "SESSION_STATE", {})}
@@ -387,6 +396,8 @@ class DemoMode:
         self.modes = modes
         self.app = modes.app
         self.panel_visible = True
+        self.panel_seen_id: int | None = None  # the newest message a live panel has shown
+        self.panel_fresh_until = 0.0  # real (monotonic) time until which the panel stays highlighted
         self._seen_id: int | None = None
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
@@ -512,7 +523,7 @@ class DemoMode:
 
         result = await self.app.call(roster.reset_demo)
         self.app.clock.reset()
-        self._seen_id = None
+        self._seen_id = self.panel_seen_id = None
         self.modes.wipe_session()
         if notify:
             self.app.notify(self.app.t("demo.reset_done", organisations=result.organisations,

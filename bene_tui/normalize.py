@@ -53,7 +53,7 @@ def clean_date(value: object, field: str) -> str:
     text = clean(value, field, max_len=20)
     # ASCII digits only: re's \d would also take Arabic-Indic and other scripts' digits.
     m = re.fullmatch(r"([0-9]{4})[-/.年]?([0-9]{1,2})[-/.月]?([0-9]{1,2})日?", text)
-    if not m or (len(text) == 8 and not text.isdigit()):
+    if not m or (text.isdigit() and len(text) != 8):  # digits only: exactly YYYYMMDD
         raise ValidationError("error.date", field=field)
     try:
         d = date(int(m[1]), int(m[2]), int(m[3]))

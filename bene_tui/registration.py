@@ -124,9 +124,8 @@ def resend_code(ctx, flow_id: str, lang: str | None = None) -> dict:
 def verify_code(ctx, flow_id: str, code: str) -> bool:
     """Step 3. True when the code was right (a wrong one raises)."""
     flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
-    verification.check(ctx, flow_id, PURPOSE, code)
-    with ctx.tx():
-        flows.update(ctx, flow_id, state="verified")
+    # One transaction: the code is used and the flow verified together (or neither, if killed).
+    verification.check(ctx, flow_id, PURPOSE, code, on_success=lambda: flows.update(ctx, flow_id, state="verified"))
     return True
 
 

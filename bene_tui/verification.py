@@ -39,8 +39,13 @@ def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, **params: 
     return message
 
 
-def check(ctx, flow_id: str, purpose: str, typed: str) -> None:
-    """Consume the flow's live code, or raise. Counts wrong entries (in its own transaction)."""
+def check(ctx, flow_id: str, purpose: str, typed: str, on_success=None) -> None:
+    """Consume the flow's live code, or raise. Counts wrong entries (in its own transaction).
+
+    `on_success()` runs inside the same transaction as the code's consumption, so the flow's next
+    state is written with it: a terminal killed in between cannot leave a used code and a flow
+    still waiting for it.
+    """
     value = clean(typed, "code", max_len=20).replace(" ", "").replace("-", "")
     if not re.fullmatch(r"\d{6}", value):
         raise ValidationError("error.code_format", field="code")
@@ -66,6 +71,8 @@ def check(ctx, flow_id: str, purpose: str, typed: str) -> None:
                 error = BeneError("error.code_wrong", field="code", staff=f"wrong code, {left} attempts left", left=left)
         else:
             db["codes"].update(rows[0]["id"], {"used_at": now})
+            if on_success is not None:
+                on_success()
         audit.record(ctx, "code.checked", f"flow:{flow_id}", "refused" if error else "ok",
                      error.staff if error else None, purpose=purpose)
     if error:

@@ -499,3 +499,14 @@ def test_services_do_not_import_textual():
             "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_demo_reset_clears_invitations_and_tokens(world):
+    from bene_tui import roster
+
+    acc = member(world)
+    _, token = invited(world, acc)
+    family.register(world, token, "山田 花子", "1987-06-15", FAMILY_PASSWORD, True)
+    roster.reset_demo(world)
+    for table in ("invitations", "tokens", "accounts"):
+        assert world.db.execute(f"select count(*) from {table}").fetchone()[0] == 0

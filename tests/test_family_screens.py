@@ -37,6 +37,35 @@ def sctx(app_factory, tmp_path, clock):
     context.store.close()
 
 
+async def problem_text(pilot) -> str:
+    """The message of the link-problem page, once it is on screen (mounting takes a moment)."""
+    def text():
+        screen = pilot.app.screen
+        if isinstance(screen, LinkProblemScreen):
+            found = screen.query("#problem")
+            return str(found.first().render()) if found else None
+        return None
+
+    return await wait_for(pilot, text, what="link problem page")
+
+
+async def wait_confirm(pilot) -> ConfirmScreen:
+    """The はい/いいえ dialog, with the focus on いいえ (a stray Enter removes nothing)."""
+    def ready():
+        screen = pilot.app.screen
+        if isinstance(screen, ConfirmScreen) and screen.query("#no") and pilot.app.focused is screen.query_one("#no"):
+            return screen
+        return None
+
+    return await wait_for(pilot, ready, what="confirm dialog")
+
+
+async def wait_focus(pilot, selector: str) -> None:
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.query(selector) and pilot.app.focused is screen.query_one(selector),
+                   what=f"focus on {selector}")
+
+
 def query(tmp_path, sql: str, args=()) -> list[dict]:
     conn = sqlite3.connect(tmp_path / "bene.db")
     conn.row_factory = sqlite3.Row
@@ -85,8 +114,8 @@ async def to_mypage(pilot, login_id: str = "taro@example.jp") -> MyPageScreen:
 
 
 async def to_settings(pilot, login_id: str = "taro@example.jp") -> FamilySettingsScreen:
-    mypage = await to_mypage(pilot, login_id)
-    assert pilot.app.focused is mypage.query_one("#family-settings")
+    await to_mypage(pilot, login_id)
+    await wait_focus(pilot, "#family-settings")
     await pilot.press("enter")  # 「家族設定」
     settings = await wait_screen(pilot, FamilySettingsScreen)
     await wait_for(pilot, lambda: settings.data is not None, what="family overview")
@@ -177,13 +206,13 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
         assert app.account_id == acc
         text = screen_text(pilot)
         assert "家族設定" in text and "家族アカウントを追加する" in text and "0 / 10" in text
-        assert app.focused is settings.query_one("#add")
+        await wait_focus(pilot, "#add")
         # Step 2: 「家族アカウントを追加する」 then 「招待」
         await pilot.press("enter")
         add = await wait_screen(pilot, FamilyAddScreen)
         await wait_for(pilot, lambda: add.policy is not None, what="policy")
         assert "配偶者" in screen_text(pilot) and "家族アカウントはベネフィット・ステーションのみ" in screen_text(pilot)
-        assert app.focused is add.query_one("#invite")
+        await wait_focus(pilot, "#invite")
         await pilot.press("enter")
         form = await wait_screen(pilot, FamilyInviteScreen)
         await wait_for(pilot, lambda: form.allowed, what="relationships")
@@ -202,7 +231,7 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
         assert sent["purpose"] == "approval_request" and sent["link"].startswith(
             "https://bene-account.local/family/approve?token=")
         assert messages_to(tmp_path, "hanako@example.jp") == []
-        assert "taro@example.jp" in screen_text(pilot)
+        await wait_for(pilot, lambda: "taro@example.jp" in screen_text(pilot), what="sent screen")
         # Step 5: open the URL from the mailbox
         await open_newest_link(pilot, "taro@example.jp")
         approve = await wait_screen(pilot, ApproveScreen)
@@ -210,7 +239,7 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
         text = screen_text(pilot)
         assert "山田 花子" in text and "1987-06-15" in text and "配偶者" in text and "hanako@example.jp" in text
         # Step 6: 「承認」
-        assert app.focused is approve.query_one("#approve")
+        await wait_focus(pilot, "#approve")
         await pilot.press("enter")
         await wait_screen(pilot, FamilyApprovedScreen)
         assert invitations(tmp_path)[0]["state"] == "invited"
@@ -230,21 +259,21 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
         await fill_register(pilot, "1987-06-16")
         await wait_for(pilot, lambda: "異なるため" in str(register.query_one("#birth_date-error").render()),
                        what="birth date error")
-        assert app.focused.id == "birth_date"
+        await wait_focus(pilot, "#birth_date")
         assert invitations(tmp_path)[0]["attempts"] == 1
         assert query(tmp_path, "select count(*) as n from accounts where kind = 'family'")[0]["n"] == 0
         # … the right one registers (「設定」)
         await fill_register(pilot, "19870615")
-        done = await wait_screen(pilot, FamilyDoneScreen)
+        await wait_screen(pilot, FamilyDoneScreen)
         # Step 9: the family account
-        assert "ご家族アカウントの本登録が完了しました。" in screen_text(pilot)
+        await wait_for(pilot, lambda: "ご家族アカウントの本登録が完了しました。" in screen_text(pilot), what="done")
         fam = query(tmp_path, "select * from accounts where kind = 'family'")
         assert len(fam) == 1
         assert (fam[0]["login_id"], fam[0]["status"], fam[0]["family_of"]) == ("hanako@example.jp", "active", acc)
         assert invitations(tmp_path)[0]["state"] == "registered"
         assert invitations(tmp_path)[0]["family_account_id"] == fam[0]["id"]
         # … and it can log in to ベネフィット・ステーション
-        assert app.focused is done.query_one("#login")
+        await wait_focus(pilot, "#login")
         await pilot.press("enter")
         await login(pilot, "hanako@example.jp", FAMILY_PASSWORD, service="benefit_station")
         await wait_screen(pilot, MyPageScreen)
@@ -288,8 +317,7 @@ async def test_removed_family_account_cannot_log_in(app_factory, sctx, tmp_path)
         assert not remove.disabled
         remove.focus()
         await pilot.press("enter")
-        confirm = await wait_screen(pilot, ConfirmScreen)
-        assert app.focused is confirm.query_one("#no")  # a stray Enter removes nothing
+        await wait_confirm(pilot)
         await pilot.press("tab", "enter")
         await wait_screen(pilot, FamilySettingsScreen)
         await wait_for(pilot, lambda: "削除済み" in table_text(settings), what="removed state")
@@ -327,8 +355,7 @@ async def test_resend_and_cancel_from_the_settings(app_factory, sctx, tmp_path, 
         # the old link says it was replaced
         await wait_screen(pilot, FamilySettingsScreen)
         app.open_link(first["message"]["link"])
-        problem = await wait_screen(pilot, LinkProblemScreen)
-        assert "新しいURLが送信されたため" in screen_text(pilot)
+        assert "新しいURLが送信されたため" in await problem_text(pilot)
         await pilot.press("escape")
         await wait_screen(pilot, StartScreen)
         # cancel from the settings
@@ -337,20 +364,18 @@ async def test_resend_and_cancel_from_the_settings(app_factory, sctx, tmp_path, 
         await wait_for(pilot, lambda: settings.data is not None)
         settings.query_one("#cancel", Button).focus()
         await pilot.press("enter")
-        await wait_screen(pilot, ConfirmScreen)
+        await wait_confirm(pilot)
         await pilot.press("escape")  # いいえ
         await wait_screen(pilot, FamilySettingsScreen)
         assert invitations(tmp_path)[0]["state"] == "approval_pending"
         settings.query_one("#cancel", Button).focus()
         await pilot.press("enter")
-        await wait_screen(pilot, ConfirmScreen)
+        await wait_confirm(pilot)
         await pilot.press("tab", "enter")  # はい
         await wait_for(pilot, lambda: invitations(tmp_path)[0]["state"] == "cancelled", what="cancelled")
         await wait_for(pilot, lambda: "取消" in table_text(settings), what="cancelled state")
         app.open_link(new["link"])
-        await wait_screen(pilot, LinkProblemScreen)
-        assert "この招待は取り消されました。" in screen_text(pilot)
-        assert problem is not None
+        assert "この招待は取り消されました。" in await problem_text(pilot)
 
 
 # -- links that cannot be used --------------------------------------------------------------------
@@ -359,9 +384,8 @@ async def test_resend_and_cancel_from_the_settings(app_factory, sctx, tmp_path, 
 async def _problem_for(app_factory, url: str, lang: str = "ja") -> str:
     app = app_factory(lang=lang, open_link=url)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_screen(pilot, LinkProblemScreen)
-        text = screen_text(pilot)
-        assert app.focused.id == "top"
+        text = await problem_text(pilot)
+        await wait_focus(pilot, "#top")
         await pilot.press("enter")
         await wait_screen(pilot, StartScreen)
     return text
@@ -426,8 +450,7 @@ async def test_locked_invitation_on_screen(app_factory, sctx, tmp_path):
             await wait_for(pilot, lambda: invitations(tmp_path)[0]["attempts"] == n, what=f"attempt {n}")
             await wait_for(pilot, lambda: f"あと{5 - n}回" in str(register.query_one("#birth_date-error").render()))
         await fill_register(pilot, "2000-01-01")
-        await wait_screen(pilot, LinkProblemScreen)
-        assert "この招待は無効になりました" in screen_text(pilot)
+        assert "この招待は無効になりました" in await problem_text(pilot)
         assert invitations(tmp_path)[0]["state"] == "locked"
     assert "この招待は無効になりました" in await _problem_for(app_factory, links.make("/family/invite", token))
 
@@ -447,6 +470,7 @@ async def test_approval_link_asks_to_log_in_first(app_factory, sctx, tmp_path):
         await pilot.press("enter")
         await wait_screen(pilot, FamilyApprovedScreen)
         assert invitations(tmp_path)[0]["state"] == "invited"
+        await wait_focus(pilot, "#settings")
         await pilot.press("enter")  # 「家族設定へ戻る」: the settings open for the logged-in member
         settings = await wait_screen(pilot, FamilySettingsScreen)
         await wait_for(pilot, lambda: settings.data is not None)
@@ -460,8 +484,7 @@ async def test_approval_by_someone_else(app_factory, sctx, tmp_path):
     app = app_factory(open_link=result["message"]["link"])
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "ichiro@example.jp")
-        await wait_screen(pilot, LinkProblemScreen)
-        text = str(app.screen.query_one("#problem").render())
+        text = await problem_text(pilot)
         assert "招待を行った会員ご本人様のベネアカウントでのみ承認できます" in text
         assert not any(isinstance(s, ApproveScreen) for s in app.screen_stack)  # the details were never shown
         assert invitations(tmp_path)[0]["state"] == "approval_pending"
@@ -476,8 +499,7 @@ async def test_expired_approval_link_says_so_before_asking_to_log_in(app_factory
     clock.advance(72 * 3600 + 1)
     app = app_factory(open_link=result["message"]["link"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_screen(pilot, LinkProblemScreen)
-        assert "有効期限(72時間)が切れています" in screen_text(pilot)
+        assert "有効期限(72時間)が切れています" in await problem_text(pilot)
 
 
 # -- organisation policy on the screens -------------------------------------------------------------
@@ -490,7 +512,7 @@ async def test_organisation_without_family_use(app_factory, sctx, tmp_path):
         settings = await to_settings(pilot, "yamada@city.example.jp")
         assert "ご所属の団体では、家族でのご利用はできません。" in screen_text(pilot)
         assert not settings.query_one("#add").display
-        assert app.focused is settings.query_one("#back")
+        await wait_focus(pilot, "#back")
         await pilot.press("f4")
         await wait_for(pilot, lambda: "Family use is not available" in screen_text(pilot), what="English")
         assert invitations(tmp_path) == []
@@ -517,7 +539,7 @@ async def test_relationships_offered_follow_the_policy(app_factory, sctx):
         await type_into(pilot, "#contact", "jiro@example.jp")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "続柄を選択してください" in str(form.query_one("#relationship-error").render()))
-        assert app.focused is select
+        await wait_focus(pilot, "#relationship")
 
 
 async def test_max_accounts_reached(app_factory, sctx):
@@ -542,7 +564,7 @@ async def test_invite_errors_beside_their_fields(app_factory, sctx, tmp_path):
         await wait_for(pilot, lambda: form.allowed)
         await fill_invitation(pilot, kana="やまだ はなこ", contact="taro@example.jp")  # hiragana is fine
         await wait_for(pilot, lambda: "すでにベネアカウントのログインID" in str(form.query_one("#contact-error").render()))
-        assert app.focused.id == "contact"
+        await wait_focus(pilot, "#contact")
         await type_into(pilot, "#birth_date", "2099-01-01")
         await type_into(pilot, "#contact", "hanako@example.jp")
         await pilot.press("enter")
@@ -586,3 +608,25 @@ async def test_names_are_never_markup(app_factory, sctx):
         await wait_for(pilot, lambda: register.view is not None)
         assert "[b]太郎[/b]様から" in screen_text(pilot)
         assert register.query_one("#name", Input).value == "[link=x]y"
+
+
+async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp_path):
+    acc = member(sctx)
+    invite(sctx, acc, contact="hanako.yamada@example.jp")
+    app = app_factory(mode="kiosk")
+    async with app.run_test(size=SIZE) as pilot:
+        settings = await settings_of(pilot, acc)
+        text = table_text(settings)
+        assert "hanako.yamada@example.jp" not in text and "ha***********@ex*****.jp" in text
+        settings.query_one("#add", Button).press()
+        add = await wait_screen(pilot, FamilyAddScreen)
+        await wait_for(pilot, lambda: add.policy is not None)
+        add.query_one("#invite", Button).press()
+        form = await wait_screen(pilot, FamilyInviteScreen)
+        await wait_for(pilot, lambda: form.allowed)
+        await fill_invitation(pilot, name="山田 一郎", kana="ヤマダ イチロウ", relationship="子",
+                              birth_date="2015-05-05", contact="ichiro@example.jp")
+        await wait_screen(pilot, FamilyInviteSentScreen)
+        # the kiosk's outbox shows what this session addressed: the approval request to the member
+        assert "taro@example.jp" in app.outbox_scope()
+        assert "hanako.yamada@example.jp" not in app.outbox_scope()

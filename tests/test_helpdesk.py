@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bene_tui import auth, codes, family, helpdesk, outbox, recovery, registration
+from bene_tui import auth, family, helpdesk, outbox, recovery, registration
 from bene_tui.errors import BeneError, Throttled
 from conftest import GOOD_PASSWORD
 
@@ -341,3 +341,19 @@ def test_a_reused_account_id_does_not_mix_two_people(world, clock):
     assert all(first_flow not in e["what"] for e in data["timeline"])
     assert all(e["at"] >= clock.now() for e in data["timeline"] if e["source"] in ("audit", "outbox"))
     assert len([e for e in data["timeline"] if e["source"] == "outbox"]) == 1
+
+
+def test_search_finds_a_registered_family_account_by_name(world, clock):
+    account_id = active(world, clock)
+    inv = family.invite(world, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
+    family.approve(world, inv["message"]["link"].split("token=")[1], account_id)
+    token = outbox.latest(world, "hanako@example.jp", "invitation")["link"].split("token=")[1]
+    family_id = family.register(world, token, "山田 花子", "1986-02-03", GOOD_PASSWORD, True)
+    for typed in ("やまだはなこ", "山田花子", "hanako@example.jp"):
+        found = {r["ref"]: r for r in helpdesk.search(world, typed)}
+        assert f"account:{family_id}" in found, typed
+        assert found[f"account:{family_id}"]["account_kind"] == "family" and found[f"account:{family_id}"]["name"] == "山田 花子"
+        assert f"invitation:{inv['invitation_id']}" not in found  # registered: the account stands for it
+    data = helpdesk.person(world, f"account:{family_id}")
+    assert data["account"]["kind"] == "family" and data["invitations"][0]["state"] == "registered"
+    assert any(e["what"].startswith("family.register") for e in data["timeline"])

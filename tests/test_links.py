@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bene_tui import cli, family, links
-from bene_tui.screens.family import ApproveScreen, FamilyRegisterScreen, LinkProblemScreen
+from bene_tui.screens.family import ApproveScreen, FamilyRegisterScreen
 from bene_tui.screens.start import StartScreen
 from helpers import screen_text, wait_for, wait_screen
+from test_family_screens import problem_text
 from test_family import invite, invited, member
 from bene_tui.context import open_context
 from bene_tui.secret_store import SecretStore
@@ -113,16 +114,14 @@ async def test_open_link_while_running(app_factory, sctx):
         await wait_for(pilot, lambda: screen.view is not None, what="invitation shown")
         # the same link with a damaged token
         app.open_link(result["message"]["link"][:-3])
-        await wait_screen(pilot, LinkProblemScreen)
-        assert "このURLは無効です" in screen_text(pilot)
+        assert "このURLは無効です" in await problem_text(pilot)
 
 
 async def test_link_problem_in_english_and_helpdesk_reason(app_factory):
     url = "https://bene-account.local/family/approve?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     app = app_factory(lang="en", mode="helpdesk", open_link=url)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_screen(pilot, LinkProblemScreen)
-        text = str(app.screen.query_one("#problem").render())
+        text = await problem_text(pilot)
         assert "This link is not valid" in text
         assert "tampered" in text  # the staff-only reason, for the helpdesk
         await pilot.press("f4")

@@ -232,3 +232,16 @@ async def test_forgot_keys_sends_them_and_never_shows_them(app_factory, tmp_path
     rows = [(r["outcome"], r["reason"]) for r in query(
         tmp_path, "select outcome, reason from audit where action = 'recovery.forgot_keys' order by id")]
     assert rows == [("ok", "keys sent to the e-mail on file"), ("refused", "no member matched")]
+
+
+async def test_forgot_id_in_english_keeps_its_brackets(app_factory, tmp_path):
+    app = app_factory(lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-id", ForgotIdScreen)
+        assert "Enter your [Group ID] and [Auth key 1 and 2]" in form_text(pilot)  # text, not markup
+        await fill(pilot, ("group_id", "TS000001"), ("key1", "1004"), ("key2", "19950303"))
+        await wait_for(pilot, lambda: "No Bene Account holds this membership" in form_text(pilot), what="no account")
+        assert isinstance(app.screen, ForgotIdScreen)
+    assert messages(tmp_path) == []
+    assert query(tmp_path, "select reason from audit where action = 'recovery.forgot_id'") == [
+        {"reason": "member record has no account"}]

@@ -591,3 +591,29 @@ async def test_a_finished_flow_cannot_be_reentered(app_factory, tmp_path):
         await pilot.press("enter")
         step1 = await wait_screen(pilot, Step1Screen)
         assert step1.query_one("#group_id", Input).value == ""
+
+
+async def test_outbox_viewer_shows_subjects_and_bodies_literally(app_factory, tmp_path, clock):
+    from bene_tui import outbox
+    from bene_tui.screens.outbox import OutboxScreen
+
+    ctx, _ = open_context(make_settings(tmp_path), clock=clock,
+                          secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    try:
+        with ctx.tx():
+            outbox.send(ctx, "taro@example.jp", "notice", "ja", title="[b]重要[/b]", text="[red]本文[/red] [link=x]y")
+    finally:
+        ctx.store.close()
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: "[red]本文[/red]" in str(viewer.query_one("#ob-body", Static).render()),
+                       what="the body")
+        from textual.widgets import OptionList
+
+        listing = viewer.query_one("#ob-messages", OptionList)
+        drawn = "\n".join(listing.render_line(y).text for y in range(listing.size.height))
+        assert "【ベネアカウント】[b]重要[/b]" in drawn  # the subject in the message list, drawn as typed
+        assert "[link=x]y" in pilot.app.export_screenshot()

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
 from ..errors import BeneError
+from ..modes import remember_entered
 
 log = logging.getLogger("bene_tui")
 
@@ -93,10 +94,14 @@ class BaseScreen(Screen):
     async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None, **kw: Any) -> Any:
         """Call a service; a BeneError shows on screen and returns None. Nothing ever shows a traceback."""
         self.clear_errors()
+        had_focus = button is not None and self.focused is button
         if button is not None:
-            button.disabled = True
+            button.disabled = True  # (a disabled button loses the focus: it comes back below)
+        moved_to = self.focused
         try:
-            return await self.app.call(fn, *args, **kw)
+            result = await self.app.call(fn, *args, **kw)
+            remember_entered(self.app, self)  # kiosk outbox scope: the contacts typed here (modes.py)
+            return result
         except BeneError as error:
             self.show_error(error)
         except Exception:  # a bug or a broken database must not reach the screen as a traceback
@@ -105,6 +110,8 @@ class BaseScreen(Screen):
         finally:
             if button is not None:
                 button.disabled = False
+                if had_focus and self.focused is moved_to:  # not moved on to a field with an error
+                    button.focus()
         return None
 
     # -- language switch: rebuild the widgets, keep what was typed --------------------------

@@ -15,7 +15,6 @@ import logging
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Select, Static
 
@@ -30,28 +29,7 @@ from .base import BaseScreen
 
 log = logging.getLogger("bene_tui")
 
-MEMBER_STEPS = tuple(f"family.step.s{i}" for i in range(1, 7))
-FAMILY_STEPS = tuple(f"family.step.s{i}" for i in range(7, 10))
-
-
-class FamilySteps(StepIndicator):
-    """Step.1 … Step.6 for the member, Step.7 … Step.9 for the family member: done steps ticked,
-    the current one lit (the look of the registration's StepIndicator, numbered from `first`)."""
-
-    def __init__(self, labels: list[str], first: int, current: int, **kw) -> None:
-        super().__init__(labels, current, **kw)
-        self.first = first
-
-    def render_steps(self) -> Content:
-        parts: list[Content] = []
-        for i, label in enumerate(self.labels, start=self.first):
-            if i == self.current:
-                parts.append(Content.styled(f" Step.{i} {label} ", "bold reverse"))
-            elif i < self.current:
-                parts.append(Content(f"✓{i} {label}"))
-            else:
-                parts.append(Content.styled(f"{i} {label}", "dim"))
-        return Content(" › ").join(parts)
+STEPS = tuple(f"family.step.s{i}" for i in range(1, 10))
 
 
 class FamilyScreen(BaseScreen):
@@ -62,8 +40,8 @@ class FamilyScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(classes="flow"):
-            keys = MEMBER_STEPS if self.STEP <= 6 else FAMILY_STEPS
-            yield FamilySteps([self.t(k) for k in keys], 1 if self.STEP <= 6 else 7, self.STEP, classes="steps")
+            # The whole journey, 本人 ⇒ 本人 ⇒ 家族: Step.1–6 the member's, Step.7–9 the family member's.
+            yield StepIndicator([self.t(k) for k in STEPS], self.STEP, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
                 yield Static("", classes="form-error", markup=False)
@@ -310,6 +288,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.app.t("family.confirm_yes"), id="yes", variant="error")
 
     def on_mount(self) -> None:
+        self.styles.align = ("center", "middle")  # inline: app.tcss aligns every Screen to the top
         self.query_one("#no", Button).focus()
 
     @on(Button.Pressed, "#yes")
@@ -481,13 +460,16 @@ class FamilyInviteSentScreen(FamilyScreen):
 
 
 class ApproveScreen(FamilyScreen):
+    """The invitation as the member entered it, and 「承認」. Opened by `open_approve_link`, which
+    has already checked the link and that the logged-in member is the one who invited."""
+
     STEP = 6
     GUIDE = ("family.step5", "family.step6")  # the official text for the helpdesk guide panel (F1)
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, view: dict | None = None) -> None:
         super().__init__()
         self.token = token
-        self.view: dict | None = None
+        self.view = view
 
     def form(self) -> ComposeResult:
         yield Static(self.t("family.approve_title"), classes="title")
@@ -496,24 +478,11 @@ class ApproveScreen(FamilyScreen):
         yield Button(self.t("family.approve"), id="approve", variant="primary", disabled=True)
 
     async def on_mount(self) -> None:
-        account_id = _account_id(self.app)
-        if account_id is None:
-            _, error = await self.load(family.check_link, family.APPROVE, self.token)
+        if self.view is None:
+            self.view, error = await self.load(family.approval_view, self.token, _account_id(self.app))
             if error:
                 self.show_problem(error)
                 return
-            token = self.token
-            login = _login_screen(service_id="benefit_station",
-                                  then=lambda app, _acc: app.push_screen(ApproveScreen(token)))
-            if login is None:
-                self.show_problem(BeneError("family.login_required"))
-            else:
-                self.app.switch_screen(login)
-            return
-        self.view, error = await self.load(family.approval_view, self.token, account_id)
-        if error:
-            self.show_problem(error)
-            return
         button = self.query_one("#approve", Button)
         button.disabled = False
         button.focus()
@@ -578,10 +547,10 @@ class FamilyRegisterScreen(FamilyScreen):
     STEP = 8
     GUIDE = ("family.step7", "family.step8")  # the official text for the helpdesk guide panel (F1)
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, view: dict | None = None) -> None:
         super().__init__()
         self.token = token
-        self.view: dict | None = None
+        self.view = view
 
     def form(self) -> ComposeResult:
         yield Static(self.t("family.register_title"), classes="title")
@@ -600,10 +569,11 @@ class FamilyRegisterScreen(FamilyScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
-        self.view, error = await self.load(family.invitation_view, self.token)
-        if error:
-            self.show_problem(error)
-            return
+        if self.view is None:
+            self.view, error = await self.load(family.invitation_view, self.token)
+            if error:
+                self.show_problem(error)
+                return
         name = self.query_one("#name", Input)
         if not name.value:
             name.value = self.view["name"]
@@ -725,12 +695,59 @@ class LinkProblemScreen(BaseScreen):
 # Links from messages (outbox viewer, `bene-tui open URL`, BeneApp(open_link=URL)).
 
 
+def _problem(app, error: BeneError) -> None:
+    app.push_screen(LinkProblemScreen(error.key, dict(error.params), error.staff))
+
+
+async def _check(app, fn, *args):
+    """A link check in a worker thread: (result, None) or (None, the BeneError to show)."""
+    try:
+        return await app.call(fn, *args), None
+    except BeneError as error:
+        return None, error
+    except Exception:
+        log.exception("link check failed")
+        return None, BeneError("error.unexpected")
+
+
 def open_approve_link(app, params: dict) -> None:
-    app.push_screen(ApproveScreen(params.get("token", "")))
+    """Steps 5–6: check the link first; log in if needed; only the inviting member sees the invitation."""
+    app.run_worker(_open_approve(app, params.get("token", "")), group="family-link")
+
+
+async def _open_approve(app, token: str) -> None:
+    account_id = _account_id(app)
+    if account_id is None:
+        _, error = await _check(app, family.check_link, family.APPROVE, token)
+        if error:
+            _problem(app, error)
+            return
+        login = _login_screen(service_id="benefit_station",
+                              then=lambda a, _acc: open_approve_link(a, {"token": token}))
+        if login is None:
+            _problem(app, BeneError("family.login_required"))
+        else:
+            app.push_screen(login)
+            app.notify(app.t("family.login_required"), timeout=8)
+        return
+    view, error = await _check(app, family.approval_view, token, account_id)
+    if error:
+        _problem(app, error)
+    else:
+        app.push_screen(ApproveScreen(token, view))
 
 
 def open_invite_link(app, params: dict) -> None:
-    app.push_screen(FamilyRegisterScreen(params.get("token", "")))
+    """Steps 7–8: the invitation link opens the registration form, or says what is wrong with it."""
+    app.run_worker(_open_invite(app, params.get("token", "")), group="family-link")
+
+
+async def _open_invite(app, token: str) -> None:
+    view, error = await _check(app, family.invitation_view, token)
+    if error:
+        _problem(app, error)
+    else:
+        app.push_screen(FamilyRegisterScreen(token, view))
 
 
 links.HANDLERS[family.PATHS[family.APPROVE]] = open_approve_link

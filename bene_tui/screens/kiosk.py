@@ -23,9 +23,9 @@ class CountdownScreen(ModalScreen):
     CountdownScreen { align: center middle; background: $background 85%; }
     CountdownScreen #countdown-box { width: 64; height: auto; padding: 1 3; border: heavy $warning;
                                      background: $surface; }
-    CountdownScreen .title { text-style: bold; color: $warning; width: 100%; content-align: center middle; }
-    CountdownScreen .lead { width: 100%; content-align: center middle; margin-bottom: 1; }
-    CountdownScreen .hint { width: 100%; content-align: center middle; margin-top: 1; }
+    CountdownScreen .title { text-style: bold; color: $warning; width: 100%; text-align: center; }
+    CountdownScreen .lead { width: 100%; text-align: center; margin-bottom: 1; }
+    CountdownScreen .hint { width: 100%; text-align: center; margin-top: 1; }
     """
 
     def __init__(self, seconds: float) -> None:
@@ -51,7 +51,7 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
     BINDINGS = [Binding("escape", "back", "キャンセル/Cancel")]
     DEFAULT_CSS = """
     OperatorExitScreen { align: center middle; background: $background 85%; }
-    OperatorExitScreen #operator-box { width: 64; height: auto; padding: 1 3; border: heavy $error;
+    OperatorExitScreen #operator-box { width: 76; height: auto; padding: 1 3; border: heavy $error;
                                        background: $surface; }
     """
 

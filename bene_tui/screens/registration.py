@@ -9,7 +9,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, RadioButton
 
 from .. import identify, registration
 from ..normalize import display_login_id, mask
-from ..errors import BeneError
+from ..errors import BeneError, ValidationError
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
@@ -39,7 +39,7 @@ class FlowScreen(BaseScreen):
     def show_error(self, error: BeneError) -> None:
         """The error beside its field, and the focus in that field, ready for the correction."""
         super().show_error(error)
-        if error.field:
+        if error.field and isinstance(error, ValidationError):  # not the generic step-1 answer: it names no field
             for widget in self.query(f"#{error.field}"):
                 if widget.focusable:
                     widget.focus()
@@ -177,7 +177,9 @@ class Step2Screen(FlowScreen):
         login_id = self.query_one("#login_id", Input).value
         self.already_registered = False
         self.after_relabel()
+        had_focus = self.focused is event.button
         event.button.disabled = True  # no second submission while the password is hashed
+        moved_to = self.focused
         try:
             message = await self.app.call(
                 registration.submit_credentials, self.flow_id, self.kind, login_id, password,
@@ -197,6 +199,8 @@ class Step2Screen(FlowScreen):
             return
         finally:
             event.button.disabled = False
+            if had_focus and self.focused is moved_to:
+                event.button.focus()
         self.app.remember_recipient(message["recipient"])
         self.app.push_screen(Step3Screen(self.flow_id, message["recipient"]))
 
@@ -220,7 +224,8 @@ class Step3Screen(FlowScreen):
         key = "reg.code_sent_sms" if self.recipient.startswith("+") else "reg.code_sent_email"
         yield Static(self.t("reg.provisional_done"), classes="title")
         yield Static(self.t(key, login_id=display_login_id(self.recipient)), classes="lead", markup=False)
-        yield Static(self.t("reg.sender_note"), classes="hint")
+        if not self.recipient.startswith("+"):  # the sender's address is an e-mail matter
+            yield Static(self.t("reg.sender_note"), classes="hint")
         yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
@@ -239,6 +244,8 @@ class Step3Screen(FlowScreen):
         code = self.query_one("#code", Input).value
         if await self.run_service(registration.verify_code, self.flow_id, code, button=event.button):
             self.app.push_screen(Step4Screen(self.flow_id))
+        else:  # the next digits typed replace the wrong ones
+            self.query_one("#code", Input).select_all()
 
     @on(Button.Pressed, "#resend")
     async def _resend(self, event: Button.Pressed) -> None:

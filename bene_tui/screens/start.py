@@ -12,9 +12,26 @@ from .base import BaseScreen
 SERVICES = ("benefit_station", "bene_learning", "bene_wellness")
 
 
+def _later(module: str, name: str):
+    """A screen factory that imports its module only when pressed: the start path stays light."""
+
+    def factory(*args, **kw):
+        from importlib import import_module
+
+        return getattr(import_module(f"{__package__}.{module}"), name)(*args, **kw)
+
+    return factory
+
+
 class StartScreen(BaseScreen):
-    # Extra entries (login, forgotten items) register themselves here: (button id, label key, screen factory).
-    ENTRIES: list[tuple[str, str, object]] = []
+    # The entries below 「新規登録」: (button id, label key, screen factory). Screens may add more on import;
+    # these are listed here, imported on first use (screens/login.py and recovery.py skip ids already present).
+    ENTRIES: list[tuple[str, str, object]] = [
+        ("login", "login.start", _later("login", "LoginScreen")),
+        ("forgot-id", "recovery.forgot_id", _later("recovery", "ForgotIdScreen")),
+        ("forgot-password", "recovery.forgot_password", _later("recovery", "ForgotPasswordScreen")),
+        ("forgot-keys", "recovery.forgot_keys", _later("recovery", "ForgotKeysScreen")),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -60,6 +77,3 @@ class StartScreen(BaseScreen):
             return False  # nothing to go back to: no 戻る in the footer
         return super().check_action(action, parameters)
 
-
-# The login and "I forgot" screens add their entries to StartScreen.ENTRIES when imported.
-from . import login, recovery  # noqa: E402,F401

@@ -12,8 +12,8 @@ class IdleCountdown(Vertical):
 
     DEFAULT_CSS = """
     IdleCountdown { height: auto; width: 100%; align-horizontal: center; }
-    IdleCountdown Digits { width: auto; color: $warning; text-style: bold; }
-    IdleCountdown .countdown-text { width: 100%; content-align: center middle; text-style: bold; }
+    IdleCountdown Digits { width: 100%; text-align: center; color: $warning; text-style: bold; }
+    IdleCountdown .countdown-text { width: 100%; text-align: center; text-style: bold; }
     """
 
     def __init__(self, seconds: int, *, key: str = "kiosk.idle_seconds", big: bool = True, **kw) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Digits, OptionList, Static
 from textual.widgets.option_list import Option
@@ -72,13 +73,16 @@ class OutboxView(Vertical):
         scope = self.app.outbox_scope()
         self._last_seen = await self.app.call(outbox.last_id)
         rows = await self.app.call(outbox.recipients_summary, scope)
+        if not self.is_attached:  # the screen closed while the outbox was read
+            return
         recipients = self.query_one("#ob-recipients", OptionList)
         recipients.clear_options()
         t = self.app.t
         for row in rows:
             icon = "✉" if row["channel"] == "email" else "📱"
             unread = f"  ({t('outbox.unread', n=row['unread'])})" if row["unread"] else ""
-            recipients.add_option(Option(f"{icon} {display_login_id(row['recipient'])}{unread}", id=row["recipient"]))
+            label = Content(f"{icon} {display_login_id(row['recipient'])}{unread}")  # user data: never markup
+            recipients.add_option(Option(label, id=row["recipient"]))
         if not rows:
             self.query_one("#ob-head", Static).update(t("outbox.empty"))
             return
@@ -90,6 +94,8 @@ class OutboxView(Vertical):
     async def show_recipient(self, recipient: str, newest: bool = False) -> None:
         self.recipient = recipient
         rows = await self.app.call(outbox.messages, recipient=recipient, limit=100)
+        if not self.is_attached:
+            return
         messages = self.query_one("#ob-messages", OptionList)
         messages.clear_options()
         t = self.app.t
@@ -97,14 +103,15 @@ class OutboxView(Vertical):
             status = "" if row["status"] == "sent" else f" [{t('outbox.status_' + row['status'])}]"
             title = row["subject"] or (row["body"] or "")[:30].replace("\n", " ")
             mark = "●" if not row["read"] and row["status"] == "sent" else " "
-            messages.add_option(Option(f"{mark} {fmt_time(row['created_at'])} {title}{status}", id=str(row["id"])))
+            label = Content(f"{mark} {fmt_time(row['created_at'])} {title}{status}")  # subjects and bodies: never markup
+            messages.add_option(Option(label, id=str(row["id"])))
         if rows:
             messages.highlighted = 0
             await self.show_message(rows[0]["id"])
 
     async def show_message(self, message_id: int) -> None:
         row = await self.app.call(outbox.get, message_id)
-        if row is None:
+        if row is None or not self.is_attached:
             return
         self.message_id = message_id
         t = self.app.t

@@ -1,0 +1,248 @@
+"""Demo mode (issue 5): the live outbox panel, the demo clock and its keys, delivery trouble on
+demand (late SMS, failing channels, the resend), and the reset key — through the real screens."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from textual.widgets import Button, Checkbox, Input, RadioButton, Static
+
+from bene_tui import registration
+from bene_tui.context import open_context
+from bene_tui.screens.demo import ConfirmResetScreen, DemoTroubleScreen
+from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.screens.start import StartScreen
+from bene_tui.secret_store import SecretStore
+from bene_tui.widgets.demo_clock import DemoClock
+from bene_tui.widgets.live_outbox import LiveOutbox
+from conftest import GOOD_PASSWORD, START, make_settings
+from helpers import screen_text, type_into, wait_for, wait_screen
+
+SIZE = (120, 50)
+TARO = ("TS000001", "1001", "19850401")
+
+
+def query(tmp_path, sql: str, args=()) -> list[dict]:
+    conn = sqlite3.connect(tmp_path / "bene.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def messages_to(tmp_path, recipient: str) -> list[dict]:
+    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
+
+
+def notifications(app) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+async def to_step3(pilot, login_id: str, kind: str = "email", member=TARO) -> Step3Screen:
+    await wait_screen(pilot, StartScreen)
+    await pilot.press("enter")
+    await wait_screen(pilot, Step1Screen)
+    for selector, value in zip(("#group_id", "#key1", "#key2"), member):
+        await type_into(pilot, selector, value)
+    await pilot.press("enter")
+    step2 = await wait_screen(pilot, Step2Screen)
+    if kind == "sms":
+        step2.query_one("#kind-sms", RadioButton).value = True
+        await pilot.pause()
+    await type_into(pilot, "#login_id", login_id)
+    await type_into(pilot, "#password", GOOD_PASSWORD)
+    await type_into(pilot, "#password2", GOOD_PASSWORD)
+    step2.query_one("#agree").focus()
+    await pilot.press("space")
+    step2.query_one("#submit", Button).focus()
+    await pilot.press("enter")
+    return await wait_screen(pilot, Step3Screen)
+
+
+async def set_trouble(pilot, delay: str = "0", fail_email: bool = False, fail_sms: bool = False) -> None:
+    """F9, as a presenter would: the minutes, the two boxes, Enter."""
+    await pilot.press("f9")
+    dialog = await wait_screen(pilot, DemoTroubleScreen)
+    await wait_for(pilot, lambda: dialog.query_one("#sms_delay", Input).value != "")
+    for box, wanted in (("#fail_email", fail_email), ("#fail_sms", fail_sms)):
+        if dialog.query_one(box, Checkbox).value != wanted:
+            dialog.query_one(box).focus()
+            await pilot.press("space")
+    await type_into(pilot, "#sms_delay", delay)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, DemoTroubleScreen), what="dialog closed")
+
+
+# -- the demo clock ---------------------------------------------------------------------------------
+
+
+async def test_clock_keys_move_the_app_clock_and_the_header_shows_it(app_factory, clock):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        shown = await wait_for(pilot, lambda: start.query_one(DemoClock))
+        assert "2026-04-01 08:00" in str(shown.render())
+        for key, total in (("f5", 60), ("f6", 660), ("f7", 4260), ("f8", 90660)):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: clock.offset == total, what=f"{key} moved the clock")
+        assert app.clock.now() == START + 90660
+        await wait_for(pilot, lambda: "2026-04-02 09:11" in str(start.query_one(DemoClock).render()))
+        assert "+1日1時間11分" in str(start.query_one(DemoClock).render())
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "Demo time 2026-04-02 09:11" in str(app.screen.query_one(DemoClock).render()))
+
+
+async def test_a_code_expires_live_when_the_clock_moves(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step3(pilot, "taro.demo@example.jp")
+        code = messages_to(tmp_path, "taro.demo@example.jp")[-1]["code"]
+        await pilot.press("f6")  # +10 minutes: the code's whole life
+        await pilot.press("f5")
+        await type_into(pilot, "#code", code)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "有効期限が切れました" in screen_text(pilot))
+        assert isinstance(app.screen, Step3Screen)
+    assert query(tmp_path, "select status from accounts where login_id = 'taro.demo@example.jp'") == [
+        {"status": "provisional"}]
+
+
+async def test_clock_keys_exist_only_in_demo_mode(app_factory):
+    app = app_factory(mode="helpdesk")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f8")
+        await pilot.pause()
+        assert app.clock.offset == 0
+        assert not app.screen.query(DemoClock) and not app.screen.query(LiveOutbox)
+
+
+# -- the live outbox panel ------------------------------------------------------------------------
+
+
+async def test_the_outbox_panel_shows_a_new_code_as_it_is_sent_and_f3_toggles_it(app_factory, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.setattr(LiveOutbox, "FRESH_SECONDS", 600)  # the highlight outlasts a slow machine
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.screen.query(LiveOutbox))
+        step3 = await to_step3(pilot, "taro.panel@example.jp")
+        code = messages_to(tmp_path, "taro.panel@example.jp")[-1]["code"]
+        panel = await wait_for(pilot, lambda: step3.query_one(LiveOutbox))
+        await wait_for(pilot, lambda: str(panel.query_one("#ob-code").value) == code, timeout=15,
+                       what="the code in the panel")
+        assert panel.has_class("fresh"), "a new message is highlighted"
+        assert step3.focused is step3.query_one("#code", Input), "the panel takes no focus"
+        assert [m["read"] for m in messages_to(tmp_path, "taro.panel@example.jp")] == [0], \
+            "the panel leaves the person's message unread"
+
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: not panel.display)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: panel.display)
+
+
+# -- delivery trouble -------------------------------------------------------------------------------
+
+
+async def test_failing_email_is_announced_and_the_code_screen_offers_the_resend(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await set_trouble(pilot, fail_email=True)
+        stored = query(tmp_path, "select value from settings where key = 'delivery'")
+        assert json.loads(stored[0]["value"]) == {"sms_delay_min": 0, "fail_email": True, "fail_sms": False}
+
+        step3 = await to_step3(pilot, "taro.fail@example.jp")
+        assert [m["status"] for m in messages_to(tmp_path, "taro.fail@example.jp")] == ["failed"]
+        await wait_for(pilot, lambda: "配信に失敗しました" in notifications(app), timeout=15)
+        await wait_for(pilot, lambda: step3.focused is step3.query_one("#resend"), what="the resend focused")
+        panel = step3.query_one(LiveOutbox)
+        await wait_for(pilot, lambda: "配信されていません" in str(panel.query_one("#ob-head", Static).render()))
+
+        await set_trouble(pilot, fail_email=False)
+        await pilot.press("f5")  # a resend waits 60 s
+        step3.query_one("#resend").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro.fail@example.jp")) == 2)
+        fresh = messages_to(tmp_path, "taro.fail@example.jp")[-1]
+        assert fresh["status"] == "sent"
+        await type_into(pilot, "#code", fresh["code"])
+        await pilot.press("enter")
+        await wait_screen(pilot, Step4Screen)
+
+
+async def test_a_late_sms_arrives_when_the_demo_clock_reaches_it(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await set_trouble(pilot, delay="５")  # full width, as typed with a Japanese IME
+        await to_step3(pilot, "090-3333-4444", kind="sms")
+        assert [m["status"] for m in messages_to(tmp_path, "+819033334444")] == ["queued"]
+        await wait_for(pilot, lambda: "5分遅れて届きます" in notifications(app), timeout=15)
+        await pilot.press("f5")
+        await pilot.press("f5")
+        await pilot.pause()
+        assert [m["status"] for m in messages_to(tmp_path, "+819033334444")] == ["queued"]
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: [m["status"] for m in messages_to(tmp_path, "+819033334444")] == ["sent"])
+
+
+async def test_a_bad_delay_is_refused_beside_its_field(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f9")
+        dialog = await wait_screen(pilot, DemoTroubleScreen)
+        await type_into(pilot, "#sms_delay", "soon")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "0〜1440" in str(dialog.query_one("#sms_delay-error").render()))
+        assert isinstance(app.screen, DemoTroubleScreen)
+        assert query(tmp_path, "select value from settings where key = 'delivery'") == []
+        await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+
+
+# -- the reset key ------------------------------------------------------------------------------------
+
+
+async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_path, clock):
+    ctx, _ = open_context(make_settings(tmp_path), clock=clock,
+                          secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    flow = registration.start(ctx, *TARO).flow_id
+    registration.submit_credentials(ctx, flow, "email", "taro.reset@example.jp", GOOD_PASSWORD, True, "ja")
+    ctx.store.close()
+
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f7")
+        await pilot.press("ctrl+r")
+        dialog = await wait_screen(pilot, ConfirmResetScreen)
+        assert dialog.focused is dialog.query_one("#reset-no"), "Cancel first: a stray Enter keeps the data"
+        await pilot.press("enter")
+        await wait_screen(pilot, StartScreen)
+        assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 1}]
+
+        await pilot.press("enter")  # into registration, to see the session go too
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+        app.session_recipients.append("taro.reset@example.jp")
+        await pilot.press("ctrl+r")
+        dialog = await wait_screen(pilot, ConfirmResetScreen)
+        await pilot.press("shift+tab")
+        assert dialog.focused is dialog.query_one("#reset-yes")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "デモデータを初期化しました" in notifications(app), timeout=20)
+        await wait_screen(pilot, StartScreen)
+        assert len(app.screen_stack) == 2 and app.session_recipients == []
+        assert clock.offset == 0
+    assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
+    assert query(tmp_path, "select count(*) as n from outbox") == [{"n": 0}]
+    groups = {r["group_id"] for r in query(tmp_path, "select group_id from organisations")}
+    assert "BO100001" in groups and "TS000001" not in groups
+    actions = [r["action"] for r in query(tmp_path, "select action from audit")]
+    assert "demo.reset" in actions and not [a for a in actions if a.startswith("registration.")]
