@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-BASE = "https://bene-account.local"
+SCHEME, HOST = "https", "bene-account.local"
+BASE = f"{SCHEME}://{HOST}"
 HANDLERS: dict[str, object] = {}  # path → function(app, params) registered by each flow's screens
 
 
@@ -13,14 +14,21 @@ def make(path: str, token: str) -> str:
 
 
 def parse(url: str) -> tuple[str, dict[str, str]]:
-    parts = urlparse((url or "").strip())
+    """(path, query) of one of our links; path is "" for anything else (another host, scheme or junk)."""
+    try:
+        parts = urlparse((url or "").strip()[:4096])
+        ours = parts.scheme == SCHEME and parts.netloc == HOST  # no user@, no port, no look-alike host
+    except ValueError:
+        return "", {}
+    if not ours:
+        return "", {}
     params = {k: v[0] for k, v in parse_qs(parts.query).items() if v}
     return parts.path, params
 
 
 def route(app, url: str) -> None:
     path, params = parse(url)
-    if not url.startswith(BASE) or path not in HANDLERS:
+    if path not in HANDLERS:
         app.notify(app.t("links.unknown"), severity="error")
         return
     HANDLERS[path](app, params)

@@ -161,6 +161,8 @@ class Modes:
         from .scenario import Player
 
         self.player = Player(self.app, scenario, speed)
+        if self.demo is not None and self.demo.panel_choice is None:
+            self.demo.panel_choice = True  # a scenario shows its codes arriving, whatever the width
         self.app.run_worker(self.player.run(), group="scenario", exclusive=True)
         self.decorate(self.app.screen)
         return self.player
@@ -395,7 +397,7 @@ class DemoMode:
     def __init__(self, modes: Modes) -> None:
         self.modes = modes
         self.app = modes.app
-        self.panel_visible = True
+        self.panel_choice: bool | None = None  # F3's choice; None: shown when the terminal has room
         self.panel_seen_id: int | None = None  # the newest message a live panel has shown
         self.panel_fresh_until = 0.0  # real (monotonic) time until which the panel stays highlighted
         self._seen_id: int | None = None
@@ -430,10 +432,20 @@ class DemoMode:
         elif panels:
             panels.first().display = self.panel_visible
 
+    # The flow's box is up to 96 columns wide; beside a 40-column panel it needs 140 to keep its
+    # layout (step labels, one-line hints). Narrower terminals start without it; F3 shows it anyway.
+    ROOM_FOR_PANEL = 140
+
+    @property
+    def panel_visible(self) -> bool:
+        if self.panel_choice is not None:
+            return self.panel_choice
+        return self.app.size.width >= self.ROOM_FOR_PANEL
+
     def action_panel(self) -> None:
         from .widgets.live_outbox import LiveOutbox
 
-        self.panel_visible = not self.panel_visible
+        self.panel_choice = not self.panel_visible
         for screen in self.app.screen_stack:
             for panel in screen.query(LiveOutbox):
                 panel.display = self.panel_visible

@@ -8,6 +8,9 @@ from .config import Rules
 from .errors import ValidationError
 
 
+ZXCVBN_MAX = 72  # zxcvbn.zxcvbn's own max_length
+
+
 def check_policy(password: str, rules: Rules, login_id: str | None = None, user_inputs: tuple[str, ...] = ()) -> None:
     """Raise ValidationError with the stated reason when the password is not acceptable."""
     if not password:
@@ -26,8 +29,9 @@ def check_policy(password: str, rules: Rules, login_id: str | None = None, user_
             raise ValidationError("error.password_contains_login_id", field="password")
     from zxcvbn import zxcvbn
 
-    # zxcvbn is slow on very long inputs; the first 100 characters decide guessability.
-    result = zxcvbn(password[:100], user_inputs=[x for x in (login_id, *user_inputs) if x])
+    # zxcvbn is slow on very long inputs, and since 4.5 refuses more than 72 characters with a
+    # ValueError (a 73..128-character password crashed step 2): the first 72 decide guessability.
+    result = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[x[:ZXCVBN_MAX] for x in (login_id, *user_inputs) if x])
     if result["score"] < rules.password_min_score:
         raise ValidationError("error.password_guessable", field="password")
 

@@ -19,7 +19,7 @@ from bene_tui.widgets.live_outbox import LiveOutbox
 from conftest import GOOD_PASSWORD, START, make_settings
 from helpers import screen_text, type_into, wait_for, wait_screen
 
-SIZE = (120, 50)
+SIZE = (160, 50)  # room for the outbox panel beside the flow
 TARO = ("TS000001", "1001", "19850401")
 
 
@@ -246,3 +246,16 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
     assert "BO100001" in groups and "TS000001" not in groups
     actions = [r["action"] for r in query(tmp_path, "select action from audit")]
     assert "demo.reset" in actions and not [a for a in actions if a.startswith("registration.")]
+
+
+async def test_on_a_narrow_terminal_the_panel_waits_for_f3(app_factory):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=(120, 40)) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: start.query(DemoClock))
+        assert not [p for p in start.query(LiveOutbox) if p.display], "120 columns: the flow keeps its width"
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: [p for p in start.query(LiveOutbox) if p.display])
+        await pilot.press("enter")
+        step1 = await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: [p for p in step1.query(LiveOutbox) if p.display], what="F3's choice sticks")

@@ -43,9 +43,11 @@ LONG = st.builds(lambda piece, n: (piece * (100_000 // max(1, len(piece)) + 1))[
                  st.text(min_size=1, max_size=8), st.integers(min_value=257, max_value=100_000))
 SURROGATES = st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=4)
 CONTROL = st.text(alphabet=st.characters(max_codepoint=0x9F), max_size=40)
+MEDIUM = st.text(min_size=60, max_size=140)  # around the limits: 64, 72 (zxcvbn's), 100, 128
 hostile = st.one_of(
     st.sampled_from(NASTY),
     st.text(max_size=300),
+    MEDIUM,
     CONTROL,
     LONG,
     st.builds(lambda a, s, b: a + s + b, st.text(max_size=10), SURROGATES, st.text(max_size=10)),
@@ -200,7 +202,7 @@ def test_organisation_lookup_never_raises(fuzz_world, gid):
 
 
 LOGINS = st.one_of(hostile, st.emails(), st.just("hostile.user@example.jp"), st.just("090-1234-5678"))
-PASSWORDS = st.one_of(hostile, st.just(GOOD_PASSWORD))
+PASSWORDS = st.one_of(hostile, MEDIUM, st.just(GOOD_PASSWORD))
 
 
 @FUZZ
@@ -483,3 +485,158 @@ async def test_hostile_strings_typed_into_step2_get_a_message(app_factory, tmp_p
     assert conn.execute("select count(*) from accounts").fetchone()[0] == 0
     assert conn.execute("select count(*) from outbox").fetchone()[0] == 0
     conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Password and code rules of OWASP ASVS that no other test pins down (docs/security.md).
+
+ANY_SCRIPT_PASSPHRASES = [
+    "tsukiyo ni hashiru aoi kitsune",  # lower case and spaces only: no composition rule
+    "くものうえでおどるねこのゆめ",  # kana only
+    "ЖЁЛТЫЙ КОТ ТАНЦУЕТ НА ОБЛАКЕ",  # Cyrillic capitals
+    "🐈🌧️🎹🍣🚲🌋🎈🦉🧊🪁🥁🌵",  # emoji only
+    "  leading and trailing spaces kept  ",  # not trimmed
+]
+
+
+@pytest.mark.parametrize("password", ANY_SCRIPT_PASSPHRASES)
+def test_passwords_need_no_composition_and_take_any_unicode(world, password):
+    """ASVS 2.1.4 / 2.1.9 (v5 6.2.5, 6.2.8): any printable Unicode, no rules on character kinds;
+    and the password is stored as typed (not trimmed or normalised): only it opens the account."""
+    from bene_tui import auth
+
+    flow_id = registration.start(world, "TS000001", "1004", "19950303").flow_id
+    message = registration.submit_credentials(world, flow_id, "email", "any.script@example.jp", password, True)
+    registration.verify_code(world, flow_id, message["code"])
+    registration.complete(world, flow_id, True)
+    assert auth.login(world, "benefit_station", "any.script@example.jp", password)["login_id"] == "any.script@example.jp"
+    if password != password.strip():
+        with pytest.raises(BeneError):
+            auth.login(world, "benefit_station", "any.script@example.jp", password.strip())
+
+
+def test_password_length_bounds_12_to_128_and_no_truncation(world):
+    """ASVS 2.1.1-2.1.3 (v5 6.2.1, 6.2.8, 6.2.9): at least 12, at least 64 allowed (128 here), never cut short."""
+    from bene_tui import passwords
+
+    rules = world.rules
+    strong = "Vq7-zuKo#mi8-Peralu!9Ox-" * 6  # 144 characters, no dictionary words
+    with pytest.raises(ValidationError) as e:
+        passwords.check_policy(strong[:11], rules)
+    assert e.value.key == "error.password_too_short"
+    passwords.check_policy(strong[:12], rules)
+    passwords.check_policy(strong[:128], rules)
+    with pytest.raises(ValidationError) as e:
+        passwords.check_policy(strong[:129], rules)
+    assert e.value.key == "error.password_too_long" and e.value.params["max"] == 128
+    # two passwords alike in their first 127 characters are different passwords
+    hashed = passwords.hash_password(strong[:128], rules)
+    assert passwords.verify_password(hashed, strong[:128], rules)
+    assert not passwords.verify_password(hashed, strong[:127] + "#", rules)
+    assert not passwords.verify_password(hashed, strong[:127], rules)
+
+
+def test_codes_are_six_digits_from_the_system_csprng(monkeypatch):
+    """ASVS 2.7.6 / 2.3.1 (v5 6.4.1, section 6.6): out-of-band codes from a CSPRNG (secrets), about 20 bits of
+    entropy, leading zeros kept; link tokens carry 192 bits."""
+    from bene_tui import codes
+
+    drawn = [codes.new_code() for _ in range(3000)]
+    assert all(re.fullmatch(r"[0-9]{6}", c) for c in drawn)
+    assert len(set(drawn)) >= 2980  # a million values: about 4.5 repeats expected among 3000
+    for position in range(6):  # every digit position takes every digit
+        assert {c[position] for c in drawn} == set("0123456789")
+    monkeypatch.setattr(codes.secrets, "randbelow", lambda n: 42 if n == 1_000_000 else pytest.fail(f"randbelow({n})"))
+    assert codes.new_code() == "000042"
+    tokens = {codes.new_token() for _ in range(200)}
+    assert len(tokens) == 200 and all(re.fullmatch(r"[A-Za-z0-9_-]{32}", tok) for tok in tokens)
+
+
+async def test_password_fields_take_a_paste(app_factory, tmp_path):
+    """ASVS 2.1.11 (v5 6.2.7): pasting into the password fields works (password managers)."""
+    from textual import events
+    from textual.widgets import Checkbox, Input
+
+    from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+    from helpers import type_into, wait_for, wait_screen
+
+    app = app_factory()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        for field, value in (("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850401")):
+            await type_into(pilot, f"#{field}", value)
+        app.screen.query_one("#next").press()
+        await wait_screen(pilot, Step2Screen)
+        await type_into(pilot, "#login_id", "pasted@example.jp")
+        for field in ("#password", "#password2"):
+            widget = app.screen.query_one(field, Input)
+            widget.focus()
+            await pilot.pause()
+            widget.post_message(events.Paste(GOOD_PASSWORD))
+            await wait_for(pilot, lambda w=widget: w.value == GOOD_PASSWORD, what=f"paste into {field}")
+        app.screen.query_one("#agree", Checkbox).value = True
+        app.screen.query_one("#submit").press()
+        await wait_screen(pilot, Step3Screen)
+
+
+async def test_password_hashing_runs_off_the_event_loop(app_factory, monkeypatch):
+    """SPEC §4 "hashing never blocks the screen": step 2 hashes in a worker thread, never on the
+    thread that runs the screens (bench/hash_stall.py measures the stalls)."""
+    import threading
+
+    from bene_tui import passwords
+    from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+    from helpers import type_into, wait_for, wait_screen
+
+    threads = []
+    real_hash = passwords.hash_password
+
+    def spy(password, rules):
+        threads.append(threading.current_thread())
+        return real_hash(password, rules)
+
+    monkeypatch.setattr(passwords, "hash_password", spy)
+    app = app_factory()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        loop_thread = threading.current_thread()
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        for field, value in (("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850401")):
+            await type_into(pilot, f"#{field}", value)
+        app.screen.query_one("#next").press()
+        await wait_screen(pilot, Step2Screen)
+        for field, value in (("login_id", "threads@example.jp"), ("password", GOOD_PASSWORD),
+                             ("password2", GOOD_PASSWORD)):
+            await type_into(pilot, f"#{field}", value)
+        app.screen.query_one("#agree").value = True
+        app.screen.query_one("#submit").press()
+        await wait_screen(pilot, Step3Screen)
+    assert len(threads) == 1 and threads[0] is not loop_thread
+
+
+def test_audit_rows_say_when_where_who_and_how(world, clock):
+    """SPEC §4 audit / ASVS 7.1.3-7.1.4 (v5 section 16): successes and refusals of authentication are
+    recorded with time, terminal, actor and outcome, refusals with their reason."""
+    from bene_tui import auth
+
+    flow_id = registration.start(world, "TS000001", "1001", "19850401").flow_id
+    message = registration.submit_credentials(world, flow_id, "email", "audit@example.jp", GOOD_PASSWORD, True)
+    registration.verify_code(world, flow_id, message["code"])
+    registration.complete(world, flow_id, True)
+    auth.login(world, "benefit_station", "audit@example.jp", GOOD_PASSWORD)
+    with pytest.raises(BeneError):
+        auth.login(world, "benefit_station", "audit@example.jp", GOOD_PASSWORD + "x")
+    with pytest.raises(BeneError):
+        registration.start(world, "TS000001", "1001", "20000101")
+    rows = list(world.db.query("select * from audit where action not like 'roster.%' order by id"))
+    outcomes = {(r["action"], r["outcome"]) for r in rows}
+    assert {("auth.login", "ok"), ("auth.login", "refused"), ("registration.step1", "refused"),
+            ("registration.complete", "ok")} <= outcomes
+    for row in rows:
+        assert row["at"] == clock.now() and row["terminal"] == "test-terminal" and row["actor"] == "user", row
+        assert row["action"] and row["outcome"] and row["subject"], row
+        if row["outcome"] == "refused":
+            assert row["reason"], row

@@ -471,3 +471,14 @@ def test_the_ends_of_every_flow_count_as_done():
         assert is_done_screen(cls.__new__(cls)), cls.__name__
     for cls in (StartScreen, Step3Screen, family.FamilyInviteSentScreen, OutboxScreen):
         assert not is_done_screen(cls.__new__(cls)), cls.__name__
+
+
+def test_mode_from_flag_or_environment_demo_by_default(monkeypatch):
+    from bene_tui.app import BeneApp
+
+    assert BeneApp().mode == "demo" and BeneApp().modes.demo is not None
+    monkeypatch.setenv("BENE_TUI_MODE", "kiosk")
+    app = BeneApp()
+    assert app.mode == "kiosk" and app.modes.kiosk is not None and app.modes.demo is None
+    assert "ctrl+q" not in app._bindings.key_to_bindings and not app.use_command_palette
+    assert BeneApp(mode="helpdesk").modes.kiosk is None  # the flag wins over the environment

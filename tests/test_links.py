@@ -127,3 +127,14 @@ async def test_link_problem_in_english_and_helpdesk_reason(app_factory):
         await pilot.press("f4")
         await wait_for(pilot, lambda: "このURLは無効です" in str(app.screen.query_one("#problem").render()),
                        what="Japanese")
+
+
+@pytest.mark.parametrize("url", [
+    "https://bene-account.local.evil.example/family/approve?token=x",
+    "http://bene-account.local/family/approve?token=x",
+    "https://user@bene-account.local/family/approve?token=x",
+    "https://bene-account.local:99999/family/approve?token=x",
+    "\x00", "", "[b]x[/b]",
+])
+def test_foreign_or_broken_links_are_not_ours(url):
+    assert links.parse(url) == ("", {})

@@ -345,6 +345,7 @@ async def test_resend_too_early(app_factory, tmp_path, clock):
         screen.query_one("#resend", Button).focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: "認証コードの再送信は41秒後から可能です。" in screen_text(pilot), what="too early")
+        assert screen.focused is screen.query_one("#resend")  # the focus stays on the button pressed
         assert len(messages_to(tmp_path, "taro@example.jp")) == 1
         assert len(query(tmp_path, "select * from codes")) == 1
         # the first code still works
@@ -381,6 +382,25 @@ async def test_my_name_is_wrong_completes_nothing(app_factory, tmp_path):
         assert query(tmp_path, "select state from flows where id = ?", [screen.flow_id]) == [{"state": "name_disputed"}]
         assert query(tmp_path, "select outcome from audit where action = 'registration.name_disputed'") == [
             {"outcome": "stopped"}]
+
+
+async def test_completing_without_the_tick_says_so_beside_the_checkbox(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        await wait_screen(pilot, Step3Screen)
+        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        screen = await wait_screen(pilot, Step4Screen)
+        screen.query_one("#complete", Button).focus()
+        await pilot.press("enter")
+        error = screen.query_one("#confirm-error", Static)
+        await wait_for(pilot, lambda: "チェックボックスにチェックを入れてください" in str(error.render()), what="error")
+        assert screen.focused is screen.query_one("#confirm")  # ready for Space
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+        await pilot.press("space", "tab", "enter")
+        await wait_screen(pilot, DoneScreen)
+        assert_registered(tmp_path, "taro@example.jp")
 
 
 async def test_markup_in_a_name_is_shown_literally(app_factory, tmp_path):

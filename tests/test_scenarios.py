@@ -16,7 +16,7 @@ from bene_tui.widgets.scenario_bar import ScenarioBar
 from conftest import CHEAP_ARGON2
 from helpers import wait_for, wait_screen
 
-SIZE = (120, 50)
+SIZE = (160, 50)  # room for the outbox panel beside the flow
 
 
 def query(tmp_path, sql: str, args=()) -> list[dict]:

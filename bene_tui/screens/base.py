@@ -99,19 +99,20 @@ class BaseScreen(Screen):
             button.disabled = True  # (a disabled button loses the focus: it comes back below)
         moved_to = self.focused
         try:
-            result = await self.app.call(fn, *args, **kw)
+            try:
+                result = await self.app.call(fn, *args, **kw)
+            finally:
+                if button is not None:
+                    button.disabled = False
+                    if had_focus and self.focused is moved_to:  # the focus back where it was ...
+                        button.focus()
             remember_entered(self.app, self)  # kiosk outbox scope: the contacts typed here (modes.py)
             return result
         except BeneError as error:
-            self.show_error(error)
+            self.show_error(error)  # ... unless the error takes it to its field
         except Exception:  # a bug or a broken database must not reach the screen as a traceback
             log.exception("service call failed")
             self.show_error(BeneError("error.unexpected"))
-        finally:
-            if button is not None:
-                button.disabled = False
-                if had_focus and self.focused is moved_to:  # not moved on to a field with an error
-                    button.focus()
         return None
 
     # -- language switch: rebuild the widgets, keep what was typed --------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,6 +17,8 @@ from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
 from .base import BaseScreen
+
+log = logging.getLogger("bene_tui")
 
 STEP_KEYS = ("reg.step1", "reg.step2", "reg.step3", "reg.step4", "reg.step5")
 
@@ -81,7 +86,8 @@ class Step1Screen(FlowScreen):
     @on(Input.Changed, "#group_id")
     def _group_changed(self, event: Input.Changed) -> None:
         # A worker, not an await: the screen's queue must keep taking keys (fast typists, scanners).
-        self.run_worker(self._load_org(event.value), exclusive=True, group="org")
+        # Pass the function, not a coroutine: a worker cancelled before it starts never awaits it.
+        self.run_worker(partial(self._load_org, event.value), exclusive=True, group="org")
 
     async def _load_org(self, group_id: str) -> None:
         """The organisation's own names for its two keys, as soon as its 団体ID is known."""
@@ -181,9 +187,14 @@ class Step2Screen(FlowScreen):
         event.button.disabled = True  # no second submission while the password is hashed
         moved_to = self.focused
         try:
-            message = await self.app.call(
-                registration.submit_credentials, self.flow_id, self.kind, login_id, password,
-                self.query_one("#agree", Checkbox).value, self.app.lang)
+            try:
+                message = await self.app.call(
+                    registration.submit_credentials, self.flow_id, self.kind, login_id, password,
+                    self.query_one("#agree", Checkbox).value, self.app.lang)
+            finally:
+                event.button.disabled = False
+                if had_focus and self.focused is moved_to:  # back on the button, unless an error moves it on
+                    event.button.focus()
         except registration.BeneError as error:
             if error.key == "registration.already_registered":
                 self.clear_errors()
@@ -195,12 +206,9 @@ class Step2Screen(FlowScreen):
                 self.show_error(error)
             return
         except Exception:
+            log.exception("registration step 2 failed")
             self.show_error(registration.BeneError("error.unexpected"))
             return
-        finally:
-            event.button.disabled = False
-            if had_focus and self.focused is moved_to:
-                event.button.focus()
         self.app.remember_recipient(message["recipient"])
         self.app.push_screen(Step3Screen(self.flow_id, message["recipient"]))
 
