@@ -6,8 +6,11 @@ import asyncio
 import time
 
 
-async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
-    """Pause until predicate() is truthy (service calls run in threads, so screens change later)."""
+async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "condition"):
+    """Pause until predicate() is truthy (service calls run in threads, so screens change later).
+
+    30 s is generous because two cores may be busy with Argon2 elsewhere; success returns at once.
+    """
     deadline = time.monotonic() + timeout
     while True:
         await pilot.pause()
@@ -22,7 +25,7 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "conditi
         await asyncio.sleep(0.02)
 
 
-async def wait_screen(pilot, screen_cls, timeout: float = 10.0):
+async def wait_screen(pilot, screen_cls, timeout: float = 30.0):
     return await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_cls) and pilot.app.screen,
                           timeout, f"screen {screen_cls.__name__}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -20,7 +21,8 @@ from bene_tui.errors import BeneError, ValidationError
 from bene_tui.i18n import catalogue
 from conftest import GOOD_PASSWORD
 
-FUZZ = settings(max_examples=50, deadline=None,
+# 50 examples keep the suite quick on two cores; BENE_FUZZ_EXAMPLES=2000 for a deeper run.
+FUZZ = settings(max_examples=int(os.environ.get("BENE_FUZZ_EXAMPLES", "50")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
@@ -240,7 +242,10 @@ def test_outbox_cli_filter(world, tmp_path, to):
     world.store.close()
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = cli.main(["--db", str(tmp_path / "bene.db"), "outbox", "--to", to, "--json"])
+        try:  # --to=VALUE: one argument whatever it holds (a value starting with "-" included)
+            code = cli.main(["--db", str(tmp_path / "bene.db"), "outbox", f"--to={to}", "--json"])
+        except SystemExit as exit_:  # argparse's own usage errors
+            code = exit_.code
     assert code in (0, 1, 2)
     assert "\x1b" not in out.getvalue() + err.getvalue()
     if code == 2:
