@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,9 +59,26 @@ def connect(path: str | Path) -> Database:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        db.enable_wal()
+        _enable_wal(db)
     conn.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch a new file to WAL. Terminals switched on together on a new file race for it, and
+    SQLite answers that switch with an immediate SQLITE_BUSY (no busy handler: it would deadlock),
+    so retry for as long as the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise busy_error(exc) from exc
+            time.sleep(0.01)
 
 
 def migrate(db: Database) -> None:

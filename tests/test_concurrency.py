@@ -410,11 +410,12 @@ def _run_mixed_timeouts(db_path: Path, jobs, timeouts: dict[int, int]) -> list:
 
 
 def test_terminals_switched_on_together_on_a_new_file(tmp_path):
-    """The schema is created once (no "table already exists", no "database is locked"), and every
-    terminal ends up with the same database id and the same code-hashing key."""
+    """The file is switched to WAL and the schema created once (no "table already exists", no
+    "database is locked"), and every terminal ends up with the same database id and the same
+    code-hashing key. (Each of the three failed before store.py/secret_store.py were fixed.)"""
     db_path = tmp_path / "fresh" / "bene.db"
     db_path.parent.mkdir()
-    results = run_terminals(db_path, [("job_open_fresh", {}) for _ in range(4)])
+    results = run_terminals(db_path, [("job_open_fresh", {}) for _ in range(6)])
     assert len({r["db_id"] for r in results}) == 1
     assert len({r["key"] for r in results}) == 1
     assert len({r["members"] for r in results}) == 1 and results[0]["members"] > 0
