@@ -42,7 +42,8 @@ class BeneApp(App):
         self.ctx = None  # the services' Context, opened off the event loop
         self.seeded = False
         self._ctx_ready = asyncio.Event()
-        self.session_recipients: list[str] = []  # login IDs and contacts typed in this session
+        self.session_recipients: list[str] = []
+        self.session_entered: dict[str, float] = {}  # recipient → when this session entered it  # login IDs and contacts typed in this session
         self.service_id = "benefit_station"
         self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
@@ -129,10 +130,14 @@ class BeneApp(App):
     def remember_recipient(self, login_id: str) -> None:
         if login_id and login_id not in self.session_recipients:
             self.session_recipients.append(login_id)
+            self.session_entered[login_id] = self.clock.now()
 
-    def outbox_scope(self) -> list[str] | None:
-        """Which recipients the outbox viewer may show: kiosk mode sees only this session's."""
-        return list(self.session_recipients) if self.mode == "kiosk" else None
+    def outbox_scope(self) -> dict[str, float] | None:
+        """What the outbox viewer may show. Kiosk: only messages to the login IDs and contacts entered
+        in this session, sent since they were entered (nothing of an earlier person's)."""
+        if self.mode != "kiosk":
+            return None
+        return {r: self.session_entered.get(r, self.clock.now()) for r in self.session_recipients}
 
     def go_home(self) -> None:
         """Back to the start screen, dropping every flow screen above it."""

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import audit, codes, identify, links, outbox, passwords, relationships
+from . import accounts, audit, codes, identify, links, outbox, passwords, relationships
 from .clock import JST
 from .errors import BeneError, Throttled, ValidationError
 from .i18n import t
@@ -469,7 +469,7 @@ def _create_account(ctx, inv: dict, key: str, hashed: str, lang: str) -> int:
     }
     existing = list(db.query("select * from accounts where login_key = ?", [key]))
     if existing and existing[0]["status"] == "provisional":  # abandoned more than 24 h ago
-        db.execute("delete from accounts where id = ?", [existing[0]["id"]])
+        accounts.release_provisional(ctx, existing[0]["id"])
         audit.record(ctx, "registration.provisional_expired", f"account:{existing[0]['id']}", "ok")
         existing = []
     if existing:  # a removed family account: the audit trail keeps its past

@@ -24,7 +24,7 @@ import os
 import re
 import unicodedata
 
-from . import audit, flows, verification
+from . import accounts, audit, flows, verification
 from .clock import fmt_time
 from .errors import BeneError, ValidationError
 from .normalize import clean, compact, display_login_id, login_id as parse_login_id, login_key
@@ -37,7 +37,7 @@ RESENDABLE = {
     ("password_reset", "code_sent"): "password_reset",
 }
 CANCELLABLE = ("approval_pending", "invited", "expired")
-ENDED = "ended:"  # login_key of a provisional registration the helpdesk ended (frees the login ID)
+ENDED = accounts.RELEASED  # login_key of a freed provisional registration
 _KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
 _GROUP_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
 
@@ -509,8 +509,7 @@ def end_provisional(ctx, account_id: int, operator: str) -> dict:
                        "(select id from flows where account_id = ?)", [now, account_id])
             db.execute("update flows set state = 'ended', expires_at = ?, updated_at = ? where account_id = ? "
                        "and expires_at > ?", [now, now, account_id, now])
-            db["accounts"].update(account_id, {"status": "removed", "login_key": f"{ENDED}{account_id}",
-                                               "expires_at": now})
+            accounts.release_provisional(op, account_id)
             for flow_id in live:
                 audit.record(op, "helpdesk.end_provisional", f"flow:{flow_id}", "ok", "flow ended by the helpdesk",
                              account=account_id)

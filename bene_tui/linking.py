@@ -10,7 +10,7 @@ changed employer). A provisional account cannot be linked until it is verified.
 
 from __future__ import annotations
 
-from . import audit, auth, flows, identify
+from . import accounts, audit, auth, flows, identify
 from .errors import BeneError, ValidationError
 from .registration import KIND
 
@@ -56,7 +56,7 @@ def _drop_own_provisional(ctx, flow: dict) -> None:
     others = ctx.db.execute("select 1 from flows where account_id = ? and id != ? limit 1",
                             [flow["account_id"], flow["id"]]).fetchone()
     if row and row[0] == "provisional" and not others:
-        ctx.db.execute("delete from accounts where id = ?", [flow["account_id"]])
+        accounts.release_provisional(ctx, flow["account_id"])
         audit.record(ctx, "registration.provisional_abandoned", f"account:{flow['account_id']}", "ok",
                      "person chose to link an existing account instead", flow=flow["id"])
 

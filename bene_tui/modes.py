@@ -32,6 +32,7 @@ log = logging.getLogger("bene_tui")
 # `SESSION_STATE[name] = factory` (or a `SESSION_STATE` dict on the app class).
 SESSION_STATE: dict[str, Callable[[], Any]] = {
     "session_recipients": list,
+    "session_entered": dict,
     "account_id": lambda: None,
     "service_id": lambda: "benefit_station",
     "start_link": lambda: None,

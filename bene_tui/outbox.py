@@ -85,9 +85,15 @@ def deliver_due(ctx) -> None:
             db.execute("update outbox set status = 'sent' where status = 'queued' and deliver_at <= ?", [ctx.now()])
 
 
+def _scope_sql(scope: dict[str, float]) -> tuple[str, list]:
+    """Kiosk scope: each recipient this session entered, and only what was sent since it was entered."""
+    clause = " or ".join("(recipient = ? and created_at >= ?)" for _ in scope)
+    return f"({clause})", [v for pair in scope.items() for v in pair]
+
+
 def messages(ctx, recipient: str | None = None, recipients: list[str] | None = None, limit: int = 200,
-             delivered_only: bool = False) -> list[dict]:
-    """Newest first. `recipients` restricts to a set (kiosk: only what this session entered)."""
+             delivered_only: bool = False, scope: dict[str, float] | None = None) -> list[dict]:
+    """Newest first. `recipients` restricts to a set; `scope` (kiosk) to a set and a time each."""
     deliver_due(ctx)
     where, args = [], []
     if recipient is not None:
@@ -98,19 +104,36 @@ def messages(ctx, recipient: str | None = None, recipients: list[str] | None = N
             return []
         where.append(f"recipient in ({','.join('?' * len(recipients))})")
         args.extend(recipients)
+    if scope is not None:
+        if not scope:
+            return []
+        clause, scope_args = _scope_sql(scope)
+        where.append(clause)
+        args.extend(scope_args)
     if delivered_only:
         where.append("status = 'sent'")
     sql = "select * from outbox" + (" where " + " and ".join(where) if where else "") + " order by id desc limit ?"
     return list(ctx.db.query(sql, [*args, limit]))
 
 
-def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 100) -> list[dict]:
+def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 100,
+                       scope: dict[str, float] | None = None) -> list[dict]:
     """One row per recipient (like a phone's conversation list): last message, unread count.
 
     Read from `outbox_recipients`, which triggers keep in step with `outbox` (migrations.py), so the
-    list costs the same over a million messages as over a hundred.
+    list costs the same over a million messages as over a hundred. A kiosk `scope` (a handful of
+    recipients, each with the time it was entered) is counted from the messages themselves.
     """
     deliver_due(ctx)
+    if scope is not None:
+        if not scope:
+            return []
+        clause, args = _scope_sql(scope)
+        sql = f"""
+            select recipient, channel, max(id) as last_id, count(*) as total,
+                   sum(case when read = 0 and status = 'sent' then 1 else 0 end) as unread
+            from outbox where {clause} group by recipient order by last_id desc limit ?"""
+        return list(ctx.db.query(sql, [*args, limit]))
     where, args = "", []
     if recipients is not None:
         if not recipients:

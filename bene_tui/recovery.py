@@ -113,19 +113,23 @@ def check_reset_code(ctx, flow_id: str, code: str) -> bool:
     """The code from the message. Wrong entries count per code (5 void it) and per terminal."""
     flow = flows.get(ctx, flow_id, kinds=(RESET_KIND,), states=("code_sent", "code_verified"))
     throttle.check(ctx, _reset_key(ctx))
+
+    def verified() -> None:  # in the code's own transaction: a kill cannot split them
+        flows.update(ctx, flow_id, state="code_verified")
+        audit.record(ctx, "recovery.reset_code_ok", f"account:{flow['account_id']}", "ok", flow=flow_id)
+
     try:
         if flow["account_id"]:
-            verification.check(ctx, flow_id, RESET_PURPOSE, code)
+            verification.check(ctx, flow_id, RESET_PURPOSE, code, on_success=verified)
         else:
-            _check_without_code(ctx, flow, code)
+            _check_without_code(ctx, flow, code)  # never succeeds: no code was sent
+            with ctx.tx():
+                verified()
     except BeneError as error:
         if error.key in ("error.code_wrong", "error.code_void"):  # guesses; an expired code is not one
             with ctx.tx():
                 throttle.fail(ctx, _reset_key(ctx), ctx.rules.step1_free_failures, ctx.rules.step1_wait)
         raise
-    with ctx.tx():
-        flows.update(ctx, flow_id, state="code_verified")
-        audit.record(ctx, "recovery.reset_code_ok", f"account:{flow['account_id']}", "ok", flow=flow_id)
     return True
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import audit, flows, identify, passwords, verification
+from . import accounts, audit, flows, identify, passwords, verification
 from .errors import BeneError, ValidationError
 from .normalize import LoginId, clean, login_id as parse_login_id
 
@@ -76,7 +76,7 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
         existing = _existing(ctx, lid)
         if existing and existing["status"] == "provisional" and (existing["expires_at"] or 0) <= now:
             # An abandoned provisional registration frees its login ID after 24 h.
-            db.execute("delete from accounts where id = ?", [existing["id"]])
+            accounts.release_provisional(ctx, existing["id"])
             audit.record(ctx, "registration.provisional_expired", f"account:{existing['id']}", "ok")
             existing = None
         if existing and not (existing["status"] == "provisional" and _same_member(ctx, existing["id"], flow["member_id"])):

@@ -327,14 +327,15 @@ def test_staff_reasons_say_what_happened(world, clock):
 
 
 def test_a_reused_account_id_does_not_mix_two_people(world, clock):
-    """Registration deletes an abandoned provisional account after 24 h, so SQLite may give its id
-    to the next account: the next holder's view must not show the earlier person's history."""
+    """An abandoned provisional account frees its login ID after 24 h; its row stays as a tombstone,
+    so the next holder gets a new id and their view shows none of the earlier person's history."""
     first_flow, _ = provisional(world)  # 山田 太郎, 090-1234-5678
     old_id = world.db.execute("select max(id) from accounts").fetchone()[0]
     clock.advance(24 * 3600 + 1)
     second_flow, _ = provisional(world, key1="1004", key2="19950303")  # 鈴木 一郎 takes the same login ID
     new_id = world.db.execute("select id from accounts where login_key = '+819012345678'").fetchone()[0]
-    assert new_id == old_id  # the id was handed on
+    assert new_id != old_id  # ids are never handed on
+    assert world.db["accounts"].get(old_id)["status"] == "removed"
     data = helpdesk.person(world, f"account:{new_id}")
     assert [m["name"] for m in data["members"]] == ["鈴木 一郎"]
     assert [f["id"] for f in data["flows"]] == [second_flow]

@@ -299,6 +299,28 @@ async def test_kiosk_outbox_shows_only_this_sessions_recipients(app_factory, tmp
         await wait_for(pilot, lambda: recipients.option_count == 2)
 
 
+async def test_kiosk_outbox_hides_what_was_sent_to_an_id_before_this_session_entered_it(app_factory, tmp_path, clock):
+    """A login ID typed now does not open the messages an earlier person received at it."""
+    from bene_tui import outbox
+
+    ctx = world_ctx(tmp_path, clock)
+    with ctx.tx():
+        earlier = outbox.send(ctx, TARO_LOGIN, "notice", "ja", title="以前のお知らせ", text="EARLIER-PRIVATE-NOTE")
+    ctx.store.close()
+    clock.advance(60)
+
+    app, _ = kiosk_app(app_factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step3(pilot)
+        await pilot.press("f2")
+        outbox_screen = await wait_screen(pilot, OutboxScreen)
+        messages = outbox_screen.query_one("#ob-messages", OptionList)
+        await wait_for(pilot, lambda: messages.option_count == 1)
+        assert messages.get_option_at_index(0).id != str(earlier["id"])
+        assert "EARLIER-PRIVATE-NOTE" not in everything_visible_or_held(app)
+        assert "EARLIER-PRIVATE-NOTE" not in screen_text(pilot)
+
+
 class _TypedLoginScreen(BaseScreen):
     """A screen where a person types a contact and a password, then a service call succeeds."""
 

@@ -135,6 +135,8 @@ def test_choosing_to_link_after_a_provisional_registration_frees_that_login_id(w
     registration.submit_credentials(world, flow_id, "email", "city.taro@example.jp", GOOD_PASSWORD, True)
     assert world.db["accounts"].count == 2
     linking.authenticate(world, flow_id, "taro@example.jp", GOOD_PASSWORD)
-    assert [r[0] for r in world.db.execute("select id from accounts")] == [account_id]
+    live = world.db.execute("select id from accounts where status != 'removed' and login_key not like 'ended:%'")
+    assert [r[0] for r in live] == [account_id]
+    assert world.db.execute("select count(*) from accounts where login_key = 'city.taro@example.jp'").fetchone()[0] == 0
     linking.complete(world, flow_id, True)
     assert world.db.execute("select reason from audit where action = 'registration.provisional_abandoned'").fetchone()

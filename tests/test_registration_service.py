@@ -173,6 +173,9 @@ def test_provisional_kept_24h_then_login_id_free(world, clock):
     other = start(world, key1="1004", key2="19950303")
     msg = registration.submit_credentials(world, other, "email", "held@example.jp", GOOD_PASSWORD, True)
     assert msg["recipient"] == "held@example.jp"
+    # the abandoned row stays as a tombstone, so its id (named by audit rows) is never reused
+    rows = world.db.execute("select status, login_key from accounts order by id").fetchall()
+    assert rows[0][0] == "removed" and rows[0][1].startswith("ended:") and rows[1] == ("provisional", "held@example.jp")
 
 
 def test_same_person_resumes_within_24h(world, clock):

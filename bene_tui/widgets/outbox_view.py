@@ -72,7 +72,7 @@ class OutboxView(Vertical):
             return
         scope = self.app.outbox_scope()
         self._last_seen = await self.app.call(outbox.last_id)
-        rows = await self.app.call(outbox.recipients_summary, scope)
+        rows = await self.app.call(outbox.recipients_summary, scope=scope)
         if not self.is_attached:  # the screen closed while the outbox was read
             return
         recipients = self.query_one("#ob-recipients", OptionList)
@@ -93,7 +93,7 @@ class OutboxView(Vertical):
 
     async def show_recipient(self, recipient: str, newest: bool = False) -> None:
         self.recipient = recipient
-        rows = await self.app.call(outbox.messages, recipient=recipient, limit=100)
+        rows = await self.app.call(outbox.messages, recipient=recipient, limit=100, scope=self.app.outbox_scope())
         if not self.is_attached:
             return
         messages = self.query_one("#ob-messages", OptionList)
