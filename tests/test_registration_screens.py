@@ -322,7 +322,7 @@ async def test_expired_code_then_resend_then_success(app_factory, tmp_path, cloc
 
         resend = screen.query_one("#resend", Button)
         assert str(resend.label) == "認証コードを再送信する"
-        resend.focus()
+        await wait_for(pilot, lambda: screen.focused is resend, what="the focus on the resend button")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro@example.jp")) == 2, what="a second message")
         await wait_for(pilot, lambda: screen.query_one("#code", Input).value == "", what="the field cleared")

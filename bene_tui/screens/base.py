@@ -90,6 +90,11 @@ class BaseScreen(Screen):
             target.update(text)
         else:
             self.notify(text, severity="error", markup=False)
+        if error.key in ("error.code_expired", "error.code_void"):
+            # A dead code can only be replaced: take the person straight to the resend button.
+            for button in self.query("#resend, #reset-resend"):
+                button.focus()
+                break
 
     async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None, **kw: Any) -> Any:
         """Call a service; a BeneError shows on screen and returns None. Nothing ever shows a traceback."""

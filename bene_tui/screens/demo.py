@@ -11,6 +11,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from .. import outbox
 from ..widgets.field import Field
+from ..widgets.toggles import Tick
 from .base import BaseScreen
 
 MAX_DELAY_MIN = 24 * 60
@@ -42,8 +43,8 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
             yield Static(self.t("demo.trouble_title"), classes="title")
             yield Static(self.t("demo.trouble_lead"), classes="lead")
             yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
-            yield Checkbox(self.t("demo.fail_email"), id="fail_email")
-            yield Checkbox(self.t("demo.fail_sms"), id="fail_sms")
+            yield Tick(self.t("demo.fail_email"), id="fail_email")
+            yield Tick(self.t("demo.fail_sms"), id="fail_sms")
             with Horizontal(classes="buttons"):
                 yield Button(self.t("demo.trouble_save"), id="trouble-save", variant="warning")
                 yield Button(self.t("demo.trouble_close"), id="trouble-close")

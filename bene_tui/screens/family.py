@@ -25,6 +25,7 @@ from ..normalize import display_login_id, mask
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
+from ..widgets.toggles import Tick
 from .base import BaseScreen
 
 log = logging.getLogger("bene_tui")
@@ -563,7 +564,7 @@ class FamilyRegisterScreen(FamilyScreen):
         yield Field("password2", self.t("family.password2"), password=True)
         yield Static(self.t("family.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
-        yield Checkbox(self.t("family.agree"), id="agree")
+        yield Tick(self.t("family.agree"), id="agree")
         yield FieldError(id="agree-error")
         yield Button(self.t("family.set"), id="set", variant="primary", disabled=True)
 

@@ -16,6 +16,7 @@ from ..errors import BeneError, ValidationError
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
+from ..widgets.toggles import Tick, Choice
 from .base import BaseScreen
 
 log = logging.getLogger("bene_tui")
@@ -136,14 +137,14 @@ class Step2Screen(FlowScreen):
         yield Static(self.t("reg.step2_lead"), classes="lead")
         yield Static(self.t("reg.login_kind"), classes="field-label")
         with RadioSet(id="kind"):
-            yield RadioButton(self.t("reg.kind_email"), value=True, id="kind-email")
-            yield RadioButton(self.t("reg.kind_sms"), id="kind-sms")
+            yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
+            yield Choice(self.t("reg.kind_sms"), id="kind-sms")
         yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
         yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
         yield Field("password2", self.t("reg.password2"), password=True)
         yield Static(self.t("reg.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
-        yield Checkbox(self.t("reg.agree"), id="agree")
+        yield Tick(self.t("reg.agree"), id="agree")
         yield FieldError(id="agree-error")
         yield Button(self.t("reg.submit"), id="submit", variant="primary")
         with Vertical(id="already", classes="notice hidden"):
@@ -280,7 +281,7 @@ class Step4Screen(FlowScreen):
         yield Static("", id="org-name", markup=False)
         yield Static("", id="name", classes="big-name", markup=False)
         yield Static("", id="kana", markup=False)
-        yield Checkbox(self.t("reg.name_ok"), id="confirm")
+        yield Tick(self.t("reg.name_ok"), id="confirm")
         yield FieldError(id="confirm-error")
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.complete" if self.purpose == "register" else "link.complete"),
