@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets as _secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 

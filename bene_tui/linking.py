@@ -26,7 +26,7 @@ def authenticate(ctx, flow_id: str, login_id: str, password: str) -> dict:
     acct = auth.verify_credentials(ctx, login_id, password, "link.login")
     subject = f"account:{acct['id']}"
     error = None
-    with ctx.tx() as db:
+    with ctx.tx():
         if acct["status"] != "active":
             audit.record(ctx, "link.login", subject, "refused", "account provisional: not verified yet", flow=flow_id)
             error = BeneError("link.provisional", field="login_id", staff="the account's registration is not complete")

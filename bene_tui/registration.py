@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import accounts, audit, flows, identify, passwords, verification
 from .errors import BeneError, ValidationError
-from .normalize import LoginId, clean, login_id as parse_login_id
+from .normalize import LoginId, login_id as parse_login_id
 
 KIND = "enrol"  # the flow that registration and linking share after step 1
 PURPOSE = "verification"

@@ -51,3 +51,20 @@ def screen_text(pilot) -> str:
         elif isinstance(w, (Static, Label, Button)):
             parts.append(str(w.render()))
     return "\n".join(parts)
+
+
+def query(tmp_path, sql: str, args=()) -> list[dict]:
+    """Rows of the test's database file, read the way another terminal would (its own connection)."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "bene.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def messages_to(tmp_path, recipient: str) -> list[dict]:
+    """The outbox messages to one recipient, oldest first."""
+    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])

@@ -4,7 +4,6 @@ demand (late SMS, failing channels, the resend), and the reset key — through t
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
@@ -17,23 +16,10 @@ from bene_tui.secret_store import SecretStore
 from bene_tui.widgets.demo_clock import DemoClock
 from bene_tui.widgets.live_outbox import LiveOutbox
 from conftest import GOOD_PASSWORD, START, make_settings
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 
 SIZE = (160, 50)  # room for the outbox panel beside the flow
 TARO = ("TS000001", "1001", "19850401")
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
-
-
-def messages_to(tmp_path, recipient: str) -> list[dict]:
-    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
 
 
 def notifications(app) -> str:

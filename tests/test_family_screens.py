@@ -5,7 +5,6 @@ outbox are checked after each step."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Select
@@ -22,7 +21,7 @@ from bene_tui.screens.outbox import OutboxScreen
 from bene_tui.screens.start import StartScreen
 from bene_tui.secret_store import SecretStore
 from conftest import GOOD_PASSWORD, make_settings
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 from test_family import FAMILY_PASSWORD, invite, invited, member, token_of
 
 SIZE = (120, 50)
@@ -66,15 +65,6 @@ async def wait_focus(pilot, selector: str) -> None:
                    what=f"focus on {selector}")
 
 
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
-
-
 def table_text(screen) -> str:
     """The family settings table, row by row (a DataTable is not a Static)."""
     table = screen.query_one("#invitations", DataTable)
@@ -83,10 +73,6 @@ def table_text(screen) -> str:
 
 def invitations(tmp_path) -> list[dict]:
     return query(tmp_path, "select * from invitations order by id")
-
-
-def messages_to(tmp_path, recipient: str) -> list[dict]:
-    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
 
 
 # -- driving the screens ------------------------------------------------------------------------

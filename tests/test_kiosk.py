@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import sqlite3
 import weakref
 
 import pytest
@@ -29,7 +28,7 @@ from bene_tui.screens.start import StartScreen
 from bene_tui.secret_store import SecretStore
 from bene_tui.widgets.idle_countdown import IdleCountdown
 from conftest import GOOD_PASSWORD, make_settings
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import query, screen_text, type_into, wait_for, wait_screen
 
 SIZE = (120, 50)
 TARO = ("TS000001", "1001", "19850401")
@@ -53,15 +52,6 @@ def kiosk_app(app_factory, **kw):
     app.modes.monotonic = fake
     app.modes.touch()
     return app, fake
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def world_ctx(tmp_path, clock):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 from textual.widgets import Button, Checkbox, Input, Static
 
@@ -13,20 +12,11 @@ from bene_tui.screens.mypage import MyPageScreen
 from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
 from bene_tui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
 
 SIZE = (120, 50)
 CITY = ("TS000002", "A-77", "M9001")  # 山田 太郎 again, at his new employer (only it has bene_wellness)
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def links_of(tmp_path, account_id: int) -> list[tuple[str, str]]:
@@ -120,7 +110,9 @@ async def test_link_a_second_organisation_then_log_in_to_its_service(app_factory
         assert done.focused is done.query_one("#benefit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "初回特典を受け取りました。" in screen_text(pilot), what="benefit")
-        done.query_one("#benefit", Button).focus()
+        benefit = done.query_one("#benefit", Button)
+        benefit.focus()
+        await wait_for(pilot, lambda: done.focused is benefit and not benefit.disabled, what="the banner ready again")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "すでに受け取り済み" in screen_text(pilot), what="benefit once")
         done.query_one("#top", Button).focus()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from textual.widgets import Button, Input, Label, Select, Static
@@ -14,7 +13,7 @@ from bene_tui.screens.mypage import MyPageScreen
 from bene_tui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
 from bene_tui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
 
 SIZE = (120, 50)
@@ -22,15 +21,6 @@ CASE1_JA = ("べネアカウント情報間違いによるものです。正し�
             "それでも解決しない場合には「パスワードが不明な場合」「ベネアカウントを忘れた場合」をご確認ください。")
 CASE2_JA = ("該当サービスの有効会員でない可能性があります。ご利用可能サービスをご確認ください。"
             "それでも解決しない場合は、こちらよりお問い合わせください。")
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def audit_for(tmp_path, subject: str) -> list[dict]:

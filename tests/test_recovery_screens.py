@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from textual.widgets import Button, Input, Static
@@ -15,21 +14,12 @@ from bene_tui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, Forgo
                                        ForgotPasswordScreen, NewPasswordScreen, ResetCodeScreen, ResetDoneScreen)
 from bene_tui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
 from test_login_screens import form_text
 
 SIZE = (120, 50)
 NEW_PASSWORD = "hoshi-zora-no-shita-de-utau-kaeru-7"
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def messages(tmp_path, purpose: str | None = None) -> list[dict]:

@@ -7,7 +7,6 @@ outbox row (the person's phone or mailbox) and checks what was written.
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
@@ -18,7 +17,7 @@ from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, 
 from bene_tui.screens.start import StartScreen
 from bene_tui.secret_store import SecretStore
 from conftest import GOOD_PASSWORD, make_settings
-from helpers import screen_text, type_into, wait_for, wait_screen
+from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 
 SIZE = (120, 50)
 
@@ -27,19 +26,6 @@ TARO = ("TS000001", "1001", "19850401")
 
 
 # -- reading the database as an outsider ---------------------------------------------------------
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
-
-
-def messages_to(tmp_path, recipient: str) -> list[dict]:
-    return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
-
 
 def account(tmp_path, login_id: str) -> dict | None:
     rows = query(tmp_path, "select * from accounts where login_id = ?", [login_id])

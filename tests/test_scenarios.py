@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from textual.widgets import Input
@@ -14,18 +13,9 @@ from bene_tui.screens.registration import Step1Screen
 from bene_tui.screens.start import StartScreen
 from bene_tui.widgets.scenario_bar import ScenarioBar
 from conftest import CHEAP_ARGON2
-from helpers import wait_for, wait_screen
+from helpers import query, wait_for, wait_screen
 
 SIZE = (160, 50)  # room for the outbox panel beside the flow
-
-
-def query(tmp_path, sql: str, args=()) -> list[dict]:
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def account(tmp_path, login_id: str) -> dict:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Input, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from ..errors import BeneError
 from ..modes import remember_entered
