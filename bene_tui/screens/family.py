@@ -23,41 +23,22 @@ from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id, mask
 from ..widgets.field import Field, FieldError
-from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick
 from .base import BaseScreen
+from .registration import FlowScreen
 
 log = logging.getLogger("bene_tui")
 
 STEPS = tuple(f"family.step.s{i}" for i in range(1, 10))
 
 
-class FamilyScreen(BaseScreen):
-    """A step of the family flow: header, step indicator, a scrolling box, footer."""
+class FamilyScreen(FlowScreen):
+    """A step of the family flow. The indicator shows the whole journey, 本人 ⇒ 本人 ⇒ 家族:
+    Step.1–6 the member's, Step.7–9 the family member's."""
 
-    STEP = 1
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(classes="flow"):
-            # The whole journey, 本人 ⇒ 本人 ⇒ 家族: Step.1–6 the member's, Step.7–9 the family member's.
-            yield StepIndicator([self.t(k) for k in STEPS], self.STEP, classes="steps")
-            with Vertical(classes="box"):
-                yield from self.form()
-                yield Static("", classes="form-error", markup=False)
-        yield Footer()
-
-    def form(self) -> ComposeResult:
-        yield from ()
-
-    def show_error(self, error: BeneError) -> None:
-        """The error beside its field, and the focus in that field, ready for the correction."""
-        super().show_error(error)
-        if error.field:
-            for widget in self.query(f"#{error.field}"):
-                if widget.focusable:
-                    widget.focus()
+    STEPS = STEPS
+    FOCUS_ERRORS = BeneError  # a wrong birth date names its field: the focus goes there
 
     def show_problem(self, error: BeneError) -> None:
         """A link or page that cannot be used: say why on a page of its own, never a traceback."""

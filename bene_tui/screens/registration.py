@@ -29,6 +29,9 @@ class FlowScreen(BaseScreen):
 
     STEP = 1
     STEPS = STEP_KEYS
+    # Errors that take the focus to their field. Not the generic step-1 answer: it names a field
+    # only to stand beside it, not because that field is the wrong one.
+    FOCUS_ERRORS: type[BeneError] = ValidationError
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -45,7 +48,7 @@ class FlowScreen(BaseScreen):
     def show_error(self, error: BeneError) -> None:
         """The error beside its field, and the focus in that field, ready for the correction."""
         super().show_error(error)
-        if error.field and isinstance(error, ValidationError):  # not the generic step-1 answer: it names no field
+        if error.field and isinstance(error, self.FOCUS_ERRORS):
             for widget in self.query(f"#{error.field}"):
                 if widget.focusable:
                     widget.focus()
