@@ -576,11 +576,8 @@ class FamilyRegisterScreen(FamilyScreen):
 
     @on(Button.Pressed, "#set")
     async def _set(self, event: Button.Pressed) -> None:
-        password = self.query_one("#password", Input).value
-        if password != self.query_one("#password2", Input).value:
-            self.clear_errors()
-            self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
-            self.query_one("#password2", Input).focus()
+        password = self.confirmed_password()
+        if password is None:
             return
         self.clear_errors()
         event.button.disabled = True

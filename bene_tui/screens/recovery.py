@@ -199,10 +199,8 @@ class NewPasswordScreen(RecoveryScreen):
 
     @on(Button.Pressed, "#reset-submit")
     async def _submit(self, event: Button.Pressed) -> None:
-        password, password2 = self.values()
-        if password != password2:
-            self.clear_errors()
-            self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
+        password = self.confirmed_password()
+        if password is None:
             return
         done = await self.run_service(_set_password, self.flow_id, password, self.app.lang, button=event.button)
         if done:

@@ -45,6 +45,17 @@ class FlowScreen(BaseScreen):
     def form(self) -> ComposeResult:
         yield from ()
 
+    def confirmed_password(self) -> str | None:
+        """The password typed alike in #password and #password2, or None with the mismatch shown
+        beside the second field (and the focus there)."""
+        password = self.query_one("#password", Input).value
+        if password == self.query_one("#password2", Input).value:
+            return password
+        self.clear_errors()
+        self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
+        self.query_one("#password2", Input).focus()
+        return None
+
     def show_error(self, error: BeneError) -> None:
         """The error beside its field, and the focus in that field, ready for the correction."""
         super().show_error(error)
@@ -178,11 +189,8 @@ class Step2Screen(FlowScreen):
 
     @on(Button.Pressed, "#submit")
     async def _submit(self, event: Button.Pressed) -> None:
-        password = self.query_one("#password", Input).value
-        if password != self.query_one("#password2", Input).value:
-            self.clear_errors()
-            self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
-            self.query_one("#password2", Input).focus()
+        password = self.confirmed_password()
+        if password is None:
             return
         login_id = self.query_one("#login_id", Input).value
         self.already_registered = False
