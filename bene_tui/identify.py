@@ -59,6 +59,14 @@ def identify(ctx, group_id: str, key1: str, key2: str, action: str = "identify")
     raise BeneError("error.step1_mismatch", field="group_id", staff=reason)
 
 
+def member(ctx, member_id: int) -> dict:
+    """A member record by its id (the table itself is keyed by 団体ID + 認証キー1: migrations.py)."""
+    rows = list(ctx.db.query("select * from members where id = ?", [member_id]))
+    if not rows:
+        raise LookupError(f"no member {member_id}")
+    return rows[0]
+
+
 def linked_account(ctx, member_id: int) -> int | None:
     row = ctx.db.execute("select account_id from account_members where member_id = ?", [member_id]).fetchone()
     return row[0] if row else None

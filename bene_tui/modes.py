@@ -10,8 +10,9 @@ real key and mouse event passes `on_input` first), `action_mode` (the mode's key
 - **demo** — the live outbox panel, the demo clock and its keys, delivery trouble, the reset
   key; and the scenario player (`scenario.py`), whose overlay also lives on the active screen.
 
-"Chrome" (the panel, the clock, the scenario bar, the done-screen countdown) is mounted into
-each screen as it comes to the front; `decorate` is idempotent, so a language switch (which
+"Chrome" (the panel, the scenario bar, the done-screen countdown) is mounted into each screen
+as it comes to the front (the title bar and footer are composed in the mode's shape:
+widgets/chrome.py); `decorate` is idempotent, so a language switch (which
 recomposes screens) or a return to an earlier screen simply puts back what is missing.
 """
 
@@ -414,19 +415,13 @@ class DemoMode:
     def mount(self) -> None:
         self.app.set_interval(1.0, self.poll, name="demo-poll")
 
-    # -- chrome: the demo clock in the header, the live outbox on the right ----------------------
+    # -- chrome: the live outbox on the right ------------------------------------------------------
     def decorate(self, screen) -> None:
-        from textual.widgets import Footer, Header
-
+        """The live outbox beside the screen (the demo clock and the compact footer come with the
+        screen itself: widgets/chrome.py)."""
         from .screens.outbox import OutboxScreen
-        from .widgets.demo_clock import DemoClock
         from .widgets.live_outbox import LiveOutbox
 
-        for footer in screen.query(Footer):  # eleven keys: the compact footer holds them on 120 columns
-            footer.compact, footer.show_command_palette = True, False
-        headers = screen.query(Header)
-        if headers and not screen.query(DemoClock):
-            headers.first().mount(DemoClock(markup=False, id="demo-clock"))
         panels = screen.query(LiveOutbox)
         if self.panel_visible and not panels and not isinstance(screen, OutboxScreen):
             screen.mount(LiveOutbox(), before=0)  # first: the header and footer draw over its ends

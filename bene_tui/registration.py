@@ -44,7 +44,7 @@ def start(ctx, group_id: str, key1: str, key2: str, service_id: str | None = Non
 def flow_summary(ctx, flow_id: str) -> dict:
     """What the screens of a flow need: organisation labels, login ID, state."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
-    member = ctx.db["members"].get(flow["member_id"])
+    member = identify.member(ctx, flow["member_id"])
     org = identify.organisation(ctx, member["group_id"])
     return {"flow": flow, "org": org, "login_id": flow["login_id"]}
 
@@ -68,7 +68,7 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
     lid = parse_login_id(login_id, kind)
     if not agreed:
         raise ValidationError("error.terms_required", field="agree")
-    member = ctx.db["members"].get(flow["member_id"])
+    member = identify.member(ctx, flow["member_id"])
     passwords.check_policy(password, ctx.rules, lid.value, (member["name"], member["birth_date"] or ""))
     hashed = passwords.hash_password(password, ctx.rules)  # slow: this is why we run in a thread
     now = ctx.now()
@@ -132,7 +132,7 @@ def verify_code(ctx, flow_id: str, code: str) -> bool:
 def registered_name(ctx, flow_id: str) -> dict:
     """Step 4 shows the 「姓名」 the organisation registered (to the person who proved the keys)."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
-    member = ctx.db["members"].get(flow["member_id"])
+    member = identify.member(ctx, flow["member_id"])
     org = identify.organisation(ctx, member["group_id"])
     return {"name": member["name"], "kana": member["kana"], "org_name": org["name"]}
 
@@ -167,7 +167,7 @@ def complete(ctx, flow_id: str, confirmed: bool) -> int:
 def report_wrong_name(ctx, flow_id: str) -> str:
     """Step 4 "my name is wrong": nothing is completed; the person must contact their organisation."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
-    member = ctx.db["members"].get(flow["member_id"])
+    member = identify.member(ctx, flow["member_id"])
     org = identify.organisation(ctx, member["group_id"])
     with ctx.tx():
         flows.update(ctx, flow_id, state="name_disputed")

@@ -41,8 +41,9 @@ import io
 import json
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import count, islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -73,8 +74,8 @@ IMPORT_CACHE_KIB = 32 * 1024
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
 UPSERT_MEMBER = """
-insert into members (group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services)
-values (?, ?, ?, ?, ?, ?, ?, ?)
+insert into members (id, group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?)
 on conflict (group_id, auth_key_1) do update set
   auth_key_2 = excluded.auth_key_2, name = excluded.name, kana = excluded.kana,
   birth_date = excluded.birth_date, email_on_file = excluded.email_on_file, services = excluded.services
@@ -453,6 +454,9 @@ class _Writer:
         # COMMIT (after finish() has named any unknown service properly). Ends with the transaction.
         self.conn.execute("pragma defer_foreign_keys = on")
         existing = self.conn.execute("select max(id) from members").fetchone()[0] or 0
+        # members.id is handed out here (the table is keyed by 団体ID + 認証キー1, migrations.py); an
+        # updated member keeps its id, so the number its row would have taken is simply not used.
+        self.member_ids = count(existing + 1)
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
             self._drop_secondary_indexes()
 
@@ -535,7 +539,8 @@ class _Writer:
         before = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         n = 0
         rows = iter(rows)
-        while batch := list(islice(rows, BATCH)):
+        ids = self.member_ids
+        while batch := [(next(ids), *row) for row in islice(rows, BATCH)]:
             self.conn.executemany(UPSERT_MEMBER, batch)
             n += len(batch)
         after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
@@ -556,11 +561,19 @@ def _small_int(value: object, field: str, where: str, low: int, high: int) -> in
     return value
 
 
-def _import_cache(conn):
-    """A larger page cache for the import's duration, restored afterwards."""
-    old = conn.execute("pragma cache_size").fetchone()[0]
+@contextmanager
+def _import_pragmas(conn):
+    """For the import's duration: a larger page cache, and no memory map (pages read through it
+    would count against the import's memory budget), both restored afterwards."""
+    old_cache = conn.execute("pragma cache_size").fetchone()[0]
+    old_mmap = conn.execute("pragma mmap_size").fetchone()[0]
     conn.execute(f"pragma cache_size = -{IMPORT_CACHE_KIB}")
-    return old
+    conn.execute("pragma mmap_size = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"pragma cache_size = {old_cache}")
+        conn.execute(f"pragma mmap_size = {old_mmap}")
 
 
 def _after_big_import(ctx, rows: int) -> None:
@@ -579,8 +592,7 @@ def import_file(ctx, path: str | Path, progress: Progress | None = None) -> Impo
     path = Path(path)
     total = path.stat().st_size
     conn = ctx.db.conn
-    old_cache = _import_cache(conn)
-    try:
+    with _import_pragmas(conn):
         with path.open("rb") as fh, ctx.tx():
             stream = _JsonStream(fh, total, progress)
             writer = _Writer(ctx, total // EST_BYTES_PER_MEMBER)
@@ -590,8 +602,6 @@ def import_file(ctx, path: str | Path, progress: Progress | None = None) -> Impo
                 raise RosterError(path.name, None, f"invalid JSON: {exc}") from None
             writer.finish()
             result = writer.result
-    finally:
-        conn.execute(f"pragma cache_size = {old_cache}")
     _after_big_import(ctx, result.members)
     result.seconds = time.perf_counter() - started
     return result
@@ -665,8 +675,7 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
     total = path.stat().st_size
     group_id = _text(group_id, "group_id", "command line", max_len=MAX_KEY)
     conn = ctx.db.conn
-    old_cache = _import_cache(conn)
-    try:
+    with _import_pragmas(conn):
         with path.open("rb") as raw, ctx.tx():
             org_services = [r[0] for r in conn.execute(
                 "select service_id from org_services where group_id = ?", [group_id])]
@@ -713,8 +722,6 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
             if progress:
                 progress(total, total)
             result = writer.result
-    finally:
-        conn.execute(f"pragma cache_size = {old_cache}")
     _after_big_import(ctx, result.members)
     result.seconds = time.perf_counter() - started
     return result

@@ -52,6 +52,9 @@ def busy_error(exc: BaseException) -> BeneError:
     return BeneError("error.busy", staff=f"SQLite busy after {BUSY_TIMEOUT_MS} ms: {exc}")
 
 
+MMAP_BYTES = 1 << 31
+
+
 def connect(path: str | Path) -> Database:
     """Open (and migrate) a database with WAL, foreign keys and a busy timeout."""
     db = Database(str(path))
@@ -61,6 +64,10 @@ def connect(path: str | Path) -> Database:
     if str(path) != ":memory:":
         _enable_wal(db)
     conn.execute("PRAGMA synchronous = NORMAL")
+    # Reads through a memory map: a lookup in a 10-million-member file touches pages in the OS page
+    # cache (shared by every terminal) instead of copying them into this process (bench/lookup_bench.py).
+    # SQLite caps the size at its build's limit (2 GiB here); the roster import turns it off.
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return db
 
 
@@ -83,24 +90,32 @@ def _enable_wal(db: Database) -> None:
 
 def migrate(db: Database) -> None:
     """Apply pending migrations under the write lock, so terminals starting together on a new file
-    do not both create the same tables (the loser would fail with "table ... already exists")."""
+    do not both create the same tables (the loser would fail with "table ... already exists").
+    A migration that cannot run in a transaction (`transactional=False`) runs alone and takes the
+    lock itself; the ones around it are applied in batches under ours."""
     from .migrations import m
 
-    if not m.pending(db):
-        return
-    if any(not mig.transactional for mig in m.pending(db)):
-        m.apply(db)  # e.g. VACUUM cannot run inside our transaction
-        return
     conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        m.apply(db)  # re-reads what is pending now that we hold the lock; nests as savepoints
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
+    while pending := m.pending(db):
+        if not pending[0].transactional:
+            try:
+                m.apply(db, stop_before=[p.name for p in pending[1:]])
+            except sqlite3.IntegrityError:
+                if pending[0] in m.pending(db):
+                    raise
+                # another terminal applied (and recorded) it while this one waited for the lock
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # What is pending now that we hold the lock (another terminal may have moved on); nests as savepoints.
+            later = [p.name for p in m.pending(db) if not p.transactional]
+            m.apply(db, stop_before=later)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
 
 
 class Store:

@@ -171,7 +171,9 @@ async def test_whole_path_japanese_email(app_factory, tmp_path):
         benefit = done.query_one("#benefit", Button)
         await wait_for(pilot, lambda: not benefit.disabled, what="the banner enabled again")
         benefit.focus()
-        await wait_for(pilot, lambda: done.focused is benefit, what="the banner focused")
+        # Textual ignores Enter on a button while its press effect (-active, 0.2 s) still shows.
+        await wait_for(pilot, lambda: done.focused is benefit and not benefit.has_class("-active"),
+                       what="the banner focused and ready")
         await pilot.press("enter")  # once per account
         await wait_for(pilot, lambda: "すでに受け取り済み" in screen_text(pilot), what="benefit refused")
         assert query(tmp_path, "select count(*) n from benefits")[0]["n"] == 1

@@ -16,7 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static
 
 from .. import family, links, relationships
 from ..clock import fmt_time
@@ -25,6 +25,7 @@ from ..normalize import display_login_id, mask
 from ..widgets.field import Field, FieldError
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from .registration import FlowScreen
 
@@ -648,7 +649,7 @@ class LinkProblemScreen(BaseScreen):
         self.key, self.params, self.staff = key, params or {}, staff
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box"):
                 yield Static(self.t("family.problem_title"), classes="title")
@@ -657,7 +658,7 @@ class LinkProblemScreen(BaseScreen):
                     text += "\n" + self.t("helpdesk.staff_reason", reason=self.staff)
                 yield Static(text, id="problem", classes="notice", markup=False)
                 yield Button(self.t("family.to_top"), id="top", variant="primary")
-        yield Footer()
+        yield app_footer(self.app)
 
     def on_mount(self) -> None:
         self.query_one("#top", Button).focus()

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import helpdesk
@@ -26,6 +26,7 @@ from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id
 from ..widgets.field import Field
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
 
@@ -148,7 +149,7 @@ class SearchScreen(BaseScreen):
         self.query_text = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(classes="hd"):
             yield Static(self.t("hd.title"), classes="title")
             yield Static(self.t("hd.operator", name=getattr(self.app, "operator", "") or ""), id="hd-operator",
@@ -158,7 +159,7 @@ class SearchScreen(BaseScreen):
             yield Static("", id="hd-count", markup=False)
             yield OptionList(id="hd-results")
             yield Static("", classes="form-error", markup=False)
-        yield Footer()
+        yield app_footer(self.app)
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()
@@ -242,7 +243,7 @@ class PersonScreen(BaseScreen):
         self.actions: list[dict] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(classes="hd"):
             yield Static(self.t("hd.person_title"), classes="title")
             yield Static("", id="hd-summary", markup=False)
@@ -252,7 +253,7 @@ class PersonScreen(BaseScreen):
             yield Static("", classes="form-error", markup=False)
             yield Static(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield app_footer(self.app)
 
     async def on_mount(self) -> None:
         await self.load()

@@ -13,11 +13,12 @@ from typing import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from .. import auth
 from ..errors import BeneError
 from ..widgets.field import Field, FieldError
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from .start import SERVICES, StartScreen
 
@@ -70,7 +71,7 @@ class LoginScreen(BaseScreen):
         return self.service_id or getattr(self.app, "service_id", None) or SERVICES[0]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box", id="login-box"):
                 yield Static(self.t("login.heading"), classes="title", markup=False)
@@ -89,7 +90,7 @@ class LoginScreen(BaseScreen):
                     yield Static(self.t("login.usable"), classes="field-label", markup=False)
                     yield Static("", id="case2-services", markup=False)
                     yield Static(self.t("login.contact_text"), classes="hint", markup=False)
-        yield Footer()
+        yield app_footer(self.app)
 
     def on_mount(self) -> None:
         self.query_one("#login-service", Select).focus()

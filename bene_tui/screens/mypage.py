@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Static
 
 from .. import auth
 from ..normalize import display_login_id
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
 
@@ -19,7 +20,7 @@ class MyPageScreen(BaseScreen):
         self.profile: dict | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box", id="mypage-box"):
                 yield Static(self.t("mypage.heading"), classes="title", markup=False)
@@ -34,7 +35,7 @@ class MyPageScreen(BaseScreen):
                     yield Button(self.t("mypage.family_settings"), id="family-settings", variant="primary")
                     yield Button(self.t("mypage.logout"), id="logout")
                 yield Static("", classes="form-error", markup=False)
-        yield Footer()
+        yield app_footer(self.app)
 
     async def on_mount(self) -> None:
         self.query_one("#family-settings", Button).focus()

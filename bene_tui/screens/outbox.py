@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from ..widgets.outbox_view import OutboxView
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
 
 class OutboxScreen(BaseScreen):
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         yield OutboxView(id="outbox-view")
         yield Static(self.t("outbox.keys"), classes="hint")
-        yield Footer()
+        yield app_footer(self.app)
 
     def on_mount(self) -> None:
         self.query_one("#ob-recipients").focus()

@@ -8,7 +8,7 @@ from functools import partial
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from .. import identify, registration
 from ..normalize import display_login_id, mask
@@ -17,6 +17,7 @@ from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick, Choice
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
 log = logging.getLogger("bene_tui")
@@ -34,13 +35,13 @@ class FlowScreen(BaseScreen):
     FOCUS_ERRORS: type[BeneError] = ValidationError
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(classes="flow", can_focus=False):  # focus follows the fields; Tab never stops here
             yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
                 yield Static("", classes="form-error", markup=False)
-        yield Footer()
+        yield app_footer(self.app)
 
     def form(self) -> ComposeResult:
         yield from ()

@@ -1,12 +1,18 @@
-"""The start screen: 「新規登録」 first and focused; login and the 'I forgot' procedures below."""
+"""The start screen: 「新規登録」 first and focused; login and the 'I forgot' procedures below.
+
+It is the first thing every person sees and it comes back after every flow, so it stays light
+(bench/startup.py): the service is one button that opens its list only when pressed.
+"""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Select, Static
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
 
+from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
 SERVICES = ("benefit_station", "bene_learning", "bene_wellness")
@@ -34,7 +40,7 @@ class StartScreen(BaseScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield AppHeader()
         with VerticalScroll(id="start-scroll", can_focus=False), Center():
             with Vertical(id="start-box", classes="box"):
                 yield Static(self.t("start.heading"), classes="title")
@@ -44,18 +50,24 @@ class StartScreen(BaseScreen):
                 for button_id, key, _ in self.ENTRIES:
                     yield Button(self.t(key), id=button_id)
                 yield Static(self.t("start.service"), classes="field-label", id="service-label")
-                yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.app.service_id,
-                             allow_blank=False, id="service")
+                yield Button(self._service_label(), id="service", classes="choice")
                 yield Static(self.t("start.outbox_hint"), classes="hint")
-        yield Footer()
+        yield app_footer(self.app)
 
     def on_mount(self) -> None:
         self.query_one("#register", Button).focus()
 
-    @on(Select.Changed, "#service")
-    def _service(self, event: Select.Changed) -> None:
-        if event.value in SERVICES:
-            self.app.service_id = event.value
+    def _service_label(self) -> str:
+        return f"{self.t(f'service.{self.app.service_id}')}  ▾"
+
+    @on(Button.Pressed, "#service")
+    def _pick_service(self) -> None:
+        def chosen(service: str | None) -> None:
+            if service in SERVICES:
+                self.app.service_id = service
+                self.query_one("#service", Button).label = self._service_label()
+
+        self.app.push_screen(ServiceMenu(self.app.service_id), chosen)
 
     @on(Button.Pressed, "#register")
     def _register(self) -> None:
@@ -77,3 +89,29 @@ class StartScreen(BaseScreen):
             return False  # nothing to go back to: no 戻る in the footer
         return super().check_action(action, parameters)
 
+
+
+class ServiceMenu(ModalScreen[str | None]):
+    """The services to register or log in for: arrows and Enter choose, Escape keeps the current one."""
+
+    DEFAULT_CSS = """
+    ServiceMenu { align: center middle; }
+    ServiceMenu > OptionList { width: 50; height: auto; border: round $accent; }
+    """
+    BINDINGS = [("escape", "dismiss", "")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(*(self.app.t(f"service.{s}") for s in SERVICES), id="service-menu")
+
+    def on_mount(self) -> None:
+        menu = self.query_one(OptionList)
+        menu.highlighted = SERVICES.index(self.current) if self.current in SERVICES else 0
+        menu.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(SERVICES[event.option_index])

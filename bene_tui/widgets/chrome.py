@@ -1,0 +1,112 @@
+"""The title bar and the key bar every full screen has, built with the screen in the mode's shape.
+
+Both are cheap on purpose: every screen change and every focus move pays for them
+(bench/startup.py, bench/transitions.py). Textual's Header is four widgets and its Footer one
+widget per key, rebuilt whenever the focus moves; here the title bar is a title and (demo mode) the
+demo clock, composed with the screen rather than mounted into it afterwards, and the key bar is
+one line re-rendered in place. A key on the bar can still be clicked.
+"""
+
+from __future__ import annotations
+
+import re
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+
+class AppHeader(Horizontal):
+    DEFAULT_CSS = """
+    AppHeader { dock: top; height: 1; background: $panel; color: $foreground; }
+    AppHeader > #app-title { width: 1fr; content-align: center middle; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title, id="app-title", markup=False)
+        if self.app.mode == "demo":
+            from .demo_clock import DemoClock
+
+            yield DemoClock(markup=False, id="demo-clock")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "title", self._title, init=False)
+
+    def _title(self, title: str) -> None:
+        self.query_one("#app-title", Static).update(title)
+
+
+FUNCTION_KEY = re.compile(r"f\d{1,2}")  # shown as F1 … F12, as printed on the keyboard
+
+
+class KeyBar(Static):
+    """The screen's shown key bindings on one line: key, then what it does; disabled ones dimmed.
+    Several keys for one action show once. Compact (demo mode: eleven keys on 120 columns) drops
+    the padding around each key."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: 1; width: 1fr; background: $footer-background; color: $footer-foreground; }
+    KeyBar > .keybar--key { color: $footer-key-foreground; background: $footer-key-background; text-style: bold; }
+    KeyBar > .keybar--description { color: $footer-description-foreground;
+                                    background: $footer-description-background; }
+    """
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description"}
+
+    def __init__(self, compact: bool = False, **kw) -> None:
+        super().__init__("", markup=False, **kw)
+        self.compact = compact
+        self.spans: list[tuple[int, int, str, bool]] = []  # (first cell, end cell, key, enabled)
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self.show_keys()
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        if self.is_attached and screen is self.screen:
+            self.show_keys()
+
+    def keys(self) -> list[tuple[str, str, str, bool]]:
+        """(key, as displayed, description, enabled) for each action shown, in binding order."""
+        seen: set[str] = set()
+        out = []
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if binding.show and binding.action not in seen:
+                seen.add(binding.action)
+                shown = self.app.get_key_display(binding)
+                out.append((binding.key, shown.upper() if FUNCTION_KEY.fullmatch(shown) else shown,
+                            binding.description, enabled))
+        return out
+
+    def show_keys(self) -> None:
+        key_style = self.get_visual_style("keybar--key")
+        text_style = self.get_visual_style("keybar--description")
+        pad = "" if self.compact else " "
+        parts, spans, x = [], [], 0
+        for key, shown, description, enabled in self.keys():
+            part = Content.assemble((f"{pad}{shown}{pad}", key_style),
+                                    (f" {description}{pad} " if description else " ", text_style))
+            if not enabled:
+                part = part.stylize("dim")
+            spans.append((x, x + part.cell_length, key, enabled))
+            x += part.cell_length
+            parts.append(part)
+        self.spans = spans
+        self.update(Content("").join(parts))
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key, enabled in self.spans:
+            if start <= event.x < end:
+                if enabled:
+                    self.app.simulate_key(key)
+                else:
+                    self.app.bell()
+                return
+
+
+def app_footer(app) -> KeyBar:
+    return KeyBar(compact=app.mode == "demo")

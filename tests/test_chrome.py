@@ -1,0 +1,74 @@
+"""The title bar, the key bar and the start screen's service choice, through the real screens."""
+
+from __future__ import annotations
+
+from bene_tui.screens.outbox import OutboxScreen
+from bene_tui.screens.start import ServiceMenu, StartScreen
+from bene_tui.widgets.chrome import AppHeader, KeyBar
+from bene_tui.widgets.demo_clock import DemoClock
+from helpers import query, wait_for, wait_screen
+from test_registration_screens import TARO, do_step1
+
+SIZE = (120, 40)
+
+
+def bar_text(app) -> str:
+    return " ".join(str(app.screen.query_one(KeyBar).render()).split())
+
+
+async def test_key_bar_shows_the_keys_in_the_language_and_a_click_presses_one(app_factory):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: "F2 受信箱" in bar_text(app) and "F3 検索" in bar_text(app), what="the keys")
+        assert "戻る" not in bar_text(app)  # nothing to go back to from the start screen
+        bar = start.query_one(KeyBar)
+        x = next(first for first, _end, key, _on in bar.spans if key == "f2")
+        await pilot.click(KeyBar, offset=(x + 1, 0))
+        await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: "esc 戻る" in bar_text(app), what="戻る on the outbox")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "F2 Inbox" in bar_text(app), what="English keys")
+        assert app.screen.query_one("#app-title").render().plain == "Bene Account"
+
+
+async def test_demo_clock_comes_with_the_title_bar_in_demo_mode_only(app_factory):
+    for mode, clock in (("demo", True), ("helpdesk", False), ("kiosk", False)):
+        app = app_factory(lang="ja", mode=mode)
+        async with app.run_test(size=SIZE) as pilot:
+            start = await wait_screen(pilot, StartScreen)
+            header = start.query_one(AppHeader)
+            assert bool(header.query(DemoClock)) is clock, mode
+            assert header.query_one("#app-title").render().plain == "ベネアカウント"
+            # demo mode: the compact bar (eleven keys on 120 columns) holds the demo's reset key
+            assert ("デモ初期化" in bar_text(app)) is (mode == "demo"), mode
+
+
+async def test_service_chosen_on_the_start_screen_is_the_one_registered_for(app_factory, tmp_path):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        button = start.query_one("#service")
+        assert "ベネフィット・ステーション" in str(button.label)
+        button.focus()
+        await pilot.press("enter")
+        menu = await wait_screen(pilot, ServiceMenu)
+        await pilot.press("escape")  # changed nothing
+        await wait_screen(pilot, StartScreen)
+        assert app.service_id == "benefit_station"
+
+        await wait_for(pilot, lambda: start.focused is button and not button.has_class("-active"), what="ready")
+        await pilot.press("enter")
+        menu = await wait_screen(pilot, ServiceMenu)
+        assert menu.query_one("#service-menu").highlighted == 0  # the current one
+        await pilot.press("down", "enter")
+        await wait_screen(pilot, StartScreen)
+        assert app.service_id == "bene_learning"
+        assert "ベネ・ラーニング" in str(start.query_one("#service").label)
+
+        start.query_one("#register").focus()
+        await pilot.press("enter")
+        await do_step1(pilot, *TARO)
+        await wait_for(pilot, lambda: query(tmp_path, "select service_id from flows where kind = 'enrol'"),
+                       what="the registration flow")
+        assert query(tmp_path, "select service_id from flows where kind = 'enrol'") == [{"service_id": "bene_learning"}]
