@@ -30,6 +30,18 @@ async def wait_screen(pilot, screen_cls, timeout: float = 30.0):
                           timeout, f"screen {screen_cls.__name__}")
 
 
+async def press_button(pilot, button):
+    """Focus a button and press Enter on it, as a person would.
+
+    Textual ignores Enter on a button while its last press still shows (the -active class, 0.2 s),
+    so a second press of the same button waits for that to pass, as a person's second press does.
+    """
+    button.focus()
+    await wait_for(pilot, lambda: button.has_focus and not button.disabled and not button.has_class("-active"),
+                   what=f"{button!r} ready for Enter")
+    await pilot.press("enter")
+
+
 async def type_into(pilot, selector: str, text: str):
     """Focus a field on the active screen, clear it and type text as keys would (paste-like)."""
     widget = pilot.app.screen.query_one(selector)

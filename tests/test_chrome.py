@@ -1,13 +1,16 @@
-"""The title bar, the key bar and the start screen's service choice, through the real screens."""
+"""What the screens share — the title bar, the key bar, the terms box — and the start screen's
+service choice, through the real screens."""
 
 from __future__ import annotations
+
+from rich.cells import cell_len
 
 from bene_tui.screens.outbox import OutboxScreen
 from bene_tui.screens.start import ServiceMenu, StartScreen
 from bene_tui.widgets.chrome import AppHeader, KeyBar
 from bene_tui.widgets.demo_clock import DemoClock
-from helpers import query, wait_for, wait_screen
-from test_registration_screens import TARO, do_step1
+from helpers import press_button, query, wait_for, wait_screen
+from test_registration_screens import TARO, do_step1, to_step2
 
 SIZE = (120, 40)
 
@@ -57,8 +60,7 @@ async def test_service_chosen_on_the_start_screen_is_the_one_registered_for(app_
         await wait_screen(pilot, StartScreen)
         assert app.service_id == "benefit_station"
 
-        await wait_for(pilot, lambda: start.focused is button and not button.has_class("-active"), what="ready")
-        await pilot.press("enter")
+        await press_button(pilot, button)
         menu = await wait_screen(pilot, ServiceMenu)
         assert menu.query_one("#service-menu").highlighted == 0  # the current one
         await pilot.press("down", "enter")
@@ -72,3 +74,23 @@ async def test_service_chosen_on_the_start_screen_is_the_one_registered_for(app_
         await wait_for(pilot, lambda: query(tmp_path, "select service_id from flows where kind = 'enrol'"),
                        what="the registration flow")
         assert query(tmp_path, "select service_id from flows where kind = 'enrol'") == [{"service_id": "bene_learning"}]
+
+
+async def test_terms_box_shows_every_character_and_scrolls_by_keys(app_factory):
+    for lang in ("ja", "en"):
+        app = app_factory(lang=lang, mode="helpdesk")
+        async with app.run_test(size=SIZE) as pilot:
+            step2 = await to_step2(pilot)
+            box = step2.query_one("#terms")
+            await wait_for(pilot, lambda: box.lines, what="the terms wrapped")
+            width = box.scrollable_content_region.width
+            assert all(cell_len(line) <= width for line in box.lines)
+            assert "".join("".join(box.lines).split()) == "".join(box.text.split())  # nothing lost at a wrap
+
+            box.focus()
+            await pilot.press("pagedown")
+            await wait_for(pilot, lambda: box.scroll_offset.y > 0, what="scrolled")
+            top = box.scroll_offset.y
+            assert box.render_line(0).text.rstrip() == box.lines[top].rstrip()
+            await pilot.press("enter")  # on to 「規約に同意する」
+            await wait_for(pilot, lambda: step2.focused is step2.query_one("#agree"), what="the agree box focused")

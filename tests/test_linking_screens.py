@@ -12,7 +12,7 @@ from bene_tui.screens.mypage import MyPageScreen
 from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
 from bene_tui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
-from helpers import query, screen_text, type_into, wait_for, wait_screen
+from helpers import press_button, query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
 
 SIZE = (120, 50)
@@ -103,19 +103,13 @@ async def test_link_a_second_organisation_then_log_in_to_its_service(app_factory
         await wait_for(pilot, lambda: "チェックを入れてください" in str(step4.query_one("#confirm-error", Static).render()))
         step4.query_one("#confirm", Checkbox).focus()
         await pilot.press("space")
-        step4.query_one("#complete", Button).focus()
-        await pilot.press("enter")
+        await press_button(pilot, step4.query_one("#complete", Button))
         done = await wait_screen(pilot, DoneScreen)
         assert "初回特典" in screen_text(pilot) and "Step.5" in steps_text(pilot) and "紐づけ" in steps_text(pilot)
         assert done.focused is done.query_one("#benefit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "初回特典を受け取りました。" in screen_text(pilot), what="benefit")
-        benefit = done.query_one("#benefit", Button)
-        benefit.focus()
-        # Textual ignores Enter on a button while its press effect (-active, 0.2 s) still shows.
-        await wait_for(pilot, lambda: done.focused is benefit and not benefit.disabled and not benefit.has_class("-active"),
-                       what="the banner ready again")
-        await pilot.press("enter")
+        await press_button(pilot, done.query_one("#benefit", Button))
         await wait_for(pilot, lambda: "すでに受け取り済み" in screen_text(pilot), what="benefit once")
         done.query_one("#top", Button).focus()
         await pilot.press("enter")

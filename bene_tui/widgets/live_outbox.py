@@ -32,18 +32,13 @@ class LiveOutbox(OutboxView):
     LiveOutbox.fresh #ob-detail { border: heavy $warning; }
     """
 
+    TITLE_KEY = "demo.panel_title"
     FRESH_SECONDS = 4.0
     WIDTH = 40
 
     def __init__(self, **kw) -> None:
         kw.setdefault("id", "demo-outbox")
         super().__init__(compact=True, **kw)
-
-    async def on_mount(self) -> None:
-        for lst in self.query(OptionList):
-            lst.can_focus = False
-        self.query_one(".title").update(self.app.t("demo.panel_title"))
-        await super().on_mount()
 
     async def _poll(self) -> None:
         if self.screen.is_current:

@@ -42,21 +42,28 @@ class OutboxView(Vertical):
         self.message_id: int | None = None
         self._last_seen = -1
 
+    TITLE_KEY = "outbox.title"
+
     def compose(self) -> ComposeResult:
         t = self.app.t
-        yield Static(t("outbox.title"), classes="title")
+        yield Static(t(self.TITLE_KEY), classes="title")
         with Horizontal(id="ob-lists"):
-            yield OptionList(id="ob-recipients")
-            yield OptionList(id="ob-messages")
-        with VerticalScroll(id="ob-detail"):
+            yield self._list("ob-recipients")
+            yield self._list("ob-messages")
+        detail = VerticalScroll(id="ob-detail")
+        detail.can_focus = not self.compact  # a side panel only shows: Tab stays in the form beside it
+        with detail:
             yield Static("", id="ob-head", markup=False)
             yield Digits("", id="ob-code")
             yield Static("", id="ob-link", classes="ob-link", markup=False)
             yield Static("", id="ob-body", markup=False)
 
+    def _list(self, id: str) -> OptionList:
+        lst = OptionList(id=id)
+        lst.can_focus = not self.compact
+        return lst
+
     async def on_mount(self) -> None:
-        if self.compact:  # a side panel only shows: Tab stays in the form beside it
-            self.query_one("#ob-detail").can_focus = False
         await self.refresh_lists()
         self.set_interval(1.0, self._poll)
 
@@ -73,7 +80,7 @@ class OutboxView(Vertical):
         scope = self.app.outbox_scope()
         self._last_seen = await self.app.call(outbox.last_id)
         rows = await self.app.call(outbox.recipients_summary, scope=scope)
-        if not self.is_attached:  # the screen closed while the outbox was read
+        if not self.is_attached or self._pruning:  # the screen closed while the outbox was read
             return
         recipients = self.query_one("#ob-recipients", OptionList)
         recipients.clear_options()

@@ -16,21 +16,28 @@ class ScenarioBar(Vertical):
     ScenarioBar #scenario-keys { color: $text-muted; }
     """
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        # Held, not queried: the player may call show_state while the screen is being removed.
+        self.caption_line = Static("", id="scenario-caption", markup=False)
+        self.status_line = Static("", id="scenario-status", markup=False)
+        self.keys_line = Static("", id="scenario-keys", markup=False)
+
     def compose(self) -> ComposeResult:
-        yield Static("", id="scenario-caption", markup=False)
-        yield Static("", id="scenario-status", markup=False)
-        yield Static("", id="scenario-keys", markup=False)
+        yield self.caption_line
+        yield self.status_line
+        yield self.keys_line
 
     def on_mount(self) -> None:
         self.show_state()
 
     def show_state(self) -> None:
         player = getattr(self.app.modes, "player", None)
-        if player is None or not self.is_attached:
+        if player is None or not self.is_attached or self._pruning:
             return
         caption, status, keys = player.bar_text()
-        self.query_one("#scenario-caption", Static).update(caption)
-        self.query_one("#scenario-caption", Static).display = bool(caption)
-        self.query_one("#scenario-status", Static).update(status)
-        self.query_one("#scenario-keys", Static).update(keys)
-        self.query_one("#scenario-keys", Static).display = bool(keys)
+        self.caption_line.update(caption)
+        self.caption_line.display = bool(caption)
+        self.status_line.update(status)
+        self.keys_line.update(keys)
+        self.keys_line.display = bool(keys)
