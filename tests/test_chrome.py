@@ -1,12 +1,15 @@
-"""What the screens share — the title bar, the key bar, the terms box — and the start screen's
-service choice, through the real screens."""
+"""What the screens share — the title bar, the key bar, the terms box, the buttons — and the start
+screen's service choice, through the real screens."""
 
 from __future__ import annotations
 
 from rich.cells import cell_len
+from textual.widgets import Button as TextualButton
 
 from bene_tui.screens.outbox import OutboxScreen
+from bene_tui.screens.registration import Step1Screen
 from bene_tui.screens.start import ServiceMenu, StartScreen
+from bene_tui.widgets.button import Button
 from bene_tui.widgets.chrome import AppHeader, KeyBar
 from bene_tui.widgets.demo_clock import DemoClock
 from helpers import press_button, query, wait_for, wait_screen
@@ -94,3 +97,22 @@ async def test_terms_box_shows_every_character_and_scrolls_by_keys(app_factory):
             assert box.render_line(0).text.rstrip() == box.lines[top].rstrip()
             await pilot.press("enter")  # on to 「規約に同意する」
             await wait_for(pilot, lambda: step2.focused is step2.query_one("#agree"), what="the agree box focused")
+
+
+async def test_buttons_are_the_apps_own_and_kiosk_styles_come_only_with_kiosk_mode(app_factory, tmp_path):
+    """Every button is bene_tui's Button (Textual's, with only the CSS the app uses), and kiosk.tcss
+    is loaded in kiosk mode alone: its framed buttons there, Textual's look elsewhere."""
+    frames = {}
+    for mode in ("kiosk", "demo"):
+        app = app_factory(mode=mode)
+        async with app.run_test(size=SIZE) as pilot:
+            start = await wait_screen(pilot, StartScreen)
+            buttons = list(start.query(TextualButton))
+            assert buttons and all(type(b) is Button for b in buttons)
+            assert not any("_button.py" in str(path) for path, _ in app.stylesheet.source)  # Textual's 7 KB not parsed
+            assert any("kiosk.tcss" in str(path) for path, _ in app.stylesheet.source) == (mode == "kiosk")
+            frames[mode] = start.query_one("#login", Button).styles.border_left[0]
+            await pilot.press("enter")  # and the flow's buttons too
+            step1 = await wait_screen(pilot, Step1Screen)
+            assert all(type(b) is Button for b in step1.query(TextualButton))
+    assert frames == {"kiosk": "tall", "demo": ""}

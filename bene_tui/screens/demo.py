@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from .. import outbox
+from ..widgets.button import Button
 from ..widgets.field import Field
 from ..widgets.toggles import Tick
 from .base import BaseScreen

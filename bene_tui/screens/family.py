@@ -16,12 +16,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from .. import family, links, relationships
 from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id, mask
+from ..widgets.button import Button
 from ..widgets.field import Field, FieldError
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick

@@ -18,13 +18,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import helpdesk
 from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id
+from ..widgets.button import Button
 from ..widgets.field import Field
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
 from .. import pin
+from ..widgets.button import Button
 from ..widgets.field import Field
 from ..widgets.idle_countdown import IdleCountdown
 from .base import BaseScreen

@@ -10,10 +10,11 @@ import logging
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
 from .. import linking, registration
 from ..errors import BeneError
+from ..widgets.button import Button
 from ..widgets.field import Field
 from .login import Case1Notice, staff_note
 from .registration import FlowScreen, Step4Screen

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
+from ..widgets.button import Button
 from .registration import FlowScreen
 
 

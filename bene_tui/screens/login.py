@@ -13,10 +13,11 @@ from typing import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from .. import auth
 from ..errors import BeneError
+from ..widgets.button import Button
 from ..widgets.field import Field, FieldError
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen

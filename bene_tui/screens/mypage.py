@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from .. import auth
 from ..normalize import display_login_id
+from ..widgets.button import Button
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 

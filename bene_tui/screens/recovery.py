@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
 from .. import identify, recovery
 from ..normalize import display_login_id
+from ..widgets.button import Button
 from ..widgets.field import Field
 from .registration import FlowScreen
 from .start import StartScreen

@@ -10,8 +10,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import OptionList, Static
 
+from ..widgets.button import Button
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
