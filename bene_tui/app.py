@@ -29,6 +29,21 @@ def _freeze_imports() -> None:
         _frozen = True
 
 
+def _release_render_caches() -> None:
+    """Textual 8.2 keeps the render caches of up to 1,024 widgets alive after their screens have
+    closed: `StylesCache.get_inner_outer` is an lru_cache on an instance method (textual#6665).
+    The kiosk's heap then grows for dozens of screens and each full garbage collection walks it
+    all (stalls of 150-200 ms in bench/transitions.py). The cache only maps two colours to two
+    styles, so it is emptied whenever a screen closes."""
+    try:
+        from textual._styles_cache import StylesCache
+    except ImportError:  # a Textual without the module has no such cache
+        return
+    clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
 class BeneApp(App):
     """Start it as the CLI does: `BeneApp(db_path=None, lang=None, mode=None, open_link=None)`."""
 
@@ -126,6 +141,13 @@ class BeneApp(App):
                 await relabel()
         self.modes.relabel()
 
+    def watch_title(self, title: str) -> None:
+        from .widgets.chrome import AppHeader
+
+        for screen in self.screen_stack:
+            for header in screen.query(AppHeader):
+                header.show_title(title)
+
     # -- modes: every real key and mouse event passes the mode first (idle timer, scenario keys) --
     async def on_event(self, event) -> None:
         if not self.modes.on_input(event):
@@ -140,6 +162,11 @@ class BeneApp(App):
 
         if not isinstance(self.screen, OutboxScreen):
             self.push_screen(OutboxScreen())
+
+    def pop_screen(self):
+        result = super().pop_screen()
+        _release_render_caches()
+        return result
 
     def remember_recipient(self, login_id: str) -> None:
         if login_id and login_id not in self.session_recipients:

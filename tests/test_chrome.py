@@ -3,6 +3,10 @@ screen's service choice, through the real screens."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
+
 from rich.cells import cell_len
 from textual.widgets import Button as TextualButton
 
@@ -116,3 +120,28 @@ async def test_buttons_are_the_apps_own_and_kiosk_styles_come_only_with_kiosk_mo
             step1 = await wait_screen(pilot, Step1Screen)
             assert all(type(b) is Button for b in step1.query(TextualButton))
     assert frames == {"kiosk": "tall", "demo": ""}
+
+
+async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
+    """Screens come and go all day on a kiosk: nothing may keep the title bar of a closed screen
+    (it once stayed registered as a watcher of the app's title) or its widgets' render caches
+    alive, or every full garbage collection walks them all."""
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        left: list[weakref.ref] = []
+        for _ in range(3):
+            start.query_one("#register", Button).press()
+            step1 = await wait_screen(pilot, Step1Screen)
+            left += [weakref.ref(step1.query_one(AppHeader)), weakref.ref(step1.query_one(DemoClock))]
+            # and the render cache of every widget of the screen (Textual kept up to 1,024 of them)
+            left += [weakref.ref(w._styles_cache) for w in step1.query("*")]
+            del step1
+            await pilot.press("escape")
+            await wait_screen(pilot, StartScreen)
+        # asyncio drops a stopped timer's handle (the clock ticks each second) only when it falls due
+        await asyncio.sleep(1.1)
+        gc.collect()
+        assert [r for r in left if r() is not None] == []
+        await app.set_lang("en")  # the title still reaches the bars on show
+        assert "Bene Account" in str(app.screen.query_one("#app-title").render())

@@ -31,10 +31,10 @@ class AppHeader(Horizontal):
 
             yield DemoClock(markup=False, id="demo-clock")
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "title", self._title, init=False)
-
-    def _title(self, title: str) -> None:
+    def show_title(self, title: str) -> None:
+        """Called by the app when its title changes (BeneApp.watch_title). Not `self.watch(app, ...)`:
+        Textual keeps such a watcher, and with it this bar and its screen's render caches, until the
+        title next changes, so every screen ever shown stayed in memory."""
         self.query_one("#app-title", Static).update(title)
 
 
