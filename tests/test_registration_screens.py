@@ -239,9 +239,9 @@ async def test_login_id_already_registered_shows_linking_guidance(app_factory, t
     async with app.run_test(size=SIZE) as pilot:
         await to_step2(pilot, ("TS000001", "1004", "19950303"))
         screen = pilot.app.screen
-        assert not screen.query_one("#already").display
+        assert not screen.query("#already")
         await fill_step2(pilot, "TARO@example.jp")
-        await wait_for(pilot, lambda: screen.query_one("#already").display, what="the linking guidance")
+        await wait_for(pilot, lambda: screen.query("#already"), what="the linking guidance")
         text = screen_text(pilot)
         assert ("入力されたログインIDはすでにベネアカウントとして登録済みです。\n"
                 "ご登録済みのベネアカウントに紐づける場合は、「紐づけ設定する」を押下してください。") in text
@@ -249,6 +249,11 @@ async def test_login_id_already_registered_shows_linking_guidance(app_factory, t
         assert str(setup.label) == "紐づけ設定する" and setup.display
         assert screen.focused is setup
         assert isinstance(pilot.app.screen, Step2Screen)
+        await pilot.press("f4")  # the notice stays through a language switch, in the other language
+        await wait_for(pilot, lambda: "Set up linking" in screen_text(pilot), what="the notice in English")
+        assert len(screen.query("#already")) == 1
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "紐づけ設定する" in screen_text(pilot), what="the notice in Japanese")
 
         # nothing registered, nothing sent, the refusal audited
         assert len(query(tmp_path, "select * from accounts where login_key like 'taro@example.jp'")) == 1

@@ -163,13 +163,17 @@ class Step2Screen(FlowScreen):
         yield Tick(self.t("reg.agree"), id="agree")
         yield FieldError(id="agree-error")
         yield Button(self.t("reg.submit"), id="submit", variant="primary")
-        with Vertical(id="already", classes="notice hidden"):
-            yield Static(self.t("reg.already_registered"), markup=False)
-            yield Button(self.t("reg.link_setup"), id="link-setup", variant="warning")
+        if self.already_registered:  # kept through a language switch; otherwise mounted when it happens
+            yield self._already_notice()
+
+    def _already_notice(self) -> Vertical:
+        # Mounted only when needed: Step 2 is the largest screen of the flow (bench/transitions.py).
+        return Vertical(Static(self.t("reg.already_registered"), markup=False),
+                        Button(self.t("reg.link_setup"), id="link-setup", variant="warning"),
+                        id="already", classes="notice")
 
     def on_mount(self) -> None:
         self.query_one("#kind", RadioSet).focus()
-        self.after_relabel()
 
     @property
     def kind(self) -> str:
@@ -179,7 +183,15 @@ class Step2Screen(FlowScreen):
         sms = self.kind == "sms"
         self.query_one("#field-login_id", Field).set_label(self.t("reg.login_id_sms" if sms else "reg.login_id_email"))
         self.query_one("#login_id", Input).placeholder = "090-1234-5678" if sms else "taro.yamada@example.jp"
-        self.query_one("#already").set_class(not self.already_registered, "hidden")
+
+    async def _show_already(self, shown: bool) -> None:
+        """The 'already registered: link instead' notice below 「上記内容で送信する」, or not."""
+        self.already_registered = shown
+        notice = self.query("#already")
+        if shown and not notice:
+            await self.query_one("#submit").parent.mount(self._already_notice(), after="#submit")
+        elif not shown:
+            await notice.remove()
 
     @on(RadioSet.Changed, "#kind")
     def _kind(self) -> None:
@@ -195,8 +207,7 @@ class Step2Screen(FlowScreen):
         if password is None:
             return
         login_id = self.query_one("#login_id", Input).value
-        self.already_registered = False
-        self.after_relabel()
+        await self._show_already(False)
         had_focus = self.focused is event.button
         event.button.disabled = True  # no second submission while the password is hashed
         moved_to = self.focused
@@ -212,8 +223,7 @@ class Step2Screen(FlowScreen):
         except registration.BeneError as error:
             if error.key == "registration.already_registered":
                 self.clear_errors()
-                self.already_registered = True
-                self.after_relabel()
+                await self._show_already(True)
                 self.query_one("#link-setup", Button).focus()
             else:
                 self.clear_errors()

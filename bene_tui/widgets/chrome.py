@@ -58,6 +58,7 @@ class KeyBar(Static):
         super().__init__("", markup=False, **kw)
         self.compact = compact
         self.spans: list[tuple[int, int, str, bool]] = []  # (first cell, end cell, key, enabled)
+        self._shown: list[tuple[str, str, str, bool]] | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -83,11 +84,15 @@ class KeyBar(Static):
         return out
 
     def show_keys(self) -> None:
+        keys = self.keys()
+        if keys == self._shown:  # the bindings signal fires several times while a screen mounts
+            return
+        self._shown = keys
         key_style = self.get_visual_style("keybar--key")
         text_style = self.get_visual_style("keybar--description")
         pad = "" if self.compact else " "
         parts, spans, x = [], [], 0
-        for key, shown, description, enabled in self.keys():
+        for key, shown, description, enabled in keys:
             part = Content.assemble((f"{pad}{shown}{pad}", key_style),
                                     (f" {description}{pad} " if description else " ", text_style))
             if not enabled:
@@ -96,7 +101,7 @@ class KeyBar(Static):
             x += part.cell_length
             parts.append(part)
         self.spans = spans
-        self.update(Content("").join(parts))
+        self.update(Content("").join(parts), layout=False)  # one docked line: its size never changes
 
     def on_click(self, event: events.Click) -> None:
         for start, end, key, enabled in self.spans:
