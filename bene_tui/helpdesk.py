@@ -22,7 +22,10 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import sqlite3
+import time
 import unicodedata
+from contextlib import contextmanager
 
 from . import accounts, audit, flows, verification
 from .clock import fmt_time
@@ -30,6 +33,10 @@ from .errors import BeneError, ValidationError
 from .normalize import clean, compact, display_login_id, login_id as parse_login_id, login_key
 
 SEARCH_LIMIT = 100
+# How long the partial-match scans (a name or login ID fragment anywhere in the text) may read
+# before the search answers with what it has. Prefixes go through the indexes whatever the size;
+# a fragment in the middle of a name reads the whole column, 12 s at 10 million members.
+SCAN_SECONDS = 0.25
 TIMELINE_LIMIT = 500
 # A live flow whose code the helpdesk may send again: (kind, state) → the code's purpose.
 RESENDABLE = {
@@ -82,8 +89,55 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
-    """People matching the query, accounts first. Each row: ref, kind, names, login ID, state."""
+def _glob(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _name_prefixes(text: str) -> list[str]:
+    """GLOB patterns for a name typed without its space: 山田太郎 → 山田太郎*, 山 田太郎*, 山田 太郎*, ...
+    (names are stored with one space between family and given name; GLOB on a prefix uses the index)."""
+    head = text[:20]
+    return [_glob(text) + "*"] + [f"{_glob(head[:k])} {_glob(head[k:])}*" for k in range(1, len(head))]
+
+
+class SearchResult(list):
+    """The rows found; `cut_short` when a partial-match scan ran out of time (SCAN_SECONDS)."""
+
+    cut_short = False
+
+
+@contextmanager
+def _scan_budget(db, seconds: float):
+    """Scans run inside this: once `seconds` have passed, SQLite interrupts them (`scan` returns
+    what it has, marking the result cut short)."""
+    deadline = time.monotonic() + seconds
+    state = {"cut": False}
+
+    def scan(sql: str, args: list) -> list:
+        if state["cut"] or time.monotonic() >= deadline:  # out of time before this scan began
+            state["cut"] = True
+            return []
+        try:
+            return db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+            state["cut"] = True
+            return []
+
+    db.conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        yield scan, state
+    finally:
+        db.conn.set_progress_handler(None, 0)
+
+
+def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
+    """People matching the query, accounts first. Each row: ref, kind, names, login ID, state.
+
+    Exact login IDs, 団体IDs and name prefixes (family name, or the full name with or without its
+    space) are found through indexes at any roster size; a fragment inside a name or a login ID is
+    looked for by a scan that stops after SCAN_SECONDS (then `cut_short` is set)."""
     q = clean(query, "query", max_len=100)
     folded = unicodedata.normalize("NFKC", q)
     squeezed = compact(folded)
@@ -106,42 +160,58 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
         add(accounts, db.execute("select id from accounts where login_key = ?", [lid.key]))
         add(invitations, db.execute("select id from invitations where contact = ? collate nocase and "
                                     "family_account_id is null", [lid.value]))
-    # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
-    digits = re.sub(r"[-\s()+]", "", folded)
-    if digits.isdigit() and len(digits) >= 4:
-        frag = digits[1:] if digits.startswith("0") else digits
-        add(accounts, db.execute("select id from accounts where login_key like ? escape '\\' and login_key like '+%' "
-                                 "order by id limit ?", [_like(frag), limit]))
-    elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
-        add(accounts, db.execute("select id from accounts where login_key like ? escape '\\' and login_key not like "
-                                 "'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
     # A 団体ID: its roster.
     gid = squeezed.upper()
     is_group = bool(_GROUP_ID.fullmatch(gid)) and db.execute(
         "select 1 from organisations where group_id = ?", [gid]).fetchone() is not None
     if is_group:
         add(members, db.execute("select id from members where group_id = ? order by id limit ?", [gid, limit]))
-    # A name, in kanji or kana, partial, whatever the spacing. (A partial match reads the whole
-    # column: a kana query reads only the kana, and a 団体ID or login ID no names at all.)
+    # A name, in kanji or kana, whatever the spacing: first its prefixes, through the indexes.
     kana = _katakana(squeezed)
     is_kana = bool(_KATAKANA.fullmatch(kana))
-    name_sql = "replace(replace({col}, ' ', ''), '　', '') like ? escape '\\'"
-    if is_kana:
-        add(members, db.execute(f"select id from members where {name_sql.format(col='kana')} order by id limit ?",
-                                [_like(kana), limit]))
-        add(invitations, db.execute(f"select id from invitations where {name_sql.format(col='kana')} "
-                                    "and family_account_id is null order by id desc limit ?", [_like(kana), limit]))
-        add(accounts, db.execute(f"select family_account_id from invitations where {name_sql.format(col='kana')} "
-                                 "and family_account_id is not null limit ?", [_like(kana), limit]))
-    if squeezed and not is_kana and not is_group and (not squeezed.isascii() or lid is None):
-        add(members, db.execute(f"select id from members where {name_sql.format(col='name')} order by id limit ?",
-                                [_like(squeezed), limit]))
-        add(invitations, db.execute(f"select id from invitations where {name_sql.format(col='name')} "
-                                    "and family_account_id is null order by id desc limit ?", [_like(squeezed), limit]))
-        # Family accounts have no member record: their name is their invitation's.
-        add(accounts, db.execute(f"select family_account_id from invitations where {name_sql.format(col='name')} "
-                                 "and family_account_id is not null limit ?", [_like(squeezed), limit]))
+    by_name = bool(squeezed) and not is_kana and not is_group and (not squeezed.isascii() or lid is None)
+    name_col = "kana" if is_kana else "name" if by_name else None
+    if name_col:
+        for pattern in _name_prefixes(kana if is_kana else squeezed):
+            if len(members) >= limit:
+                break
+            add(members, db.execute(f"select id from members where {name_col} glob ? limit ?", [pattern, limit]))
+        members.sort()
 
+    with _scan_budget(db, SCAN_SECONDS) as (scan, budget):
+        _fragments(scan, add, accounts, members, invitations, folded, squeezed, kana, name_col, limit)
+    rows = _result_rows(ctx, accounts, members, invitations, limit)
+    rows.cut_short = budget["cut"]
+    return rows
+
+
+def _fragments(scan, add, accounts, members, invitations, folded, squeezed, kana, name_col, limit) -> None:
+    """Anywhere in a login ID or a name: scans, cut short by the budget (see _scan_budget)."""
+    # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
+    digits = re.sub(r"[-\s()+]", "", folded)
+    if digits.isdigit() and len(digits) >= 4:
+        frag = digits[1:] if digits.startswith("0") else digits
+        add(accounts, scan("select id from accounts where login_key like ? escape '\\' and login_key like '+%' "
+                           "order by id limit ?", [_like(frag), limit]))
+    elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
+        add(accounts, scan("select id from accounts where login_key like ? escape '\\' and login_key not like "
+                           "'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
+    # A name, partial, whatever the spacing: a kana query reads only the kana, and a 団体ID or login
+    # ID no names at all. Invitations are few: they are always read whole. Family accounts have no
+    # member record: their name is their invitation's.
+    if name_col is None:
+        return
+    text = kana if name_col == "kana" else squeezed
+    name_sql = f"replace(replace({name_col}, ' ', ''), '　', '') like ? escape '\\'"
+    if len(members) < limit:
+        add(members, scan(f"select id from members where {name_sql} order by id limit ?", [_like(text), limit]))
+    add(invitations, scan(f"select id from invitations where {name_sql} and family_account_id is null "
+                          "order by id desc limit ?", [_like(text), limit]))
+    add(accounts, scan(f"select family_account_id from invitations where {name_sql} "
+                       "and family_account_id is not null limit ?", [_like(text), limit]))
+
+
+def _result_rows(ctx, accounts: list[int], members: list[int], invitations: list[int], limit: int) -> SearchResult:
     # Members held by an account, or waiting in a provisional registration, show as that account.
     for member_id in list(members):
         held = _account_of_member(ctx, member_id)
@@ -152,7 +222,7 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     rows = [_account_row(ctx, a) for a in accounts]
     rows += [_member_row(ctx, m) for m in members]
     rows += [_invitation_row(ctx, i) for i in invitations]
-    return [r for r in rows if r is not None][:limit]
+    return SearchResult([r for r in rows if r is not None][:limit])
 
 
 def _account_of_member(ctx, member_id: int) -> int | None:

@@ -68,6 +68,27 @@ def test_search_by_kana_and_kanji_partial(world, clock):
     assert helpdesk.search(world, "存在しない名前") == []
 
 
+def test_name_prefixes_go_through_the_indexes_and_fragments_stop_on_time(world, clock, monkeypatch):
+    """At 10 million members a scan of the names takes seconds: a family name, a full name (with or
+    without its space) and a kana prefix are found without one; a fragment from the middle of a
+    name is looked for within helpdesk.SCAN_SECONDS, and the result says when it was cut short."""
+    a77 = f"member:{member_id(world, 'TS000002', 'A-77')}"  # 山田 太郎 / ヤマダ タロウ
+    plan = " ".join(str(r[3]) for r in world.db.execute("explain query plan select id from members where name glob ?",
+                                                        ["山田*"]))
+    assert "USING INDEX idx_members_name" in plan
+    monkeypatch.setattr(helpdesk, "SCAN_SECONDS", 0.0)  # every scan cut at once
+    for typed in ("山田", "山田太郎", "山田 太", "ヤマダ", "やまだたろう", "ﾔﾏﾀﾞ ﾀ"):
+        found = helpdesk.search(world, typed)
+        assert a77 in refs(found), typed
+    middle = helpdesk.search(world, "田太")
+    assert middle.cut_short and a77 not in refs(middle)
+    assert a77 in refs(helpdesk.search(world, "ｔｓ０００００２"))  # a 団体ID: through its key
+    monkeypatch.setattr(helpdesk, "SCAN_SECONDS", 5.0)
+    middle = helpdesk.search(world, "田太")
+    assert a77 in refs(middle) and not middle.cut_short
+    assert helpdesk.search(world, "[*?") == []  # GLOB's own characters are only text
+
+
 def test_search_by_group_id_lists_its_roster(world, clock):
     flow_id, _ = provisional(world, key1="A-78", key2="M9002", gid="TS000002", login="misaki@example.jp", kind="email")
     found = helpdesk.search(world, "ｔｓ０００００２")

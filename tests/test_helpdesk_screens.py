@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input, OptionList, Static
 
-from bene_tui import auth, family, registration
+from bene_tui import auth, family, helpdesk, registration
 from bene_tui.errors import BeneError
 from bene_tui.i18n import t
 from bene_tui.screens.helpdesk import ConfirmScreen, OperatorScreen, PersonScreen, SearchScreen
@@ -106,6 +106,26 @@ async def test_f3_asks_the_operator_once_then_searches(app_factory, ctx):
         await wait_screen(pilot, StartScreen)
         await pilot.press("f3")  # asked once per session: straight to the search now
         await wait_screen(pilot, SearchScreen)
+
+
+async def test_a_search_cut_short_says_so_and_how_to_narrow_it(app_factory, ctx, monkeypatch):
+    monkeypatch.setattr(helpdesk, "SCAN_SECONDS", 0.0)  # as a fragment search over ten million members
+    app = app_factory(mode="helpdesk", lang="ja")
+    app.operator = "佐々木"
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")
+        screen = await wait_screen(pilot, SearchScreen)
+        await type_into(pilot, "#query", "田太")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "確認しきれませんでした" in str(screen.query_one("#hd-count").render()),
+                       what="the cut-short hint")
+        assert "姓の先頭から" in str(screen.query_one("#hd-count").render())
+        monkeypatch.setattr(helpdesk, "SCAN_SECONDS", 5.0)  # time enough: every record read, no hint
+        await type_into(pilot, "#query", "山田")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.query_text == "山田" and screen.rows, what="山田")
+        assert "確認しきれ" not in str(screen.query_one("#hd-count").render())
 
 
 async def test_f3_does_nothing_outside_helpdesk(app_factory):

@@ -188,6 +188,8 @@ class SearchScreen(BaseScreen):
             results.add_option(Option(Content(self._line(row)), id=row["ref"]))
         count = self.t("hd.results", n=len(self.rows)) if self.rows else (
             self.t("hd.no_results") if self.query_text else "")
+        if getattr(self.rows, "cut_short", False):  # a fragment scan ran out of time (helpdesk.SCAN_SECONDS)
+            count += " " + self.t("hd.cut_short")
         self.query_one("#hd-count", Static).update(count)
         if self.rows:
             results.highlighted = 0
