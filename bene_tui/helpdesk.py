@@ -25,7 +25,6 @@ import re
 import sqlite3
 import time
 import unicodedata
-from contextlib import contextmanager
 
 from . import accounts, audit, flows, verification
 from .clock import fmt_time
@@ -106,30 +105,31 @@ class SearchResult(list):
     cut_short = False
 
 
-@contextmanager
-def _scan_budget(db, seconds: float):
-    """Scans run inside this: once `seconds` have passed, SQLite interrupts them (`scan` returns
-    what it has, marking the result cut short)."""
-    deadline = time.monotonic() + seconds
-    state = {"cut": False}
+class _ScanBudget:
+    """Scans of a whole column, stopped by SQLite once `seconds` have passed: `scan` then returns
+    nothing more and `cut` is set."""
 
-    def scan(sql: str, args: list) -> list:
-        if state["cut"] or time.monotonic() >= deadline:  # out of time before this scan began
-            state["cut"] = True
+    def __init__(self, db, seconds: float) -> None:
+        self.db, self.deadline, self.cut = db, time.monotonic() + seconds, False
+
+    def __enter__(self) -> "_ScanBudget":
+        self.db.conn.set_progress_handler(lambda: time.monotonic() > self.deadline, 10_000)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.conn.set_progress_handler(None, 0)
+
+    def scan(self, sql: str, args: list) -> list:
+        if self.cut or time.monotonic() >= self.deadline:  # out of time before this scan began
+            self.cut = True
             return []
         try:
-            return db.execute(sql, args).fetchall()
+            return self.db.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
             if "interrupt" not in str(exc):
                 raise
-            state["cut"] = True
+            self.cut = True
             return []
-
-    db.conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
-    try:
-        yield scan, state
-    finally:
-        db.conn.set_progress_handler(None, 0)
 
 
 def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
@@ -171,44 +171,40 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     is_kana = bool(_KATAKANA.fullmatch(kana))
     by_name = bool(squeezed) and not is_kana and not is_group and (not squeezed.isascii() or lid is None)
     name_col = "kana" if is_kana else "name" if by_name else None
+    name_text = kana if is_kana else squeezed
     if name_col:
-        for pattern in _name_prefixes(kana if is_kana else squeezed):
+        for pattern in _name_prefixes(name_text):
             if len(members) >= limit:
                 break
             add(members, db.execute(f"select id from members where {name_col} glob ? limit ?", [pattern, limit]))
         members.sort()
 
-    with _scan_budget(db, SCAN_SECONDS) as (scan, budget):
-        _fragments(scan, add, accounts, members, invitations, folded, squeezed, kana, name_col, limit)
+    # Anywhere in a login ID or a name: scans, within the budget.
+    with _ScanBudget(db, SCAN_SECONDS) as budget:
+        # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
+        digits = re.sub(r"[-\s()+]", "", folded)
+        if digits.isdigit() and len(digits) >= 4:
+            frag = digits[1:] if digits.startswith("0") else digits
+            add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
+                                      "like '+%' order by id limit ?", [_like(frag), limit]))
+        elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
+            add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
+                                      "not like 'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
+        # A name, partial, whatever the spacing: a kana query reads only the kana, and a 団体ID or
+        # login ID no names at all. Invitations are few. Family accounts have no member record:
+        # their name is their invitation's.
+        if name_col:
+            text = _like(name_text)
+            name_sql = f"replace(replace({name_col}, ' ', ''), '　', '') like ? escape '\\'"
+            if len(members) < limit:
+                add(members, budget.scan(f"select id from members where {name_sql} order by id limit ?", [text, limit]))
+            add(invitations, budget.scan(f"select id from invitations where {name_sql} and family_account_id is null "
+                                         "order by id desc limit ?", [text, limit]))
+            add(accounts, budget.scan(f"select family_account_id from invitations where {name_sql} "
+                                      "and family_account_id is not null limit ?", [text, limit]))
     rows = _result_rows(ctx, accounts, members, invitations, limit)
-    rows.cut_short = budget["cut"]
+    rows.cut_short = budget.cut
     return rows
-
-
-def _fragments(scan, add, accounts, members, invitations, folded, squeezed, kana, name_col, limit) -> None:
-    """Anywhere in a login ID or a name: scans, cut short by the budget (see _scan_budget)."""
-    # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
-    digits = re.sub(r"[-\s()+]", "", folded)
-    if digits.isdigit() and len(digits) >= 4:
-        frag = digits[1:] if digits.startswith("0") else digits
-        add(accounts, scan("select id from accounts where login_key like ? escape '\\' and login_key like '+%' "
-                           "order by id limit ?", [_like(frag), limit]))
-    elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
-        add(accounts, scan("select id from accounts where login_key like ? escape '\\' and login_key not like "
-                           "'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
-    # A name, partial, whatever the spacing: a kana query reads only the kana, and a 団体ID or login
-    # ID no names at all. Invitations are few: they are always read whole. Family accounts have no
-    # member record: their name is their invitation's.
-    if name_col is None:
-        return
-    text = kana if name_col == "kana" else squeezed
-    name_sql = f"replace(replace({name_col}, ' ', ''), '　', '') like ? escape '\\'"
-    if len(members) < limit:
-        add(members, scan(f"select id from members where {name_sql} order by id limit ?", [_like(text), limit]))
-    add(invitations, scan(f"select id from invitations where {name_sql} and family_account_id is null "
-                          "order by id desc limit ?", [_like(text), limit]))
-    add(accounts, scan(f"select family_account_id from invitations where {name_sql} "
-                       "and family_account_id is not null limit ?", [_like(text), limit]))
 
 
 def _result_rows(ctx, accounts: list[int], members: list[int], invitations: list[int], limit: int) -> SearchResult:

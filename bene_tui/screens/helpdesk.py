@@ -146,7 +146,7 @@ class SearchScreen(BaseScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict] = []
+        self.rows = helpdesk.SearchResult()
         self.query_text = ""
 
     def compose(self) -> ComposeResult:
@@ -188,7 +188,7 @@ class SearchScreen(BaseScreen):
             results.add_option(Option(Content(self._line(row)), id=row["ref"]))
         count = self.t("hd.results", n=len(self.rows)) if self.rows else (
             self.t("hd.no_results") if self.query_text else "")
-        if getattr(self.rows, "cut_short", False):  # a fragment scan ran out of time (helpdesk.SCAN_SECONDS)
+        if self.rows.cut_short:  # a fragment scan ran out of time (helpdesk.SCAN_SECONDS)
             count += " " + self.t("hd.cut_short")
         self.query_one("#hd-count", Static).update(count)
         if self.rows:

@@ -11,6 +11,19 @@ from __future__ import annotations
 from textual.widgets import Button as _TextualButton
 
 
+# The variants' colours as Textual has them: (variant, top border, bottom border, hover, pressed top).
+_VARIANTS = (("primary", "lighten-3", "darken-3", "darken-2", "darken-3"),
+             ("warning", "lighten-2", "darken-3", "darken-2", "darken-2"),
+             ("error", "lighten-2", "darken-3", "darken-1", "darken-2"))
+_VARIANT_CSS = """
+        &.-{v} {{
+            color: $button-color-foreground; background: ${v};
+            border-top: tall ${v}-{top}; border-bottom: tall ${v}-{bottom};
+            &:hover {{ background: ${v}-{hover}; border-top: tall ${v}; }}
+            &.-active {{ background: ${v}; border-bottom: tall ${v}-{top}; border-top: tall ${v}-{pressed}; }}
+        }}"""
+
+
 class Button(_TextualButton, inherit_css=False):  # Textual's rules replaced by the subset below
     DEFAULT_CSS = """
     Button {
@@ -24,27 +37,6 @@ class Button(_TextualButton, inherit_css=False):  # Textual's rules replaced by 
         &:hover { border-top: tall $surface; background: $surface-darken-1; }
         &.-active { background: $surface; border-bottom: tall $surface-lighten-1;
                     border-top: tall $surface-darken-1; tint: $background 30%; }
-
-        &.-primary {
-            color: $button-color-foreground; background: $primary;
-            border-top: tall $primary-lighten-3; border-bottom: tall $primary-darken-3;
-            &:hover { background: $primary-darken-2; border-top: tall $primary; }
-            &.-active { background: $primary; border-bottom: tall $primary-lighten-3;
-                        border-top: tall $primary-darken-3; }
-        }
-        &.-warning {
-            color: $button-color-foreground; background: $warning;
-            border-top: tall $warning-lighten-2; border-bottom: tall $warning-darken-3;
-            &:hover { background: $warning-darken-2; border-top: tall $warning; }
-            &.-active { background: $warning; border-bottom: tall $warning-lighten-2;
-                        border-top: tall $warning-darken-2; }
-        }
-        &.-error {
-            color: $button-color-foreground; background: $error;
-            border-top: tall $error-lighten-2; border-bottom: tall $error-darken-3;
-            &:hover { background: $error-darken-1; border-top: tall $error; }
-            &.-active { background: $error; border-bottom: tall $error-lighten-2;
-                        border-top: tall $error-darken-2; }
-        }
+""" + "".join(_VARIANT_CSS.format(v=v, top=t, bottom=b, hover=h, pressed=p) for v, t, b, h, p in _VARIANTS) + """
     }
     """
