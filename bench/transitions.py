@@ -5,23 +5,33 @@
 One BeneApp per mode (production Argon2id parameters, a real clock, a throw-away database with
 a generated roster) registers RUNS different members through the real screens. For every
 step the clock starts when the step's button is pressed (`Button.press()`, as Enter or a click
-would) and stops when the next screen is mounted — composed and its `on_mount` run, which for
-step 4 includes loading the registered name from the database — and its first frame has been
+would) and stops when the next screen is current and mounted — composed and its `on_mount` run
+(before the press, for a screen composed ahead; see below), with step 4's registered name loaded
+from the database — and its first frame has been
 drawn (handed to the terminal driver; headless, it is not written out). Without the frame the
 figure would depend on whether Textual happened to lay out before or after the Mount event:
 
   start   「新規登録」                      StartScreen -> Step1Screen
   step1   「次へ」  (団体ID + 認証キー)      Step1Screen -> Step2Screen
-  step2   「上記内容で送信する」             Step2Screen -> Step3Screen   (password policy + Argon2id hash)
+  step2   「上記内容で送信する」             Step2Screen -> Step3Screen   (password policy; the hash made ahead)
   step3   「送信する」 (認証コード)          Step3Screen -> Step4Screen   (+ the name shown)
   step4   「ベネアカウントの登録を完了する」  Step4Screen -> DoneScreen
   top     「トップへ戻る」                   DoneScreen  -> StartScreen
 
-Typing into the fields is not timed. Side by side, in the same run: a minimal Textual app whose
-button pushes a screen of five Inputs (the framework's own floor for "press -> next screen"),
-and, outside the UI, the password work step 2 must do (zxcvbn policy check and one Argon2id
-hash), so step 2 can be read as "hashing + the rest". Prints median and p95 per step.
-Target: median <= 50 ms per step; step 2 is reported with hashing included and without it.
+Typing into the fields is not timed; before each press the bench waits THINK (0.3 s), far less
+than any person takes over a step. bene-tui uses such time:
+  - each screen composes the screen it leads to in the background, a moment after its own first
+    frame (screens/ahead.py); the press fills that screen in (flow ID, login ID, the 姓名) and
+    pushes it, so Textual only lays it out and draws it;
+  - step 2 hashes the password as soon as both password fields agree
+    (Step2Screen._passwords_changed), so 「上記内容で送信する」 stores the hash made while the terms
+    were being read. A press within the hash's 150 ms of the last keystroke waits for the rest of
+    it; the bench counts the presses that had to hash, which should be none.
+
+Side by side, in the same run: a minimal Textual app whose button pushes a screen of five Inputs
+(the framework's own floor for "press -> next screen"), and, outside the UI, the password work
+(zxcvbn policy check and one Argon2id hash), for scale. Prints median and p95 per step.
+Target: median <= 50 ms per step.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import _gen  # noqa: E402
 PASSWORD = "kumo-no-ue-de-odoru-neko-42"
 STEPS = ("start", "step1", "step2", "step3", "step4", "top")
 TARGET_MS = 50.0
+THINK = 0.3  # seconds before each press: far less than anyone takes to read a step and type it
 
 
 def p95(xs: list[float]) -> float:
@@ -81,6 +92,10 @@ def count_frames() -> None:
 
 
 async def press_and_time(app, button_selector: str, next_cls) -> float:
+    await asyncio.sleep(THINK)  # a person reads and types before pressing; both apps get the time
+    modes = getattr(app, "modes", None)
+    if modes is not None:
+        modes.touch()  # ... and the kiosk sees them active (values are set here without key events)
     button = app.screen.query_one(button_selector)
     before = {screen: FRAMES.get(screen, 0) for screen in app.screen_stack}
     t0 = time.perf_counter()
@@ -91,6 +106,22 @@ async def press_and_time(app, button_selector: str, next_cls) -> float:
 
 def set_value(app, selector: str, value) -> None:
     app.screen.query_one(selector).value = value
+
+
+HASHED_AT_PRESS = [0, 0]  # step-2 presses that had to hash the password themselves, of all
+
+
+def count_hashes_at_press() -> None:
+    from bene_tui import passwords
+
+    hash_for = passwords.hash_for
+
+    def counted(password, rules, prehashed=None):
+        HASHED_AT_PRESS[1] += 1
+        HASHED_AT_PRESS[0] += prehashed is None or prehashed.password != password
+        return hash_for(password, rules, prehashed)
+
+    passwords.hash_for = counted
 
 
 def make_db(directory: Path, runs: int) -> Path:
@@ -140,6 +171,7 @@ async def bene_runs(path: Path, mode: str, runs: int, first: int) -> dict[str, l
             set_value(app, "#code", code)
             await pilot.pause()
             got["step3"] = await press_and_time(app, "#send", Step4Screen)
+            assert str(app.screen.query_one("#name").render()).strip(), "step 4 drawn without the name"
             set_value(app, "#confirm", True)
             await pilot.pause()
             got["step4"] = await press_and_time(app, "#complete", DoneScreen)
@@ -228,6 +260,7 @@ def main() -> int:
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     count_frames()
+    count_hashes_at_press()
     from bene_tui.config import Rules
 
     r = Rules()
@@ -247,6 +280,7 @@ def main() -> int:
     print(f"\nminimal Textual app, press -> screen of 5 Inputs mounted and drawn: median {ms(statistics.median(base_all))} ms"
           f"   p95 {ms(p95(base_all))} ms")
     print(f"password work outside the UI: zxcvbn policy median {ms(policy_med)} ms, Argon2id hash median {ms(hash_med)} ms")
+    print(f"step-2 presses that had to hash the password themselves: {HASHED_AT_PRESS[0]} of {HASHED_AT_PRESS[1]}")
     for mode, times in results.items():
         print(f"\n[{mode} mode]                        median      p95   (ms)   median/minimal")
         for step in STEPS:
@@ -254,10 +288,6 @@ def main() -> int:
             flag = "" if med * 1000 <= TARGET_MS else "  > target"
             print(f"  {step:<6}                        {ms(med)}  {ms(p95(times[step]))}        "
                   f"{med / statistics.median(base_all):6.1f}x{flag}")
-        rest = [t - hash_med - policy_med for t in times["step2"]]
-        med = statistics.median(rest)
-        print(f"  step2 without policy+hash (est.)  {ms(med)}  {ms(p95(rest))}"
-              f"{'' if med * 1000 <= TARGET_MS else '  > target'}")
     return 0
 
 

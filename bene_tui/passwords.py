@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from .config import Rules
 from .errors import ValidationError
@@ -49,6 +50,26 @@ def hasher(rules: Rules):
 
 def hash_password(password: str, rules: Rules) -> str:
     return hasher(rules).hash(password)
+
+
+class Prehashed(NamedTuple):
+    """A hash made while the person was still on the form, with the password it was made for."""
+
+    password: str
+    hash: str
+
+
+def prehash(password: str, rules: Rules) -> Prehashed:
+    if not _encodable(password):  # a broken paste: check_policy says so at the press
+        raise ValidationError("error.control_chars", field="password")
+    return Prehashed(password, hash_password(password, rules))
+
+
+def hash_for(password: str, rules: Rules, prehashed: Prehashed | None = None) -> str:
+    """The hash to store: the one made ahead if it is of this very password under today's parameters."""
+    if prehashed is not None and prehashed.password == password and not hasher(rules).check_needs_rehash(prehashed.hash):
+        return prehashed.hash
+    return hash_password(password, rules)
 
 
 def verify_password(stored: str | None, password: str, rules: Rules) -> bool:

@@ -54,9 +54,17 @@ def _existing(ctx, lid: LoginId) -> dict | None:
     return rows[0] if rows else None
 
 
+def hash_ahead(ctx, password: str) -> passwords.Prehashed:
+    """Step 2's slow part, started by the screen as soon as both password fields agree."""
+    return passwords.prehash(password, ctx.rules)
+
+
 def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: str, agreed: bool,
-                       lang: str | None = None) -> dict:
+                       lang: str | None = None, prehashed: passwords.Prehashed | None = None) -> dict:
     """Step 2: provisional registration and the first code. Returns the outbox message sent.
+
+    `prehashed` (from `hash_ahead`) is used only if it is of this very password; otherwise the
+    password is hashed here.
 
     An already registered login ID raises BeneError('registration.already_registered'): the
     screen then shows the linking guidance with 「紐づけ設定する」.
@@ -70,7 +78,7 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
         raise ValidationError("error.terms_required", field="agree")
     member = identify.member(ctx, flow["member_id"])
     passwords.check_policy(password, ctx.rules, lid.value, (member["name"], member["birth_date"] or ""))
-    hashed = passwords.hash_password(password, ctx.rules)  # slow: this is why we run in a thread
+    hashed = passwords.hash_for(password, ctx.rules, prehashed)  # slow unless made ahead: run in a thread
     now = ctx.now()
     with ctx.tx() as db:
         existing = _existing(ctx, lid)

@@ -217,6 +217,17 @@ def test_step2_submit_credentials(fuzz_world, kind, login, password, agreed):
         assert agreed and kind in ("email", "sms") and result["code"]
 
 
+@FUZZ
+@given(password=PASSWORDS)
+def test_step2_hash_ahead(fuzz_world, password):
+    """What the screen hashes while the terms are read: a hash of exactly that password, or a refusal."""
+    from bene_tui import passwords
+
+    outcome, result = call(fuzz_world, registration.hash_ahead, password)
+    if outcome == "ok":
+        assert result.password == password and passwords.verify_password(result.hash, password, fuzz_world.rules)
+
+
 @pytest.fixture
 def provisional_flow(fuzz_world):
     flow_id = registration.start(fuzz_world, "TS000001", "1003", "19781120").flow_id

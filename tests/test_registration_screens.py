@@ -624,3 +624,139 @@ async def test_outbox_viewer_shows_subjects_and_bodies_literally(app_factory, tm
         drawn = "\n".join(listing.render_line(y).text for y in range(listing.size.height))
         assert "【ベネアカウント】[b]重要[/b]" in drawn  # the subject in the message list, drawn as typed
         assert "[link=x]y" in pilot.app.export_screenshot()
+
+
+# -- work done while the person is still typing -------------------------------------------------
+# Step 2 is composed while step 1 is filled in (screens/ahead.py) and the password is hashed as
+# soon as both fields agree (Step2Screen._passwords_changed): bench/transitions.py.
+
+async def wait_ahead(pilot, step1: Step1Screen, not_this=None) -> Step2Screen:
+    return await wait_for(pilot, lambda: (s := step1.ahead.screen) is not None and s is not not_this
+                          and s.is_mounted and s, what="Step 2 composed ahead")
+
+
+async def test_step2_is_composed_while_step1_is_typed_and_is_the_one_shown(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        step1 = await open_step1(pilot)
+        ahead = await wait_ahead(pilot, step1)
+        assert pilot.app.screen is step1 and ahead not in pilot.app.screen_stack
+        assert ahead.flow_id == "" and ahead.query_one("#login_id", Input).value == ""
+        await do_step1(pilot, *TARO)
+        step2 = await wait_screen(pilot, Step2Screen)
+        assert step2 is ahead
+        flow_ids = [r["id"] for r in query(tmp_path, "select id from flows")]
+        assert flow_ids == [step2.flow_id]
+        assert step2.focused is step2.query_one("#kind")
+        await fill_step2(pilot, "taro@example.jp")
+        await wait_screen(pilot, Step3Screen)
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+
+
+async def test_a_step2_composed_ahead_is_dropped_on_a_language_switch_and_when_step1_closes(app_factory):
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        step1 = await open_step1(pilot)
+        japanese = await wait_ahead(pilot, step1)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "Next" in screen_text(pilot), what="English")
+        await do_step1(pilot, *TARO)
+        step2 = await wait_screen(pilot, Step2Screen)
+        assert step2 is not japanese
+        assert str(step2.query_one("#submit", Button).label) == "Send the above"
+        await wait_for(pilot, lambda: not japanese.is_running and not japanese.is_attached,
+                       what="the Japanese Step 2 removed")
+
+        await pilot.press("escape")  # back to step 1: a new Step 2 is composed for it ...
+        assert await wait_screen(pilot, Step1Screen) is step1
+        again = await wait_ahead(pilot, step1, not_this=step2)
+        await pilot.press("escape")  # ... and goes when step 1 closes, unused
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: not again.is_running and not again.is_attached, what="the unused Step 2 removed")
+        assert not step2.is_attached
+
+
+async def test_the_password_is_hashed_once_while_the_terms_are_read(app_factory, tmp_path, monkeypatch):
+    from bene_tui import passwords
+
+    made = []
+    real = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda password, rules: made.append(password) or real(password, rules))
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        step2 = await to_step2(pilot)
+        await type_into(pilot, "#login_id", "taro@example.jp")
+        await type_into(pilot, "#password", GOOD_PASSWORD)
+        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        await wait_for(pilot, lambda: made == [GOOD_PASSWORD], what="the hash made ahead")
+        assert account(tmp_path, "taro@example.jp") is None  # nothing stored before 「上記内容で送信する」
+        step2.query_one("#agree", Checkbox).focus()
+        await pilot.press("space")
+        await press_button(pilot, step2.query_one("#submit", Button))
+        await wait_screen(pilot, Step3Screen)
+    assert made == [GOOD_PASSWORD]  # not hashed a second time at the press
+    stored = account(tmp_path, "taro@example.jp")["password_hash"]
+    rules = make_settings(tmp_path).rules
+    assert passwords.verify_password(stored, GOOD_PASSWORD, rules)
+
+
+async def test_a_password_changed_after_its_hash_was_made_is_stored_as_finally_typed(app_factory, tmp_path):
+    from bene_tui import passwords
+
+    final = GOOD_PASSWORD + "-z"
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        step2 = await to_step2(pilot)
+        await type_into(pilot, "#login_id", "taro@example.jp")
+        await type_into(pilot, "#password", GOOD_PASSWORD)
+        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        first = step2._hash_ahead[1]
+        await wait_for(pilot, lambda: first.is_finished, what="the first hash made ahead")
+        await type_into(pilot, "#password", final)  # changed: the fields disagree until ...
+        await pilot.press("enter")
+        await type_into(pilot, "#password2", final)  # ... they agree again
+        step2.query_one("#agree", Checkbox).focus()
+        await pilot.press("space")
+        await press_button(pilot, step2.query_one("#submit", Button))  # at once: waits for the new hash
+        await wait_screen(pilot, Step3Screen)
+    stored = account(tmp_path, "taro@example.jp")["password_hash"]
+    rules = make_settings(tmp_path).rules
+    assert passwords.verify_password(stored, final, rules)
+    assert not passwords.verify_password(stored, GOOD_PASSWORD, rules)
+
+
+async def test_every_step_is_shown_from_the_screen_composed_for_it(app_factory, tmp_path):
+    """Start → Step 1 → … → Done: each screen pushed is the one its predecessor composed ahead,
+    filled in with this person's data (login ID, 姓名) before its first frame."""
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+
+        async def ahead_of(screen):
+            return await wait_for(pilot, lambda: (s := screen.ahead.screen) is not None and s.is_mounted and s,
+                                  what=f"the screen after {screen!r} composed ahead")
+
+        expected = await ahead_of(start)
+        await pilot.press("enter")  # 「新規登録」
+        step1 = await wait_screen(pilot, Step1Screen)
+        assert step1 is expected
+        expected = await ahead_of(step1)
+        await do_step1(pilot, *TARO)
+        assert await wait_screen(pilot, Step2Screen) is expected
+        expected = await ahead_of(expected)
+        await fill_step2(pilot, "090-1234-5678", kind="sms")
+        step3 = await wait_screen(pilot, Step3Screen)
+        assert step3 is expected
+        assert "090-1234-5678" in str(step3.query_one("#sent-to").render())
+        assert not step3.query_one("#sender-note").display  # the e-mail sender's address: not for SMS
+        expected = await ahead_of(step3)
+        await type_code(pilot, messages_to(tmp_path, "+819012345678")[-1]["code"])
+        step4 = await wait_screen(pilot, Step4Screen)
+        assert step4 is expected
+        assert "山田 太郎" in str(step4.query_one("#name").render())  # in place when it first showed
+        expected = await ahead_of(step4)
+        done = await confirm_and_complete(pilot)
+        assert done is expected and done.account_id == account(tmp_path, "+819012345678")["id"]
+        await press_button(pilot, done.query_one("#benefit", Button))
+        await wait_for(pilot, lambda: "初回特典を受け取りました。" in screen_text(pilot), what="benefit granted")
+        assert query(tmp_path, "select account_id from benefits") == [{"account_id": done.account_id}]

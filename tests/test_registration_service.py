@@ -104,6 +104,24 @@ def test_password_is_argon2id_and_code_only_hashed(world):
     assert message["code"] not in stored and len(stored) == 64
 
 
+def test_a_hash_made_ahead_is_stored_only_for_its_own_password_and_parameters(world):
+    from dataclasses import replace
+
+    from bene_tui import passwords
+
+    ahead = registration.hash_ahead(world, GOOD_PASSWORD)
+    flow_id = start(world)
+    registration.submit_credentials(world, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja", ahead)
+    assert world.db.execute("select password_hash from accounts").fetchone()[0] == ahead.hash
+
+    other = passwords.Prehashed(GOOD_PASSWORD, ahead.hash)  # made for this password, but ...
+    assert passwords.hash_for(GOOD_PASSWORD + "x", world.rules, other) != ahead.hash  # ... not for another
+    stronger = replace(world.rules, argon2_time_cost=world.rules.argon2_time_cost + 1)
+    assert passwords.hash_for(GOOD_PASSWORD, stronger, other) != ahead.hash  # nor under other parameters
+    assert passwords.verify_password(passwords.hash_for(GOOD_PASSWORD + "x", world.rules, other),
+                                     GOOD_PASSWORD + "x", world.rules)
+
+
 def test_already_registered_login_id(world):
     flow_id, message = provisional(world)
     registration.verify_code(world, flow_id, message["code"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any, Callable
 
 from textual.binding import Binding
@@ -11,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from ..errors import BeneError
 from ..modes import remember_entered
+from .ahead import Ahead
 
 log = logging.getLogger("bene_tui")
 
@@ -68,11 +70,26 @@ class BaseScreen(Screen):
         from ..widgets.guide_panel import sync
 
         sync(self)
+        self.ahead.schedule()
+
+    # -- the next screen, composed while this one is filled in (screens/ahead.py) ----------------
+    def build_ahead(self) -> Screen | None:
+        """A new instance of the screen this one leads to, if it can be composed before its data is
+        known; the screen takes it with `self.ahead.take()` and fills it in before pushing it."""
+        return None
+
+    @cached_property
+    def ahead(self) -> Ahead:
+        return Ahead(self, self.build_ahead)
+
+    def on_unmount(self) -> None:
+        self.ahead.discard()
 
     # -- errors ---------------------------------------------------------------------------
     def clear_errors(self) -> None:
         for w in self.query(".field-error, .form-error"):
-            w.update("")
+            if str(w.content):  # an empty line left alone: clearing it would lay the screen out again
+                w.update("")
 
     def show_error(self, error: BeneError) -> None:
         """The generic text beside its field; the real reason too, for helpdesk staff only."""

@@ -9,8 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
+from textual.worker import Worker
 
-from .. import identify, registration
+from .. import identify, passwords, registration
 from ..normalize import display_login_id, mask
 from ..errors import BeneError, ValidationError
 from ..widgets.button import Button
@@ -100,6 +101,9 @@ class Step1Screen(FlowScreen):
     def on_mount(self) -> None:
         self.query_one("#group_id", Input).focus()
 
+    def build_ahead(self) -> Step2Screen | None:
+        return Step2Screen() if self.purpose == "register" else None
+
     @on(Input.Changed, "#group_id")
     def _group_changed(self, event: Input.Changed) -> None:
         # A worker, not an await: the screen's queue must keep taking keys (fast typists, scanners).
@@ -135,7 +139,9 @@ class Step1Screen(FlowScreen):
 
             self.app.push_screen(link_screen(started.flow_id))
         else:
-            self.app.push_screen(Step2Screen(started.flow_id))
+            step2 = self.ahead.take() or Step2Screen()
+            step2.flow_id = started.flow_id
+            self.app.push_screen(step2)
 
 
 class Step2Screen(FlowScreen):
@@ -143,10 +149,11 @@ class Step2Screen(FlowScreen):
 
     STEP = 2
 
-    def __init__(self, flow_id: str) -> None:
+    def __init__(self, flow_id: str = "") -> None:
         super().__init__()
-        self.flow_id = flow_id
+        self.flow_id = flow_id  # set when step 1 has passed (Step1Screen composes this screen ahead)
         self.already_registered = False
+        self._hash_ahead: tuple[str, Worker] | None = None  # (password, its Argon2id hash being made)
 
     def form(self) -> ComposeResult:
         yield Button(self.t("reg.link_instead"), id="link-instead", classes="link")
@@ -201,6 +208,26 @@ class Step2Screen(FlowScreen):
     def _submitted(self, event: Input.Submitted) -> None:
         self.focus_next()
 
+    @on(Input.Changed, "#password, #password2")
+    def _passwords_changed(self) -> None:
+        """Once both fields agree, hash the password in the background while the person reads the
+        terms: 「上記内容で送信する」 then skips Argon2id's 150 ms (bench/transitions.py)."""
+        password = self.query_one("#password", Input).value
+        if not password or password != self.query_one("#password2", Input).value:
+            return
+        if self._hash_ahead is None or self._hash_ahead[0] != password:
+            worker = self.run_worker(partial(self.app.call, registration.hash_ahead, password),
+                                     group="hash-ahead", exclusive=True, exit_on_error=False)
+            self._hash_ahead = (password, worker)
+
+    async def _prehashed(self, password: str) -> passwords.Prehashed | None:
+        if self._hash_ahead is None or self._hash_ahead[0] != password:
+            return None
+        try:
+            return await self._hash_ahead[1].wait()
+        except Exception:  # failed (say, a broken paste) or cancelled: the service hashes and judges it
+            return None
+
     @on(Button.Pressed, "#submit")
     async def _submit(self, event: Button.Pressed) -> None:
         password = self.confirmed_password()
@@ -215,7 +242,7 @@ class Step2Screen(FlowScreen):
             try:
                 message = await self.app.call(
                     registration.submit_credentials, self.flow_id, self.kind, login_id, password,
-                    self.query_one("#agree", Checkbox).value, self.app.lang)
+                    self.query_one("#agree", Checkbox).value, self.app.lang, await self._prehashed(password))
             finally:
                 event.button.disabled = False
                 if had_focus and self.focused is moved_to:  # back on the button, unless an error moves it on
@@ -234,7 +261,12 @@ class Step2Screen(FlowScreen):
             self.show_error(registration.BeneError("error.unexpected"))
             return
         self.app.remember_recipient(message["recipient"])
-        self.app.push_screen(Step3Screen(self.flow_id, message["recipient"]))
+        step3 = self.ahead.take() or Step3Screen()
+        step3.show_for(self.flow_id, message["recipient"])
+        self.app.push_screen(step3)
+
+    def build_ahead(self) -> Step3Screen:
+        return Step3Screen()
 
     @on(Button.Pressed, "#link-instead, #link-setup")
     def _link(self) -> None:
@@ -248,16 +280,19 @@ class Step3Screen(FlowScreen):
 
     STEP = 3
 
-    def __init__(self, flow_id: str, recipient: str) -> None:
+    def __init__(self, flow_id: str = "", recipient: str = "") -> None:
         super().__init__()
+        self.flow_id, self.recipient = flow_id, recipient  # set by show_for when composed ahead
+
+    def show_for(self, flow_id: str, recipient: str) -> None:
         self.flow_id, self.recipient = flow_id, recipient
+        if self.is_mounted:
+            self.after_relabel()
 
     def form(self) -> ComposeResult:
-        key = "reg.code_sent_sms" if self.recipient.startswith("+") else "reg.code_sent_email"
         yield Static(self.t("reg.provisional_done"), classes="title")
-        yield Static(self.t(key, login_id=display_login_id(self.recipient)), classes="lead", markup=False)
-        if not self.recipient.startswith("+"):  # the sender's address is an e-mail matter
-            yield Static(self.t("reg.sender_note"), classes="hint")
+        yield Static("", id="sent-to", classes="lead", markup=False)
+        yield Static(self.t("reg.sender_note"), id="sender-note", classes="hint")
         yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
@@ -266,6 +301,16 @@ class Step3Screen(FlowScreen):
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
+        self.after_relabel()
+
+    def after_relabel(self) -> None:
+        sms = self.recipient.startswith("+")
+        self.query_one("#sent-to", Static).update(
+            self.t("reg.code_sent_sms" if sms else "reg.code_sent_email", login_id=display_login_id(self.recipient)))
+        self.query_one("#sender-note").display = not sms  # the sender's address is an e-mail matter
+
+    def build_ahead(self) -> Step4Screen:
+        return Step4Screen()
 
     @on(Input.Submitted, "#code")
     def _enter(self) -> None:
@@ -275,7 +320,12 @@ class Step3Screen(FlowScreen):
     async def _send(self, event: Button.Pressed) -> None:
         code = self.query_one("#code", Input).value
         if await self.run_service(registration.verify_code, self.flow_id, code, button=event.button):
-            self.app.push_screen(Step4Screen(self.flow_id))
+            step4 = self.ahead.take() or Step4Screen()
+            step4.flow_id = self.flow_id
+            step4.person = await self.run_service(registration.registered_name, self.flow_id)
+            if step4.is_mounted:  # composed ahead: the name in place before its first frame
+                step4.after_relabel()
+            self.app.push_screen(step4)
         else:  # the next digits typed replace the wrong ones
             self.query_one("#code", Input).select_all()
 
@@ -292,9 +342,9 @@ class Step4Screen(FlowScreen):
 
     STEP = 4
 
-    def __init__(self, flow_id: str, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
+    def __init__(self, flow_id: str = "", purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
-        self.flow_id, self.purpose = flow_id, purpose
+        self.flow_id, self.purpose = flow_id, purpose  # flow_id: set by step 3 when composed ahead
         self.STEPS = steps or self.STEPS  # linking shows its own steps
         self.person: dict | None = None
         self.wrong_org: str | None = None  # set once the person said the name is wrong
@@ -316,7 +366,8 @@ class Step4Screen(FlowScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#confirm", Checkbox).focus()
-        self.person = await self.run_service(registration.registered_name, self.flow_id)
+        if self.person is None and self.flow_id:  # step 3 loads it for a Step 4 composed ahead
+            self.person = await self.run_service(registration.registered_name, self.flow_id)
         self.after_relabel()
 
     def after_relabel(self) -> None:
@@ -340,7 +391,12 @@ class Step4Screen(FlowScreen):
 
             account_id = await self.run_service(linking.complete, self.flow_id, confirmed, button=event.button)
         if account_id is not None:
-            self.finish(DoneScreen(account_id, self.purpose, steps=self.STEPS))
+            done = self.ahead.take() or self.build_ahead()
+            done.account_id = account_id
+            self.finish(done)
+
+    def build_ahead(self) -> DoneScreen:
+        return DoneScreen(0, self.purpose, steps=self.STEPS)
 
     @on(Button.Pressed, "#name-wrong")
     async def _wrong(self, event: Button.Pressed) -> None:

@@ -72,9 +72,12 @@ class StartScreen(BaseScreen):
 
     @on(Button.Pressed, "#register")
     def _register(self) -> None:
+        self.app.push_screen(self.ahead.take() or self.build_ahead())
+
+    def build_ahead(self) -> BaseScreen:
         from .registration import Step1Screen
 
-        self.app.push_screen(Step1Screen())
+        return Step1Screen()
 
     @on(Button.Pressed)
     def _entry(self, event: Button.Pressed) -> None:

@@ -1,30 +1,27 @@
 """The step indicator at the top of a flow: Step.1 … Step.5, done steps ticked, the current one lit.
 
 One line where it fits: on a narrow screen (or beside the demo's side panel) only the current
-step keeps its name and the others show their number.
+step keeps its name and the others show their number. Chosen at render time from the width, so a
+resize only repaints the line: updating it on Resize cost every step a second layout pass.
 """
 
 from __future__ import annotations
 
-from textual import events
 from textual.content import Content
-from textual.widgets import Static
+from textual.widget import Widget
 
 
-class StepIndicator(Static):
-    DEFAULT_CSS = "StepIndicator { height: auto; }"
+class StepIndicator(Widget):
+    DEFAULT_CSS = "StepIndicator { height: 1; }"
 
     def __init__(self, labels: list[str], current: int, **kw) -> None:
         super().__init__(**kw)
         self.labels, self.current = labels, current
 
-    def on_mount(self) -> None:
-        self.update(self.render_steps())
-
-    def on_resize(self, event: events.Resize) -> None:
+    def render(self) -> Content:
         full = self.render_steps()
-        fits = full.cell_length <= event.size.width or event.size.width <= 0
-        self.update(full if fits else self.render_steps(compact=True))
+        width = self.content_region.width
+        return full if full.cell_length <= width or width <= 0 else self.render_steps(compact=True)
 
     def render_steps(self, compact: bool = False) -> Content:
         parts: list[Content] = []

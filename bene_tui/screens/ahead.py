@@ -1,0 +1,62 @@
+"""The next screen of a flow, composed ahead while the person is still on this one.
+
+Textual composes, styles and mounts a screen when it is pushed: for Step 2 (about 30 widgets)
+that was some 40 ms of the press of 「次へ」 (bench/transitions.py). A screen that can be built
+before its data is known is composed in the background a moment after the current one shows,
+while the person reads and types; the press fills it in and Textual only lays it out and draws
+it. BaseScreen wires this up: a screen names its successor in `build_ahead()` and pushes
+`self.ahead.take() or self.build_ahead()`.
+
+A screen composed ahead holds nothing of anybody (its data is set when it is taken), and it is
+thrown away when its owner closes, or taken only if the language and mode are still those it
+was composed in.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual.screen import Screen
+
+DELAY = 0.05  # seconds after the owner's first frame: before anyone has typed a key, never inside it
+
+
+class Ahead:
+    def __init__(self, owner: Screen, build: Callable[[], Screen | None]) -> None:
+        self.owner, self.build = owner, build
+        self.screen: Screen | None = None
+        self._made_for: tuple[str, str] | None = None
+
+    def schedule(self) -> None:
+        """Compose the next screen soon (the owner calls this whenever it becomes current)."""
+        self.owner.call_after_refresh(self.owner.set_timer, DELAY, self._compose)
+
+    def _compose(self) -> None:
+        app = self.owner.app
+        if self.screen is not None or not self.owner.is_current:
+            return
+        self.screen, self._made_for = self.build(), (app.lang, app.mode)
+        if self.screen is None:
+            return
+        # What push_screen does first (App._get_screen); Textual has no public call for it.
+        app._register(app, self.screen)
+
+    def take(self) -> Screen | None:
+        """The screen composed ahead, if it still fits; the caller pushes it (or builds anew)."""
+        screen, self.screen = self.screen, None
+        if screen is None:
+            return None
+        if self._made_for == (self.owner.app.lang, self.owner.app.mode) and screen.is_running:
+            focused = screen.focused
+            if focused is not None:  # focused again as it is shown: the cursor blinks (and an input
+                screen.set_focus(None)  # method's window sits) from now, not from when it was composed
+                screen.set_focus(focused, scroll_visible=False)
+            return screen
+        screen.remove()
+        return None
+
+    def discard(self) -> None:
+        """The owner is closing: the screen composed for it goes too."""
+        screen, self.screen = self.screen, None
+        if screen is not None:
+            screen.remove()
