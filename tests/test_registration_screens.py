@@ -653,19 +653,20 @@ async def test_step2_is_composed_while_step1_is_typed_and_is_the_one_shown(app_f
         assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
 
 
-async def test_a_step2_composed_ahead_is_dropped_on_a_language_switch_and_when_step1_closes(app_factory):
+async def test_a_step2_composed_ahead_is_composed_again_on_a_language_switch_and_dropped_when_step1_closes(app_factory):
     app = app_factory(lang="ja")
     async with app.run_test(size=SIZE) as pilot:
         step1 = await open_step1(pilot)
         japanese = await wait_ahead(pilot, step1)
         await pilot.press("f4")
         await wait_for(pilot, lambda: "Next" in screen_text(pilot), what="English")
-        await do_step1(pilot, *TARO)
-        step2 = await wait_screen(pilot, Step2Screen)
-        assert step2 is not japanese
-        assert str(step2.query_one("#submit", Button).label) == "Send the above"
         await wait_for(pilot, lambda: not japanese.is_running and not japanese.is_attached,
                        what="the Japanese Step 2 removed")
+        english = await wait_ahead(pilot, step1, not_this=japanese)
+        await do_step1(pilot, *TARO)
+        step2 = await wait_screen(pilot, Step2Screen)
+        assert step2 is english
+        assert str(step2.query_one("#submit", Button).label) == "Send the above"
 
         await pilot.press("escape")  # back to step 1: a new Step 2 is composed for it ...
         assert await wait_screen(pilot, Step1Screen) is step1
@@ -760,3 +761,31 @@ async def test_every_step_is_shown_from_the_screen_composed_for_it(app_factory, 
         await press_button(pilot, done.query_one("#benefit", Button))
         await wait_for(pilot, lambda: "初回特典を受け取りました。" in screen_text(pilot), what="benefit granted")
         assert query(tmp_path, "select account_id from benefits") == [{"account_id": done.account_id}]
+
+
+async def test_a_press_or_escape_while_the_next_screen_is_being_composed(app_factory):
+    """In the very tick the screen ahead starts composing, a press takes it half-made (push_screen
+    waits for it) and leaving drops it (once composed): neither breaks the app."""
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        start.ahead.discard()
+        start.ahead._compose()  # as the timer would ...
+        half_made = start.ahead.screen
+        assert isinstance(half_made, Step1Screen) and not half_made.is_mounted
+        pilot.app.push_screen(start.ahead.take())  # ... and 「新規登録」 at once (StartScreen._register)
+        step1 = await wait_screen(pilot, Step1Screen)
+        assert step1 is half_made
+        await wait_for(pilot, lambda: step1.focused is step1.query_one("#group_id"), what="step 1 ready")
+
+        step1.ahead.discard()
+        step1.ahead._compose()
+        dropped = step1.ahead.screen
+        assert not dropped.is_mounted
+        step1.ahead.discard()  # step 1 closing while its Step 2 is being composed
+        await wait_for(pilot, lambda: not dropped.is_attached and not dropped.is_running, what="the half-made Step 2 removed")
+        await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+        assert pilot.app.is_running and pilot.app.return_code is None
+        await pilot.press("enter")
+        assert await wait_screen(pilot, Step1Screen)

@@ -8,7 +8,7 @@ and look at the pictures (snapshot_report.html) before committing them.
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from bene_tui.screens.registration import DoneScreen, Step2Screen, Step3Screen, Step4Screen
 from bene_tui.screens.start import StartScreen
@@ -26,6 +26,8 @@ def make(app_factory):
 async def _settle(pilot) -> None:
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    for field in pilot.app.screen.query(Input):  # the cursor shown steadily: the picture must not
+        field.cursor_blink = False  # depend on how long the machine took to get here
     await pilot.pause()
 
 

@@ -14,6 +14,7 @@ was composed in.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable
 
 from textual.screen import Screen
@@ -46,17 +47,27 @@ class Ahead:
         screen, self.screen = self.screen, None
         if screen is None:
             return None
-        if self._made_for == (self.owner.app.lang, self.owner.app.mode) and screen.is_running:
+        if self._made_for == (self.owner.app.lang, self.owner.app.mode):  # (push_screen waits for its mount)
             focused = screen.focused
             if focused is not None:  # focused again as it is shown: the cursor blinks (and an input
                 screen.set_focus(None)  # method's window sits) from now, not from when it was composed
                 screen.set_focus(focused, scroll_visible=False)
             return screen
-        screen.remove()
+        self._drop(screen)
         return None
 
     def discard(self) -> None:
         """The owner is closing: the screen composed for it goes too."""
         screen, self.screen = self.screen, None
         if screen is not None:
-            screen.remove()
+            self._drop(screen)
+
+    def _drop(self, screen: Screen) -> None:
+        """Remove a screen composed ahead once it has finished composing: removed halfway, its
+        on_mount would run without its widgets (a press or Escape can come at any moment)."""
+        async def drop() -> None:
+            while not screen.is_mounted and screen.is_attached:
+                await asyncio.sleep(0.01)
+            await screen.remove()
+
+        self.owner.app.run_worker(drop, group="ahead", exit_on_error=False)

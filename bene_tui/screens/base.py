@@ -161,6 +161,8 @@ class BaseScreen(Screen):
             for w in self.query(f"#{focused}"):
                 w.focus()
         self.after_relabel()
+        self.ahead.discard()  # composed in the other language: compose it again in this one
+        self.ahead.schedule()
 
     def after_relabel(self) -> None:
         """Screens whose content depends on state set after compose refresh it here."""
