@@ -14,6 +14,7 @@ from .clock import Clock
 from .config import Settings
 from .i18n import t as translate
 from .modes import install as install_modes
+from .quiet_gc import QuietCollector
 
 log = logging.getLogger("bene_tui")
 _frozen = False
@@ -76,16 +77,31 @@ class BeneApp(App):
         self.service_id = "benefit_station"
         self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
+        self.quiet_gc = QuietCollector(self)  # garbage collected between screen changes (quiet_gc.py)
 
     # -- start-up: the start screen first, the database behind it --------------------------
     def on_mount(self) -> None:
         from .screens.start import StartScreen
 
         self.title = self.t("app.title")
+        self.quiet_gc.start()
         self.push_screen(StartScreen())
         self.modes.mount()
         # The database opens once the start screen is on show: it must not compete with it (bench/startup.py).
         self.call_after_refresh(self.run_worker, self._open, thread=True, exclusive=True, group="startup")
+
+    def on_unmount(self) -> None:
+        self.quiet_gc.stop()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A screen being composed ahead (screens/ahead.py) when the app closes is torn down halfway:
+        # its on_mount then finds no widgets. Nobody saw it and nothing is lost, so it is no error.
+        from textual.css.query import NoMatches
+
+        if isinstance(error, NoMatches) and not self._running:
+            log.debug("screen composed ahead cut short by the app closing: %s", error)
+            return
+        super()._handle_exception(error)
 
     def _open(self) -> None:
         from .context import open_context

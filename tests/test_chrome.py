@@ -145,3 +145,28 @@ async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
         assert [r for r in left if r() is not None] == []
         await app.set_lang("en")  # the title still reaches the bars on show
         assert "Bene Account" in str(app.screen.query_one("#app-title").render())
+
+
+async def test_garbage_is_collected_between_screen_changes_not_during_them(app_factory, monkeypatch):
+    """quiet_gc.py: while the app runs Python's automatic collector is off; the app collects
+    everything once a screen has settled, the young generations every second, and hands the
+    collector back on when it closes."""
+    from bene_tui import quiet_gc
+
+    collected: list[int] = []
+    real_collect = gc.collect
+    monkeypatch.setattr(quiet_gc.gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
+    assert gc.isenabled()
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        assert not gc.isenabled()
+        await asyncio.sleep(quiet_gc.SETTLE + 0.2)
+        collected.clear()
+        start.query_one("#register", Button).press()
+        await wait_screen(pilot, Step1Screen)
+        assert 2 not in collected  # not while the screen changes ...
+        await wait_for(pilot, lambda: 2 in collected, timeout=quiet_gc.SETTLE + 2, what="a full collection")
+        collected.clear()  # ... but once it has settled; and the young generations every second
+        await wait_for(pilot, lambda: 1 in collected, timeout=quiet_gc.YOUNG + 2, what="a young collection")
+    assert gc.isenabled()

@@ -789,3 +789,17 @@ async def test_a_press_or_escape_while_the_next_screen_is_being_composed(app_fac
         assert pilot.app.is_running and pilot.app.return_code is None
         await pilot.press("enter")
         assert await wait_screen(pilot, Step1Screen)
+
+
+async def test_closing_the_app_while_the_next_screen_is_being_composed(app_factory):
+    """Ctrl+Q (or the kiosk shutting down) in the very tick a screen starts composing its successor:
+    the app closes cleanly, with no error for a screen nobody saw."""
+    for _ in range(3):
+        app = app_factory()
+        async with app.run_test(size=SIZE) as pilot:
+            start = await wait_screen(pilot, StartScreen)
+            start.ahead.discard()
+            start.ahead._compose()
+            assert not start.ahead.screen.is_mounted
+            pilot.app.exit()
+        assert app.return_code == 0

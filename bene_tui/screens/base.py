@@ -71,6 +71,7 @@ class BaseScreen(Screen):
 
         sync(self)
         self.ahead.schedule()
+        self.app.quiet_gc.settle()
 
     # -- the next screen, composed while this one is filled in (screens/ahead.py) ----------------
     def build_ahead(self) -> Screen | None:
