@@ -1,24 +1,24 @@
-"""Garbage collection at quiet moments, not in the middle of a screen change.
+"""Full garbage collections at quiet moments, not in the middle of a screen change.
 
-Textual allocates heavily while it lays out and draws a screen, so Python's automatic collector
-ran inside most screen changes: a full collection of the app's heap takes 25-45 ms, and without
-the collector the median step-1 transition fell from 73 to 50 ms (bench/transitions.py). While
-the app runs, the automatic collector is off and the app collects by itself:
+Every screen that closes leaves its widgets as cyclic garbage (some 45,000 objects per
+registration) that only a full collection frees, at 1.5–2.5 µs an object. Left to Python, a full
+collection of 50–130 ms fell inside most registrations' screen changes, and young collections
+added a few ms to each (bench/transitions.py). While the app runs, Python's automatic collector
+is off and the app collects everything:
 
-- everything, SETTLE seconds after a screen has been shown (its frame drawn, the next screen
-  composed ahead): the person is reading, nobody notices 30 ms;
-- the young generations every YOUNG seconds, which takes a few ms;
-- everything every FULL seconds at the latest, for a screen left open all day.
+- SETTLE seconds after a screen is shown (its first frame drawn, the next screen composed
+  ahead), before anyone has read it, let alone typed: one screen's garbage, 20–40 ms;
+- every FULL seconds at the latest, for screens that change faster than that (a scenario
+  playing) or one left open all day.
 
-The collector is switched back on when the app closes (the tests run many apps in one process).
+The automatic collector comes back on when the app closes (the tests run many apps in one process).
 """
 
 from __future__ import annotations
 
 import gc
 
-SETTLE = 0.4
-YOUNG = 1.0
+SETTLE = 0.15
 FULL = 30.0
 
 
@@ -26,11 +26,10 @@ class QuietCollector:
     def __init__(self, app) -> None:
         self.app = app
         self._settle_timer = None
-        self._since_full = 0.0
 
     def start(self) -> None:
         gc.disable()
-        self.app.set_interval(YOUNG, self._young)
+        self.app.set_interval(FULL, self.collect)
 
     def stop(self) -> None:
         gc.enable()
@@ -43,12 +42,4 @@ class QuietCollector:
 
     def collect(self) -> None:
         self._settle_timer = None
-        self._since_full = 0.0
         gc.collect()
-
-    def _young(self) -> None:
-        self._since_full += YOUNG
-        if self._since_full >= FULL:
-            self.collect()
-        else:
-            gc.collect(1)
