@@ -53,10 +53,6 @@ def busy_error(exc: BaseException) -> BeneError:
 
 
 MMAP_BYTES = 1 << 31
-# A new file gets 16 KiB pages: at 10 million members the members B-tree is a level shallower
-# than with SQLite's 4 KiB, and the step-1 lookup's p99 against 1,000 members fell from 1.4–2.5x
-# to 1.3–1.5x (bench/lookup_bench.py). A file made before keeps its pages (VACUUM would convert it).
-PAGE_BYTES = 16384
 
 
 def connect(path: str | Path) -> Database:
@@ -66,8 +62,6 @@ def connect(path: str | Path) -> Database:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
-            conn.execute(f"PRAGMA page_size = {PAGE_BYTES}")
         _enable_wal(db)
     conn.execute("PRAGMA synchronous = NORMAL")
     # Reads through a memory map: a lookup in a 10-million-member file touches pages in the OS page

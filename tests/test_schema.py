@@ -71,25 +71,3 @@ def test_import_hands_out_new_ids_and_links_still_point_at_members(ctx, tmp_path
     ids = [i for _, i in first]
     assert sorted(again) == sorted(first)
     assert len(set(ids)) == 3 and min(ids) > before
-
-
-def test_a_new_file_gets_16_kib_pages_and_an_older_file_keeps_its_own(tmp_path):
-    """16 KiB pages keep the members B-tree a level shallower at 10 M (bench/lookup_bench.py)."""
-    import sqlite3
-
-    from bene_tui.store import PAGE_BYTES
-
-    new = connect(tmp_path / "new.db")
-    migrate(new)
-    assert new.conn.execute("pragma page_size").fetchone()[0] == PAGE_BYTES == 16384
-    assert new.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
-
-    old = sqlite3.connect(tmp_path / "old.db")
-    old.execute("pragma page_size = 4096")
-    old.execute("create table t (x)")
-    old.commit()
-    old.close()
-    reopened = connect(tmp_path / "old.db")
-    migrate(reopened)
-    assert reopened.conn.execute("pragma page_size").fetchone()[0] == 4096
-    assert reopened.conn.execute("pragma integrity_check").fetchone()[0] == "ok"
