@@ -803,3 +803,24 @@ async def test_closing_the_app_while_the_next_screen_is_being_composed(app_facto
             assert not start.ahead.screen.is_mounted
             pilot.app.exit()
         assert app.return_code == 0
+
+
+async def test_an_error_on_show_follows_a_language_switch(app_factory, tmp_path):
+    """F4 rebuilds the screen in the other language: the error on show comes back in it, beside
+    its field, and a later correct entry clears it as before."""
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        step3 = await wait_screen(pilot, Step3Screen)
+        await type_code(pilot, other_code(messages_to(tmp_path, "taro@example.jp")[-1]["code"]))
+        error = lambda: str(step3.query_one("#code-error", Static).render())  # noqa: E731
+        await wait_for(pilot, lambda: error() == "認証コードが正しくありません。", what="the error in Japanese")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: error() == "The verification code is incorrect.", what="the error in English")
+        assert step3.focused is step3.query_one("#code")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: error() == "認証コードが正しくありません。", what="back in Japanese")
+        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        await wait_screen(pilot, Step4Screen)
+        assert error() == ""

@@ -87,13 +87,25 @@ class BaseScreen(Screen):
         self.ahead.discard()
 
     # -- errors ---------------------------------------------------------------------------
+    _shown_error: BeneError | None = None  # placed again in the new language after a switch
+
     def clear_errors(self) -> None:
+        self._shown_error = None
         for w in self.query(".field-error, .form-error"):
             if str(w.content):  # an empty line left alone: clearing it would lay the screen out again
                 w.update("")
 
     def show_error(self, error: BeneError) -> None:
         """The generic text beside its field; the real reason too, for helpdesk staff only."""
+        self._place_error(error)
+        if error.key in ("error.code_expired", "error.code_void"):
+            # A dead code can only be replaced: take the person straight to the resend button.
+            for button in self.query("#resend, #reset-resend"):
+                button.focus()
+                break
+
+    def _place_error(self, error: BeneError, notify: bool = True) -> None:
+        self._shown_error = error
         text = self.t(error.key, **error.params)
         if self.app.mode == "helpdesk" and error.staff:
             text += "\n" + self.t("helpdesk.staff_reason", reason=error.staff)
@@ -106,13 +118,8 @@ class BaseScreen(Screen):
             target = found.first() if found else None
         if target is not None:
             target.update(text)
-        else:
+        elif notify:
             self.notify(text, severity="error", markup=False)
-        if error.key in ("error.code_expired", "error.code_void"):
-            # A dead code can only be replaced: take the person straight to the resend button.
-            for button in self.query("#resend, #reset-resend"):
-                button.focus()
-                break
 
     async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None, **kw: Any) -> Any:
         """Call a service; a BeneError shows on screen and returns None. Nothing ever shows a traceback."""
@@ -162,6 +169,8 @@ class BaseScreen(Screen):
             for w in self.query(f"#{focused}"):
                 w.focus()
         self.after_relabel()
+        if self._shown_error is not None:  # the error on show, now in this language
+            self._place_error(self._shown_error, notify=False)
         self.ahead.discard()  # composed in the other language: compose it again in this one
         self.ahead.schedule()
 
