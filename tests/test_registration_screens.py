@@ -677,6 +677,19 @@ async def test_a_step2_composed_ahead_is_composed_again_on_a_language_switch_and
         assert not step2.is_attached
 
 
+async def type_credentials(pilot, login_id: str = "taro@example.jp", password: str = GOOD_PASSWORD) -> None:
+    """Step 2's login ID, password and confirmation: the fields agree, so the hash starts."""
+    await type_into(pilot, "#login_id", login_id)
+    await type_into(pilot, "#password", password)
+    await type_into(pilot, "#password2", password)
+
+
+async def tick_and_submit(pilot, step2: Step2Screen) -> None:
+    step2.query_one("#agree", Checkbox).focus()
+    await pilot.press("space")
+    await press_button(pilot, step2.query_one("#submit", Button))
+
+
 async def test_the_password_is_hashed_once_while_the_terms_are_read(app_factory, tmp_path, monkeypatch):
     from bene_tui import passwords
 
@@ -686,14 +699,10 @@ async def test_the_password_is_hashed_once_while_the_terms_are_read(app_factory,
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         step2 = await to_step2(pilot)
-        await type_into(pilot, "#login_id", "taro@example.jp")
-        await type_into(pilot, "#password", GOOD_PASSWORD)
-        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        await type_credentials(pilot)
         await wait_for(pilot, lambda: made == [GOOD_PASSWORD], what="the hash made ahead")
         assert account(tmp_path, "taro@example.jp") is None  # nothing stored before 「上記内容で送信する」
-        step2.query_one("#agree", Checkbox).focus()
-        await pilot.press("space")
-        await press_button(pilot, step2.query_one("#submit", Button))
+        await tick_and_submit(pilot, step2)
         await wait_screen(pilot, Step3Screen)
     assert made == [GOOD_PASSWORD]  # not hashed a second time at the press
     stored = account(tmp_path, "taro@example.jp")["password_hash"]
@@ -708,17 +717,13 @@ async def test_a_password_changed_after_its_hash_was_made_is_stored_as_finally_t
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         step2 = await to_step2(pilot)
-        await type_into(pilot, "#login_id", "taro@example.jp")
-        await type_into(pilot, "#password", GOOD_PASSWORD)
-        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        await type_credentials(pilot)
         first = step2._hash_ahead[1]
         await wait_for(pilot, lambda: first.is_finished, what="the first hash made ahead")
         await type_into(pilot, "#password", final)  # changed: the fields disagree until ...
         await pilot.press("enter")
         await type_into(pilot, "#password2", final)  # ... they agree again
-        step2.query_one("#agree", Checkbox).focus()
-        await pilot.press("space")
-        await press_button(pilot, step2.query_one("#submit", Button))  # at once: waits for the new hash
+        await tick_and_submit(pilot, step2)  # at once: waits for the new hash
         await wait_screen(pilot, Step3Screen)
     stored = account(tmp_path, "taro@example.jp")["password_hash"]
     rules = make_settings(tmp_path).rules

@@ -4,8 +4,8 @@ Textual composes, styles and mounts a screen when it is pushed: for Step 2 (abou
 that was some 40 ms of the press of 「次へ」 (bench/transitions.py). A screen that can be built
 before its data is known is composed in the background a moment after the current one shows,
 while the person reads and types; the press fills it in and Textual only lays it out and draws
-it. BaseScreen wires this up: a screen names its successor in `build_ahead()` and pushes
-`self.ahead.take() or self.build_ahead()`.
+it. BaseScreen wires this up: a screen names its successor in `build_ahead()`, then fills in and
+pushes `self.ahead.take()`.
 
 A screen composed ahead holds nothing of anybody (its data is set when it is taken), and it is
 thrown away when its owner closes, or taken only if the language and mode are still those it
@@ -43,18 +43,18 @@ class Ahead:
         app._register(app, self.screen)
 
     def take(self) -> Screen | None:
-        """The screen composed ahead, if it still fits; the caller pushes it (or builds anew)."""
+        """The next screen: the one composed ahead if it still fits, else a new one. The caller
+        fills it in and pushes it."""
         screen, self.screen = self.screen, None
-        if screen is None:
-            return None
-        if self._made_for == (self.owner.app.lang, self.owner.app.mode):  # (push_screen waits for its mount)
-            focused = screen.focused
+        if screen is not None and self._made_for == (self.owner.app.lang, self.owner.app.mode):
+            focused = screen.focused  # (a half-composed one is fine: push_screen waits for its mount)
             if focused is not None:  # focused again as it is shown: the cursor blinks (and an input
                 screen.set_focus(None)  # method's window sits) from now, not from when it was composed
                 screen.set_focus(focused, scroll_visible=False)
             return screen
-        self._drop(screen)
-        return None
+        if screen is not None:
+            self._drop(screen)
+        return self.build()
 
     def discard(self) -> None:
         """The owner is closing: the screen composed for it goes too."""

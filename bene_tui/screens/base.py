@@ -76,7 +76,7 @@ class BaseScreen(Screen):
     # -- the next screen, composed while this one is filled in (screens/ahead.py) ----------------
     def build_ahead(self) -> Screen | None:
         """A new instance of the screen this one leads to, if it can be composed before its data is
-        known; the screen takes it with `self.ahead.take()` and fills it in before pushing it."""
+        known; the screen takes it with `self.ahead.take()` (composed ahead, or new) and fills it in."""
         return None
 
     @cached_property

@@ -139,7 +139,7 @@ class Step1Screen(FlowScreen):
 
             self.app.push_screen(link_screen(started.flow_id))
         else:
-            step2 = self.ahead.take() or Step2Screen()
+            step2 = self.ahead.take()
             step2.flow_id = started.flow_id
             self.app.push_screen(step2)
 
@@ -261,7 +261,7 @@ class Step2Screen(FlowScreen):
             self.show_error(registration.BeneError("error.unexpected"))
             return
         self.app.remember_recipient(message["recipient"])
-        step3 = self.ahead.take() or Step3Screen()
+        step3 = self.ahead.take()
         step3.show_for(self.flow_id, message["recipient"])
         self.app.push_screen(step3)
 
@@ -320,7 +320,7 @@ class Step3Screen(FlowScreen):
     async def _send(self, event: Button.Pressed) -> None:
         code = self.query_one("#code", Input).value
         if await self.run_service(registration.verify_code, self.flow_id, code, button=event.button):
-            step4 = self.ahead.take() or Step4Screen()
+            step4 = self.ahead.take()
             step4.flow_id = self.flow_id
             step4.person = await self.run_service(registration.registered_name, self.flow_id)
             if step4.is_mounted:  # composed ahead: the name in place before its first frame
@@ -391,7 +391,7 @@ class Step4Screen(FlowScreen):
 
             account_id = await self.run_service(linking.complete, self.flow_id, confirmed, button=event.button)
         if account_id is not None:
-            done = self.ahead.take() or self.build_ahead()
+            done = self.ahead.take()
             done.account_id = account_id
             self.finish(done)
 

@@ -72,7 +72,7 @@ class StartScreen(BaseScreen):
 
     @on(Button.Pressed, "#register")
     def _register(self) -> None:
-        self.app.push_screen(self.ahead.take() or self.build_ahead())
+        self.app.push_screen(self.ahead.take())
 
     def build_ahead(self) -> BaseScreen:
         from .registration import Step1Screen
