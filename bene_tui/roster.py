@@ -439,6 +439,23 @@ def _upsert_service(db, raw: object, where: str) -> str:
     return row["id"]
 
 
+def drop_secondary_member_indexes(conn) -> list[str]:
+    """Drop the members table's non-unique indexes; returns their definitions, to be run again
+    once the rows are in: one sort each beats millions of random B-tree inserts. In a file that
+    one big import fills, the table's pages then lie together ahead of its indexes, inside the
+    memory map step 1 reads through (store.MMAP_BYTES; bench/lookup_bench.py)."""
+    rows = conn.execute(
+        "select name, sql from sqlite_master where type = 'index' and tbl_name = 'members' and sql is not null"
+    ).fetchall()
+    dropped = []
+    for name, sql in rows:
+        if "unique" in sql.lower():
+            continue
+        conn.execute(f'drop index "{name}"')
+        dropped.append(sql)
+    return dropped
+
+
 class _Writer:
     """Everything one import writes, inside the caller's transaction."""
 
@@ -449,7 +466,7 @@ class _Writer:
         _ensure_builtin_services(ctx.db)
         self.services: set[str] = {r[0] for r in self.conn.execute("select id from services")}
         self.unknown_services: dict[str, tuple[str, str]] = {}  # id → (record, field), checked at the end
-        self._dropped: list[str] = []
+        self._dropped: list[str] = []  # the definitions of the indexes dropped, rebuilt in finish()
         # An org may name a service the file defines further down: foreign keys are checked at
         # COMMIT (after finish() has named any unknown service properly). Ends with the transaction.
         self.conn.execute("pragma defer_foreign_keys = on")
@@ -458,17 +475,7 @@ class _Writer:
         # updated member keeps its id, so the number its row would have taken is simply not used.
         self.member_ids = count(existing + 1)
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
-            self._drop_secondary_indexes()
-
-    def _drop_secondary_indexes(self) -> None:
-        rows = self.conn.execute(
-            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'members' and sql is not null"
-        ).fetchall()
-        for name, sql in rows:
-            if "unique" in sql.lower():
-                continue
-            self.conn.execute(f'drop index "{name}"')
-            self._dropped.append(sql)
+            self._dropped = drop_secondary_member_indexes(self.conn)
 
     def finish(self) -> None:
         for service_id, (record, field) in self.unknown_services.items():

@@ -66,7 +66,9 @@ def connect(path: str | Path) -> Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     # Reads through a memory map: a lookup in a 10-million-member file touches pages in the OS page
     # cache (shared by every terminal) instead of copying them into this process (bench/lookup_bench.py).
-    # SQLite caps the size at its build's limit (2 GiB here); the roster import turns it off.
+    # SQLite caps the size at its build's limit (2 GiB here): a big roster import builds the member
+    # indexes after the table, which then lies inside it (roster.drop_secondary_member_indexes).
+    # The import itself turns the map off.
     conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return db
 

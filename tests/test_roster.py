@@ -283,6 +283,29 @@ def test_large_import_rebuilds_the_same_indexes(ctx, tmp_path, monkeypatch):
     assert indexes() == original
 
 
+def test_big_import_into_a_new_file_lays_the_table_out_ahead_of_its_indexes(tmp_path, clock, monkeypatch):
+    """Step 1 reads the members table through a memory map that SQLite caps at 2 GiB
+    (store.MMAP_BYTES): a big roster's table must lie at the start of the file, not interleaved
+    with its name and kana indexes (bench/lookup_bench.py measured the difference)."""
+    from bene_tui.config import Settings
+    from bene_tui.context import Context
+    from bene_tui.secret_store import SecretStore
+    from bene_tui.store import Store
+
+    bare = Context(store=Store(tmp_path / "new.db"), clock=clock, settings=Settings(terminal="t"),
+                   secret_store=SecretStore(tmp_path / "s.json", use_keyring=False))
+    doc = good_doc()
+    doc["organisations"][0]["members"] = [member(f"K{i:05d}") for i in range(4_000)]
+    monkeypatch.setattr(roster, "REBUILD_INDEXES_FROM", 1_000)  # "big" (50,000 members) made smaller
+    assert roster.import_file(bare, write(tmp_path, doc)).members == 4_000
+    pages = dict(bare.db.execute("select name, max(pageno) from dbstat where name = 'members'").fetchall())
+    first_index_page = bare.db.execute(
+        "select min(pageno) from dbstat where name in ('idx_members_kana', 'idx_members_name', "
+        "'idx_members_group_id_birth_date')").fetchone()[0]
+    assert pages["members"] < first_index_page
+    bare.store.close()
+
+
 # --- CSV --------------------------------------------------------------------------------------
 
 
