@@ -829,3 +829,17 @@ async def test_an_error_on_show_follows_a_language_switch(app_factory, tmp_path)
         await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
         await wait_screen(pilot, Step4Screen)
         assert error() == ""
+
+
+async def test_the_password_mismatch_follows_a_language_switch(app_factory, tmp_path):
+    """Step 2's mismatch is checked on the screen, before any service: it too comes back after F4."""
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp", password2="something-else-entirely")
+        error = lambda: str(screen.query_one("#password2-error", Static).render())  # noqa: E731
+        await wait_for(pilot, lambda: error() == "パスワード(確認)が一致しません。", what="the mismatch in Japanese")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: error() == "The two passwords do not match.", what="the mismatch in English")
+        assert screen.focused is screen.query_one("#password2")
+        assert query(tmp_path, "select count(*) n from accounts")[0]["n"] == 0

@@ -18,6 +18,7 @@ import asyncio
 from typing import Callable
 
 from textual.screen import Screen
+from textual.widgets import Input
 
 DELAY = 0.05  # seconds after the owner's first frame: before anyone has typed a key, never inside it
 
@@ -47,9 +48,13 @@ class Ahead:
         fills it in and pushes it."""
         screen, self.screen = self.screen, None
         if screen is not None and self._made_for == (self.owner.app.lang, self.owner.app.mode):
-            focused = screen.focused  # (a half-composed one is fine: push_screen waits for its mount)
-            if focused is not None:  # focused again as it is shown: the cursor blinks (and an input
-                screen.set_focus(None)  # method's window sits) from now, not from when it was composed
+            # A text field is focused again as it is shown: its cursor blinks (and an input method's
+            # window sits) from now, not from when it was composed. Other widgets have no cursor,
+            # and each change of focus restyles them (1 ms for step 2's choice of login ID).
+            # (A half-composed screen is fine: push_screen waits for its mount.)
+            focused = screen.focused
+            if isinstance(focused, Input):
+                screen.set_focus(None)
                 screen.set_focus(focused, scroll_visible=False)
             return screen
         if screen is not None:

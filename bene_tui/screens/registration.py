@@ -55,8 +55,7 @@ class FlowScreen(BaseScreen):
         if password == self.query_one("#password2", Input).value:
             return password
         self.clear_errors()
-        self.query_one("#password2-error", Static).update(self.t("error.password_mismatch"))
-        self.query_one("#password2", Input).focus()
+        self.show_error(ValidationError("error.password_mismatch", field="password2"))  # (focuses it)
         return None
 
     def show_error(self, error: BeneError) -> None:
