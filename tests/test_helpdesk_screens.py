@@ -128,6 +128,29 @@ async def test_a_search_cut_short_says_so_and_how_to_narrow_it(app_factory, ctx,
         assert "確認しきれ" not in str(screen.query_one("#hd-count").render())
 
 
+async def test_a_refused_query_leaves_no_earlier_results_on_show(app_factory, ctx):
+    app = app_factory(mode="helpdesk", lang="ja")
+    app.operator = "佐々木"
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")
+        screen = await wait_screen(pilot, SearchScreen)
+        results = screen.query_one("#hd-results", OptionList)
+        await type_into(pilot, "#query", "山田")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: results.option_count > 0, what="山田's results")
+        screen.query_one("#query", Input).value = "山" * 101  # one character over the limit
+        screen.query_one("#query", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "100" in error_text(app, "query"), what="the length refused")
+        assert results.option_count == 0 and str(screen.query_one("#hd-count").render()) == ""
+        await pilot.press("f4")  # the screen rebuilt in English: still the refusal, still no list
+        await wait_for(pilot, lambda: "100" in error_text(app, "query") and "characters" in error_text(app, "query"),
+                       what="the refusal in English")
+        assert app.screen.query_one("#hd-results", OptionList).option_count == 0
+        assert str(app.screen.query_one("#hd-count").render()) == ""
+
+
 async def test_f3_does_nothing_outside_helpdesk(app_factory):
     app = app_factory(mode="demo")
     async with app.run_test(size=(120, 50)) as pilot:

@@ -147,7 +147,8 @@ class SearchScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows = helpdesk.SearchResult()
-        self.query_text = ""
+        self.query_text = ""  # as typed in the field (kept through a language switch)
+        self.searched = ""  # the query whose results are listed; "" when none is
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -169,9 +170,9 @@ class SearchScreen(BaseScreen):
     async def _search(self) -> None:
         self.query_text = self.query_one("#query", Input).value
         rows = await self.run_service(helpdesk.search, self.query_text)
-        if rows is None:
-            return
-        self.rows = rows
+        # A refused query shows why, and no people: the list must not go on showing the last query's.
+        self.searched = self.query_text if rows is not None else ""
+        self.rows = rows if rows is not None else helpdesk.SearchResult()
         self._fill()
         if rows:
             self.query_one("#hd-results", OptionList).focus()
@@ -187,7 +188,7 @@ class SearchScreen(BaseScreen):
         for row in self.rows:
             results.add_option(Option(Content(self._line(row)), id=row["ref"]))
         count = self.t("hd.results", n=len(self.rows)) if self.rows else (
-            self.t("hd.no_results") if self.query_text else "")
+            self.t("hd.no_results") if self.searched else "")
         if self.rows.cut_short:  # a fragment scan ran out of time (helpdesk.SCAN_SECONDS)
             count += " " + self.t("hd.cut_short")
         self.query_one("#hd-count", Static).update(count)
@@ -214,8 +215,8 @@ class SearchScreen(BaseScreen):
 
     async def on_screen_resume(self) -> None:
         # Back from a person: their state may have changed (unlocked, ended, ...).
-        if self.query_text and self.app.ctx is not None:
-            rows = await self.run_service(helpdesk.search, self.query_text)
+        if self.searched and self.app.ctx is not None:
+            rows = await self.run_service(helpdesk.search, self.searched)
             if rows is not None:
                 self.rows = rows
                 self._fill()
