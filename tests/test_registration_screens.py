@@ -843,3 +843,37 @@ async def test_the_password_mismatch_follows_a_language_switch(app_factory, tmp_
         await wait_for(pilot, lambda: error() == "The two passwords do not match.", what="the mismatch in English")
         assert screen.focused is screen.query_one("#password2")
         assert query(tmp_path, "select count(*) n from accounts")[0]["n"] == 0
+
+
+async def test_step4_loads_the_name_again_when_step3_could_not(app_factory, tmp_path, monkeypatch):
+    """The code is accepted but the 姓名 cannot be read (the database busy past its timeout):
+    Step 4 reads it again as it shows, and never completes a registration whose name nobody saw."""
+    from bene_tui.errors import BeneError
+
+    failures = [2]  # step 3's read and Step 4's first one fail
+    registered_name = registration.registered_name
+
+    def flaky(ctx, flow_id):
+        if failures[0]:
+            failures[0] -= 1
+            raise BeneError("error.busy", staff="SQLite busy (test)")
+        return registered_name(ctx, flow_id)
+
+    monkeypatch.setattr(registration, "registered_name", flaky)
+    app = app_factory(lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        await wait_screen(pilot, Step3Screen)
+        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        step4 = await wait_screen(pilot, Step4Screen)
+        await wait_for(pilot, lambda: "混み合っています" in screen_text(pilot), what="the busy answer on Step 4")
+        assert "山田 太郎" not in screen_text(pilot)
+        step4.query_one("#confirm", Checkbox).value = True
+        await press_button(pilot, step4.query_one("#complete", Button))  # the name first, not the registration
+        await wait_for(pilot, lambda: "山田 太郎" in screen_text(pilot), what="the 姓名")
+        assert pilot.app.screen is step4 and "混み合っています" not in screen_text(pilot)
+        assert account(tmp_path, "taro@example.jp")["status"] == "provisional"
+        await press_button(pilot, step4.query_one("#complete", Button))
+        await wait_screen(pilot, DoneScreen)
+        assert_registered(tmp_path, "taro@example.jp")
