@@ -230,3 +230,10 @@ def m_members_by_lookup_key(db):
             raise
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
+
+
+@m()
+def m_tokens_by_invitation(db):
+    """An invitation's tokens (voided when a new one is sent, the last one's time for the resend
+    interval) through an index: they were read whole (tests/test_schema.py)."""
+    db.execute("create index if not exists idx_tokens_invitation_id on tokens (invitation_id)")
