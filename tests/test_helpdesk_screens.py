@@ -59,6 +59,13 @@ async def test_wrong_code_attempts_left_for_staff_only(app_factory, ctx, mode):
         assert (f"{STAFF_JA}wrong code, 4 attempts left" in text) == (mode == "helpdesk")
 
 
+async def open_search(pilot) -> SearchScreen:
+    """F3 from the start screen, the operator already named."""
+    await wait_screen(pilot, StartScreen)
+    await pilot.press("f3")
+    return await wait_screen(pilot, SearchScreen)
+
+
 async def open_person(pilot, app, query: str, name_part: str) -> PersonScreen:
     """F3 → search → the person whose line contains name_part → Enter."""
     await pilot.press("f3")
@@ -113,9 +120,7 @@ async def test_a_search_cut_short_says_so_and_how_to_narrow_it(app_factory, ctx,
     app = app_factory(mode="helpdesk", lang="ja")
     app.operator = "佐々木"
     async with app.run_test(size=(120, 50)) as pilot:
-        await wait_screen(pilot, StartScreen)
-        await pilot.press("f3")
-        screen = await wait_screen(pilot, SearchScreen)
+        screen = await open_search(pilot)
         await type_into(pilot, "#query", "田太")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "確認しきれませんでした" in str(screen.query_one("#hd-count").render()),
@@ -132,9 +137,7 @@ async def test_a_refused_query_leaves_no_earlier_results_on_show(app_factory, ct
     app = app_factory(mode="helpdesk", lang="ja")
     app.operator = "佐々木"
     async with app.run_test(size=(120, 50)) as pilot:
-        await wait_screen(pilot, StartScreen)
-        await pilot.press("f3")
-        screen = await wait_screen(pilot, SearchScreen)
+        screen = await open_search(pilot)
         results = screen.query_one("#hd-results", OptionList)
         await type_into(pilot, "#query", "山田")
         await pilot.press("enter")

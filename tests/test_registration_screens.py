@@ -88,6 +88,14 @@ async def type_code(pilot, code: str) -> None:
     await pilot.press("enter")  # Enter in the code field presses 「送信する」
 
 
+async def to_step4(pilot, tmp_path, login_id: str = "taro@example.jp", member=TARO) -> None:
+    """Steps 1 to 3 with the code that was sent (the caller waits for Step 4 as it needs)."""
+    await to_step2(pilot, member)
+    await fill_step2(pilot, login_id)
+    await wait_screen(pilot, Step3Screen)
+    await type_code(pilot, messages_to(tmp_path, login_id)[-1]["code"])
+
+
 async def confirm_and_complete(pilot) -> DoneScreen:
     screen = await wait_screen(pilot, Step4Screen)
     await wait_for(pilot, lambda: str(screen.query_one("#name", Static).render()).strip(), what="the 姓名")
@@ -345,10 +353,7 @@ async def test_resend_too_early(app_factory, tmp_path, clock):
 async def test_my_name_is_wrong_completes_nothing(app_factory, tmp_path):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await to_step2(pilot)
-        await fill_step2(pilot, "taro@example.jp")
-        await wait_screen(pilot, Step3Screen)
-        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        await to_step4(pilot, tmp_path)
         screen = await wait_screen(pilot, Step4Screen)
         await wait_for(pilot, lambda: "山田 太郎" in screen_text(pilot), what="the name")
         wrong = screen.query_one("#name-wrong", Button)
@@ -374,10 +379,7 @@ async def test_my_name_is_wrong_completes_nothing(app_factory, tmp_path):
 async def test_completing_without_the_tick_says_so_beside_the_checkbox(app_factory, tmp_path):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await to_step2(pilot)
-        await fill_step2(pilot, "taro@example.jp")
-        await wait_screen(pilot, Step3Screen)
-        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        await to_step4(pilot, tmp_path)
         screen = await wait_screen(pilot, Step4Screen)
         screen.query_one("#complete", Button).focus()
         await pilot.press("enter")
@@ -393,10 +395,7 @@ async def test_completing_without_the_tick_says_so_beside_the_checkbox(app_facto
 async def test_markup_in_a_name_is_shown_literally(app_factory, tmp_path):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await to_step2(pilot, ("TS000001", "1002", "19900512"))
-        await fill_step2(pilot, "markup@example.jp")
-        await wait_screen(pilot, Step3Screen)
-        await type_code(pilot, messages_to(tmp_path, "markup@example.jp")[-1]["code"])
+        await to_step4(pilot, tmp_path, "markup@example.jp", ("TS000001", "1002", "19900512"))
         screen = await wait_screen(pilot, Step4Screen)
         name = screen.query_one("#name", Static)
         await wait_for(pilot, lambda: "太郎" in str(name.render()), what="the name")
@@ -862,10 +861,7 @@ async def test_step4_loads_the_name_again_when_step3_could_not(app_factory, tmp_
     monkeypatch.setattr(registration, "registered_name", flaky)
     app = app_factory(lang="ja")
     async with app.run_test(size=SIZE) as pilot:
-        await to_step2(pilot)
-        await fill_step2(pilot, "taro@example.jp")
-        await wait_screen(pilot, Step3Screen)
-        await type_code(pilot, messages_to(tmp_path, "taro@example.jp")[-1]["code"])
+        await to_step4(pilot, tmp_path)
         step4 = await wait_screen(pilot, Step4Screen)
         await wait_for(pilot, lambda: "混み合っています" in screen_text(pilot), what="the busy answer on Step 4")
         assert "山田 太郎" not in screen_text(pilot)
