@@ -365,19 +365,19 @@ class Step4Screen(FlowScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#confirm", Checkbox).focus()
-        if self.flow_id:  # (step 3 loads it for a Step 4 composed ahead)
-            await self._load_person()
+        await self._load_person()
         self.after_relabel()
 
     async def on_screen_resume(self) -> None:
-        if self.flow_id:  # step 3 could not load it (a database busy past its timeout): again, here
-            await self._load_person()
+        if await self._load_person():  # step 3 could not (a database busy past its timeout): here, then
+            self.after_relabel()
 
     async def _load_person(self) -> bool:
-        """The name to confirm, loaded if it is not yet; False (the reason on show) if it cannot be."""
-        if self.person is None:
-            self.person = await self.run_service(registration.registered_name, self.flow_id)
-            self.after_relabel()
+        """Load the name to confirm unless it is loaded already (step 3 loads it for a Step 4
+        composed ahead); True if it was loaded now. A failure shows its reason."""
+        if self.person is not None or not self.flow_id:
+            return False
+        self.person = await self.run_service(registration.registered_name, self.flow_id)
         return self.person is not None
 
     def after_relabel(self) -> None:
@@ -394,7 +394,8 @@ class Step4Screen(FlowScreen):
     @on(Button.Pressed, "#complete")
     async def _complete(self, event: Button.Pressed) -> None:
         if self.person is None:  # nobody confirms a name they were not shown: show it, then ask again
-            await self._load_person()
+            if await self._load_person():
+                self.after_relabel()
             return
         confirmed = self.query_one("#confirm", Checkbox).value
         if self.purpose == "register":
