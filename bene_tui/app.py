@@ -13,7 +13,7 @@ from textual.binding import Binding
 from .clock import Clock
 from .config import Settings
 from .i18n import t as translate
-from .modes import install as install_modes
+from .modes import install as install_modes, new_outbox_grants
 from .quiet_gc import QuietCollector
 
 log = logging.getLogger("bene_tui")
@@ -72,8 +72,7 @@ class BeneApp(App):
         self.ctx = None  # the services' Context, opened off the event loop
         self.seeded = False
         self._ctx_ready = asyncio.Event()
-        self.session_recipients: list[str] = []
-        self.session_entered: dict[str, float] = {}  # recipient → when this session entered it  # login IDs and contacts typed in this session
+        self.outbox_grants = new_outbox_grants(self)  # what a kiosk session may read of the outbox
         self.service_id = "benefit_station"
         self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
@@ -184,17 +183,18 @@ class BeneApp(App):
         _release_render_caches()
         return result
 
-    def remember_recipient(self, login_id: str) -> None:
-        if login_id and login_id not in self.session_recipients:
-            self.session_recipients.append(login_id)
-            self.session_entered[login_id] = self.clock.now()
+    # -- the kiosk outbox: only what this session owns (outbox.KioskScope) ----------------------
+    def grant_flow(self, flow_id: str) -> None:
+        """A registration started here: its step-3 codes are this session's to read."""
+        self.outbox_grants.allow_flow(flow_id)
 
-    def outbox_scope(self) -> dict[str, float] | None:
-        """What the outbox viewer may show. Kiosk: only messages to the login IDs and contacts entered
-        in this session, sent since they were entered (nothing of an earlier person's)."""
-        if self.mode != "kiosk":
-            return None
-        return {r: self.session_entered.get(r, self.clock.now()) for r in self.session_recipients}
+    def grant_owner(self, login_id: str) -> None:
+        """A login ID proven here (its code entered, or its password): what it is sent from now on."""
+        self.outbox_grants.allow_owner(login_id)
+
+    def outbox_scope(self):
+        """What the outbox viewer may show: everything, except in a kiosk (outbox.KioskScope)."""
+        return self.outbox_grants if self.mode == "kiosk" else None
 
     def go_home(self) -> None:
         """Back to the start screen, dropping every flow screen above it."""

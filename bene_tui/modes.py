@@ -29,14 +29,20 @@ from textual.theme import Theme
 
 log = logging.getLogger("bene_tui")
 
-# What a kiosk session keeps on the app, and what it is reset to. Other areas add theirs with
-# `SESSION_STATE[name] = factory` (or a `SESSION_STATE` dict on the app class).
-SESSION_STATE: dict[str, Callable[[], Any]] = {
-    "session_recipients": list,
-    "session_entered": dict,
-    "account_id": lambda: None,
-    "service_id": lambda: "benefit_station",
-    "start_link": lambda: None,
+def new_outbox_grants(app):
+    """A new session owns nothing of the outbox yet (outbox.KioskScope): from now on, on the app's clock."""
+    from .outbox import KioskScope
+
+    return KioskScope(since=app.clock.now())
+
+
+# What a kiosk session keeps on the app, and what it is reset to (each factory is given the app).
+# Other areas add theirs with `SESSION_STATE[name] = factory` (or a `SESSION_STATE` dict on the app class).
+SESSION_STATE: dict[str, Callable[[Any], Any]] = {
+    "outbox_grants": new_outbox_grants,
+    "account_id": lambda app: None,
+    "service_id": lambda app: "benefit_station",
+    "start_link": lambda app: None,
 }
 
 # Screens that end a flow (by class name, subclasses included); a screen can also say so itself
@@ -73,26 +79,6 @@ def is_done_screen(screen) -> bool:
     if getattr(screen, "FLOW_DONE", False):
         return True
     return any(cls.__name__ in DONE_SCREENS for cls in type(screen).__mro__)
-
-
-def remember_entered(app, screen) -> None:
-    """After a successful service call: the login IDs and contacts typed on this screen are the
-    session's (the kiosk outbox shows only messages to these). Password fields are never read."""
-    from textual.widgets import Input
-
-    from .errors import ValidationError
-    from .normalize import login_id
-
-    for widget in screen.query(Input):
-        value = (widget.value or "").strip()
-        if widget.password or not value or len(value) > 254:
-            continue
-        if "@" not in value and sum(c.isdigit() for c in value) < 10:
-            continue  # not an address or a phone number: skip the parsers
-        try:
-            app.remember_recipient(login_id(value).value)
-        except ValidationError:
-            continue
 
 
 class Modes:
@@ -241,7 +227,7 @@ class Modes:
             app.pop_screen()
         state = {**SESSION_STATE, **getattr(app, "SESSION_STATE", {})}
         for name, factory in state.items():
-            setattr(app, name, factory())
+            setattr(app, name, factory(app))
         app.clear_notifications()
         try:
             app.copy_to_clipboard("")
@@ -314,7 +300,7 @@ class KioskMode:
         from .screens.start import StartScreen
 
         app = self.app
-        if getattr(app, "session_recipients", None) or getattr(app, "account_id", None):
+        if app.outbox_grants or getattr(app, "account_id", None):
             return True
         if getattr(app, "service_id", "benefit_station") != "benefit_station" or app.lang != app.settings.lang:
             return True

@@ -7,6 +7,7 @@ is kept in clear. Delivery trouble (late SMS, failing channels) is a demo settin
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from .i18n import t
 from .normalize import display_login_id
@@ -85,15 +86,47 @@ def deliver_due(ctx) -> None:
             db.execute("update outbox set status = 'sent' where status = 'queued' and deliver_at <= ?", [ctx.now()])
 
 
-def _scope_sql(scope: dict[str, float]) -> tuple[str, list]:
-    """Kiosk scope: each recipient this session entered, and only what was sent since it was entered."""
-    clause = " or ".join("(recipient = ? and created_at >= ?)" for _ in scope)
-    return f"({clause})", [v for pair in scope.items() for v in pair]
+@dataclass
+class KioskScope:
+    """What one kiosk session may read of the outbox (docs/security.md, "The kiosk outbox").
+
+    Only messages this session owns: the step-3 codes of the registrations started here (the ID
+    typed at step 2 is not proven yet, so only that flow's own codes, never other messages to it),
+    and what was sent, since the session began, to a login ID it proved it holds: its code entered
+    here, or its password. Reset codes, login-ID and auth-key notices, and links to other people
+    are never shown, whether or not the login ID typed exists. A kiosk wipe starts a new scope.
+    """
+
+    since: float
+    flows: list[str] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+
+    def allow_flow(self, flow_id: str) -> None:
+        if flow_id and flow_id not in self.flows:
+            self.flows.append(flow_id)
+
+    def allow_owner(self, login_id: str) -> None:
+        if login_id and login_id not in self.owners:
+            self.owners.append(login_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.flows or self.owners)
+
+    def where(self) -> tuple[str, list]:
+        """The SQL condition (one text, placeholders only) and its arguments; only for a non-empty scope."""
+        parts, args = [], []
+        if self.flows:
+            parts.append(f"(purpose = 'verification' and flow_id in ({','.join('?' * len(self.flows))}))")
+            args.extend(self.flows)
+        if self.owners:
+            parts.append(f"(recipient in ({','.join('?' * len(self.owners))}) and created_at >= ?)")
+            args.extend([*self.owners, self.since])
+        return "(" + " or ".join(parts) + ")", args
 
 
 def messages(ctx, recipient: str | None = None, recipients: list[str] | None = None, limit: int = 200,
-             delivered_only: bool = False, scope: dict[str, float] | None = None) -> list[dict]:
-    """Newest first. `recipients` restricts to a set; `scope` (kiosk) to a set and a time each."""
+             delivered_only: bool = False, scope: KioskScope | None = None) -> list[dict]:
+    """Newest first. `recipients` restricts to a set; `scope` to what a kiosk session owns."""
     deliver_due(ctx)
     where, args = [], []
     if recipient is not None:
@@ -107,7 +140,7 @@ def messages(ctx, recipient: str | None = None, recipients: list[str] | None = N
     if scope is not None:
         if not scope:
             return []
-        clause, scope_args = _scope_sql(scope)
+        clause, scope_args = scope.where()
         where.append(clause)
         args.extend(scope_args)
     if delivered_only:
@@ -117,18 +150,18 @@ def messages(ctx, recipient: str | None = None, recipients: list[str] | None = N
 
 
 def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 100,
-                       scope: dict[str, float] | None = None) -> list[dict]:
+                       scope: KioskScope | None = None) -> list[dict]:
     """One row per recipient (like a phone's conversation list): last message, unread count.
 
     Read from `outbox_recipients`, which triggers keep in step with `outbox` (migrations.py), so the
     list costs the same over a million messages as over a hundred. A kiosk `scope` (a handful of
-    recipients, each with the time it was entered) is counted from the messages themselves.
+    flows and login IDs) is counted from the messages themselves.
     """
     deliver_due(ctx)
     if scope is not None:
         if not scope:
             return []
-        clause, args = _scope_sql(scope)
+        clause, args = scope.where()
         sql = f"""
             select recipient, channel, max(id) as last_id, count(*) as total,
                    sum(case when read = 0 and status = 'sent' then 1 else 0 end) as unread
@@ -146,8 +179,12 @@ def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 10
     return list(ctx.db.query(sql, [*args, limit]))
 
 
-def get(ctx, message_id: int) -> dict | None:
-    rows = list(ctx.db.query("select * from outbox where id = ?", [message_id]))
+def get(ctx, message_id: int, scope: KioskScope | None = None) -> dict | None:
+    """One message; None when there is none, or when a kiosk `scope` does not own it."""
+    if scope is not None and not scope:
+        return None
+    clause, args = scope.where() if scope is not None else ("1", [])
+    rows = list(ctx.db.query(f"select * from outbox where id = ? and {clause}", [message_id, *args]))
     return rows[0] if rows else None
 
 

@@ -54,25 +54,31 @@ def _key(ctx) -> str:
     return throttle.terminal_key(ctx, "operator-pin")
 
 
-def verify(ctx, pin: str) -> bool:
+OPERATOR_ACTIONS = ("kiosk.operator_exit", "kiosk.operator_outbox")  # what the PIN opens, as audited
+
+
+def verify(ctx, pin: str, action: str = "kiosk.operator_exit") -> bool:
     """True for the right PIN; raise BeneError otherwise (wrong, none set, or waiting).
 
-    The failure is committed before the error is raised, so it counts.
+    The failure is committed before the error is raised, so it counts. `action` is what the
+    operator asked for (leave the kiosk, or open its whole outbox): audited under that name.
     """
+    if action not in OPERATOR_ACTIONS:
+        raise ValueError(action)
     throttle.check(ctx, _key(ctx))
     stored = ctx.secret_store.get(SECRET_NAME)
     if not stored:
         with ctx.tx():
-            audit.record(ctx, "kiosk.operator_exit", f"terminal:{ctx.terminal}", "refused", "no operator PIN set")
+            audit.record(ctx, action, f"terminal:{ctx.terminal}", "refused", "no operator PIN set")
         raise BeneError("kiosk.pin_not_set", field="pin", staff="no operator PIN set")
     ok = passwords.verify_password(stored, clean(pin), ctx.rules)
     with ctx.tx():
         if ok:
             throttle.clear(ctx, _key(ctx))
-            audit.record(ctx, "kiosk.operator_exit", f"terminal:{ctx.terminal}", "ok")
+            audit.record(ctx, action, f"terminal:{ctx.terminal}", "ok")
         else:
             failures = throttle.fail(ctx, _key(ctx), FREE_FAILURES, WAIT)
-            audit.record(ctx, "kiosk.operator_exit", f"terminal:{ctx.terminal}", "refused", "wrong PIN",
+            audit.record(ctx, action, f"terminal:{ctx.terminal}", "refused", "wrong PIN",
                          failures=failures)
     if not ok:
         try:

@@ -120,8 +120,9 @@ def app_factory(tmp_path, clock):
     roster.import_file(setup_ctx, path)
     setup_ctx.store.close()
 
-    def make(lang: str = "ja", mode: str = "demo", **kw) -> BeneApp:
+    def make(lang: str = "ja", mode: str = "demo", real_clock: bool = False, **kw) -> BeneApp:
+        """`real_clock`: the wall clock, where a person's timing matters (the kiosk's own codes)."""
         s = make_settings(tmp_path, lang=lang, mode=mode)
-        return BeneApp(settings=s, clock=clock, secret_store=secret_store, **kw)
+        return BeneApp(settings=s, clock=Clock() if real_clock else clock, secret_store=secret_store, **kw)
 
     return make

@@ -216,7 +216,7 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
         await pilot.press("enter")  # into registration, to see the session go too
         await wait_screen(pilot, Step1Screen)
         await type_into(pilot, "#group_id", "TS000001")
-        app.session_recipients.append("taro.reset@example.jp")
+        app.grant_owner("taro.reset@example.jp")
         await pilot.press("ctrl+r")
         dialog = await wait_screen(pilot, ConfirmResetScreen)
         await pilot.press("shift+tab")
@@ -224,7 +224,7 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
         await pilot.press("enter")
         await wait_for(pilot, lambda: "デモデータを初期化しました" in notifications(app), timeout=20)
         await wait_screen(pilot, StartScreen)
-        assert len(app.screen_stack) == 2 and app.session_recipients == []
+        assert len(app.screen_stack) == 2 and not app.outbox_grants
         assert clock.offset == 0
     assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
     assert query(tmp_path, "select count(*) as n from outbox") == [{"n": 0}]

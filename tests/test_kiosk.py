@@ -8,6 +8,7 @@ tests call the kiosk's once-a-second `tick()` themselves: no test sleeps 90 seco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import weakref
@@ -47,7 +48,8 @@ class FakeTime:
 
 
 def kiosk_app(app_factory, **kw):
-    app = app_factory(mode="kiosk", **kw)
+    """A kiosk on the real clock: the time a message is sent and the time it is read differ, as they do."""
+    app = app_factory(mode="kiosk", real_clock=True, **kw)
     fake = FakeTime()
     app.modes.monotonic = fake
     app.modes.touch()
@@ -79,9 +81,21 @@ async def to_step3(pilot, login_id: str = TARO_LOGIN, member=TARO) -> Step3Scree
     return await wait_screen(pilot, Step3Screen)
 
 
+async def code_from_f2(pilot) -> str:
+    """The code as the person at the kiosk reads it: F2, the big digits, Escape back."""
+    await pilot.press("f2")
+    outbox_screen = await wait_screen(pilot, OutboxScreen)
+    digits = outbox_screen.query_one("#ob-code")
+    await wait_for(pilot, lambda: len(str(digits.value)) == 6)
+    code = str(digits.value)
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, OutboxScreen))
+    return code
+
+
 async def to_done(pilot, tmp_path) -> DoneScreen:
     await to_step3(pilot)
-    code = query(tmp_path, "select code from outbox where recipient = ? order by id desc", [TARO_LOGIN])[0]["code"]
+    code = await code_from_f2(pilot)
     await type_into(pilot, "#code", code)
     await pilot.press("enter")
     await wait_screen(pilot, Step4Screen)
@@ -104,6 +118,8 @@ def everything_visible_or_held(app) -> str:
         elif depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
             for item in value:
                 collect(item, depth + 1)
+        elif depth < 3 and dataclasses.is_dataclass(value) and not isinstance(value, type):
+            collect(vars(value), depth + 1)
         elif depth < 3 and isinstance(value, dict):
             for k, v in value.items():
                 collect(k, depth + 1)
@@ -111,6 +127,8 @@ def everything_visible_or_held(app) -> str:
 
     for screen in app.screen_stack:
         for node in [screen, *screen.walk_children(with_self=False)]:
+            if isinstance(node, Static) and node.id == "ob-kiosk-note":
+                continue  # the kiosk outbox's fixed explanation
             for value in vars(node).values():
                 collect(value)
             if isinstance(node, Input):
@@ -135,7 +153,7 @@ async def test_idle_countdown_then_wipe_leaves_nothing_of_the_session(app_factor
     async with app.run_test(size=SIZE) as pilot:
         flow_id = (await to_step3(pilot)).flow_id
         app.account_id = 4242  # as the login screen sets it
-        assert app.session_recipients == [TARO_LOGIN]
+        assert app.outbox_grants.flows == [flow_id]
         old_screens = [weakref.ref(s) for s in app.screen_stack[1:]]
         old_inputs = [weakref.ref(w) for s in app.screen_stack for w in s.query(Input)]
         assert any(r().value == GOOD_PASSWORD for r in old_inputs)
@@ -169,7 +187,7 @@ async def test_idle_countdown_then_wipe_leaves_nothing_of_the_session(app_factor
                                                                          for r in old_screens))
         assert app.screen is not start_screen_before(), "the start screen itself is rebuilt"
         assert type(app.screen_stack[0]) is Screen
-        assert app.session_recipients == [] and app.account_id is None
+        assert not app.outbox_grants and app.account_id is None
         assert app.service_id == "benefit_station"
 
         held = everything_visible_or_held(app)
@@ -236,7 +254,7 @@ async def test_a_finished_flow_returns_to_the_start_after_20_seconds(app_factory
         fake.now += 1
         app.modes.kiosk.tick()
         await wait_screen(pilot, StartScreen)
-        assert len(app.screen_stack) == 2 and app.session_recipients == []
+        assert len(app.screen_stack) == 2 and not app.outbox_grants
         assert TARO_LOGIN not in everything_visible_or_held(app)
     assert query(tmp_path, "select status from accounts where login_id = ?", [TARO_LOGIN]) == [{"status": "active"}]
 
@@ -244,15 +262,49 @@ async def test_a_finished_flow_returns_to_the_start_after_20_seconds(app_factory
 def test_session_state_covers_what_the_app_keeps(app_factory):
     """Every per-person attribute the app defines is reset by the wipe."""
     app = app_factory(mode="kiosk")
-    for name in ("session_recipients", "account_id", "service_id"):
+    for name in ("outbox_grants", "account_id", "service_id"):
         assert name in SESSION_STATE and hasattr(app, name)
 
 
-# -- the outbox of a kiosk session ----------------------------------------------------------------
+# -- the outbox of a kiosk session: only what this session owns (outbox.KioskScope) ----------------
 
 
-async def test_kiosk_outbox_shows_only_this_sessions_recipients(app_factory, tmp_path, clock):
-    ctx = world_ctx(tmp_path, clock)
+async def open_kiosk_outbox(pilot) -> OutboxScreen:
+    await pilot.press("f2")
+    screen = await wait_screen(pilot, OutboxScreen)
+    await wait_for(pilot, lambda: pilot.app.ctx is not None and screen.query("#ob-kiosk-note"))
+    await pilot.pause(0.2)  # the lists are read in a worker
+    return screen
+
+
+def outbox_options(screen: OutboxScreen, list_id: str) -> list[str]:
+    lst = screen.query_one(f"#{list_id}", OptionList)
+    return [lst.get_option_at_index(i).id for i in range(lst.option_count)]
+
+
+async def test_kiosk_shows_a_person_their_own_code_on_the_real_clock(app_factory, tmp_path):
+    """F2 after step 2 shows this registration's code (the moment of sending and of reading differ on
+    a real clock); the person reads it there, types it, and the registration completes."""
+    app, _ = kiosk_app(app_factory)
+    async with app.run_test(size=SIZE) as pilot:
+        step3 = await to_step3(pilot)
+        await pilot.pause(0.05)  # a real clock moves on between sending and reading
+        code = await code_from_f2(pilot)
+        [sent] = query(tmp_path, "select code, flow_id from outbox where recipient = ?", [TARO_LOGIN])
+        assert code == sent["code"] and sent["flow_id"] == step3.flow_id
+        await wait_screen(pilot, Step3Screen)
+        await type_into(pilot, "#code", code)
+        await pilot.press("enter")
+        await wait_screen(pilot, Step4Screen)
+        assert app.outbox_grants.owners == [TARO_LOGIN], "its code entered here: the login ID is the session's"
+
+
+async def test_kiosk_outbox_shows_only_this_sessions_own_messages(app_factory, tmp_path):
+    """Another person's code, and another flow's code to the very login ID typed here, never show."""
+    from bene_tui import outbox
+    from bene_tui.clock import Clock
+
+    ctx = world_ctx(tmp_path, Clock())
     other = registration.start(ctx, "TS000001", "1003", "19781120").flow_id
     other_message = registration.submit_credentials(ctx, other, "email", "hanako.other@example.jp",
                                                     GOOD_PASSWORD, True, "ja")
@@ -261,23 +313,28 @@ async def test_kiosk_outbox_shows_only_this_sessions_recipients(app_factory, tmp
     app, _ = kiosk_app(app_factory)
     async with app.run_test(size=SIZE) as pilot:
         await wait_screen(pilot, StartScreen)
-        await pilot.press("f2")
-        await wait_screen(pilot, OutboxScreen)
-        await wait_for(pilot, lambda: "まだメッセージはありません" in screen_text(pilot))
+        screen = await open_kiosk_outbox(pilot)
+        assert "まだメッセージはありません" in screen_text(pilot)
+        assert "ご本人確認" in screen_text(pilot), "the kiosk says what it shows"
         assert "hanako.other" not in everything_visible_or_held(app)
         await pilot.press("escape")
         await wait_screen(pilot, StartScreen)
 
-        await to_step3(pilot)
-        await pilot.press("f2")
-        outbox_screen = await wait_screen(pilot, OutboxScreen)
-        recipients = outbox_screen.query_one("#ob-recipients", OptionList)
-        await wait_for(pilot, lambda: recipients.option_count == 1)
-        assert recipients.get_option_at_index(0).id == TARO_LOGIN
-        mine = query(tmp_path, "select code from outbox where recipient = ?", [TARO_LOGIN])[0]["code"]
-        await wait_for(pilot, lambda: str(outbox_screen.query_one("#ob-code").value) == mine)
+        step3 = await to_step3(pilot)
+        ctx = world_ctx(tmp_path, Clock())  # meanwhile another terminal's flow sends a code to this very ID
+        with ctx.tx():
+            rival = outbox.send(ctx, TARO_LOGIN, "verification", "ja", code="918273", flow_id="another-terminal")
+            notice = outbox.send(ctx, TARO_LOGIN, "notice", "ja", title="お知らせ", text="UNPROVEN-ID-NOTICE")
+        ctx.store.close()
+        screen = await open_kiosk_outbox(pilot)
+        assert outbox_options(screen, "ob-recipients") == [TARO_LOGIN]
+        [mine] = query(tmp_path, "select id, code from outbox where flow_id = ?", [step3.flow_id])
+        assert outbox_options(screen, "ob-messages") == [str(mine["id"])]
+        assert str(screen.query_one("#ob-code").value) == mine["code"]
         held = everything_visible_or_held(app)
-        assert "hanako.other" not in held and other_message["code"] not in held
+        for secret in ("hanako.other", other_message["code"], rival["code"], "UNPROVEN-ID-NOTICE"):
+            assert secret not in held
+        assert str(notice["id"]) not in outbox_options(screen, "ob-messages")
 
     # The same outbox outside kiosk mode shows everyone: the filter is the kiosk's doing.
     demo = app_factory(mode="demo")
@@ -285,60 +342,99 @@ async def test_kiosk_outbox_shows_only_this_sessions_recipients(app_factory, tmp
         await wait_screen(pilot, StartScreen)
         await pilot.press("f2")
         outbox_screen = await wait_screen(pilot, OutboxScreen)
-        recipients = outbox_screen.query_one("#ob-recipients", OptionList)
-        await wait_for(pilot, lambda: recipients.option_count == 2)
+        await wait_for(pilot, lambda: outbox_screen.query_one("#ob-recipients", OptionList).option_count == 2)
+        assert not outbox_screen.query("#ob-kiosk-note")
 
 
-async def test_kiosk_outbox_hides_what_was_sent_to_an_id_before_this_session_entered_it(app_factory, tmp_path, clock):
-    """A login ID typed now does not open the messages an earlier person received at it."""
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_exists(app_factory, ctx, tmp_path,
+                                                                                      clock, lang):
+    """「パスワードが不明な場合」 with someone else's login ID, or an unknown one: the same screens, and F2
+    shows neither the code nor that anything exists. 「ベネアカウントが不明な場合」's notice stays off it too.
+    The operator, with the PIN, opens the whole outbox for a rehearsal (audited)."""
+    from test_auth import register
+    from test_recovery_screens import fill, from_start
+
+    from bene_tui.screens.recovery import ForgotIdDoneScreen, ForgotIdScreen, ForgotPasswordScreen, ResetCodeScreen
+
+    register(ctx, login="victim@example.jp")
+    set_operator_pin(tmp_path, clock)
+    seen: dict[str, tuple[str, str]] = {}
+    for login_id in ("victim@example.jp", "nobody@example.jp"):
+        app, _ = kiosk_app(app_factory, lang=lang)
+        async with app.run_test(size=SIZE) as pilot:
+            await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+            await fill(pilot, ("login_id", login_id))
+            await wait_screen(pilot, ResetCodeScreen)
+            await pilot.pause(0.2)
+            code_screen = screen_text(pilot).replace(login_id, "LOGIN")
+            outbox_screen = await open_kiosk_outbox(pilot)
+            assert not outbox_options(outbox_screen, "ob-recipients")
+            seen[login_id] = (code_screen, screen_text(pilot))
+            assert "victim@example.jp" not in everything_visible_or_held(app).replace(login_id, "")
+            await pilot.press("escape")
+            await wait_screen(pilot, ResetCodeScreen)
+            assert ("宛先のメールアドレス" if lang == "ja" else "not shown in this terminal") in screen_text(pilot)
+    assert seen["victim@example.jp"] == seen["nobody@example.jp"]
+    [reset] = query(tmp_path, "select id, code from outbox where purpose = 'password_reset'")
+
+    app, _ = kiosk_app(app_factory, lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-id", ForgotIdScreen)
+        await fill(pilot, ("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850401"))
+        await wait_screen(pilot, ForgotIdDoneScreen)
+        outbox_screen = await open_kiosk_outbox(pilot)
+        assert not outbox_options(outbox_screen, "ob-recipients")
+        assert reset["code"] not in everything_visible_or_held(app)
+        await pilot.press("escape")
+        await wait_screen(pilot, ForgotIdDoneScreen)
+
+        await pilot.press("ctrl+o")
+        await wait_screen(pilot, OperatorExitScreen)
+        await type_into(pilot, "#pin", OPERATOR_PIN)
+        pilot.app.screen.query_one("#pin-outbox", Button).focus()
+        await pilot.press("enter")
+        full = await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: "victim@example.jp" in outbox_options(full, "ob-recipients"))
+        assert app.is_running, "the outbox button does not close the app"
+        await pilot.press("escape")
+        await wait_screen(pilot, ForgotIdDoneScreen)
+        scoped = await open_kiosk_outbox(pilot)
+        assert not outbox_options(scoped, "ob-recipients"), "closing the operator's view ends it"
+    assert query(tmp_path, "select outcome from audit where action = 'kiosk.operator_outbox'") == [{"outcome": "ok"}]
+
+
+async def test_kiosk_login_with_a_password_shows_what_that_id_is_sent_from_then_on(app_factory, ctx, tmp_path):
+    """A password login proves the login ID: what it is sent in this session shows, not what it was
+    sent before, and not what goes to anyone else (a family member's invitation link)."""
+    from test_auth import register
+    from test_login_screens import open_login, submit
+
     from bene_tui import outbox
+    from bene_tui.clock import Clock
+    from bene_tui.screens.mypage import MyPageScreen
 
-    ctx = world_ctx(tmp_path, clock)
-    with ctx.tx():
-        earlier = outbox.send(ctx, TARO_LOGIN, "notice", "ja", title="以前のお知らせ", text="EARLIER-PRIVATE-NOTE")
-    ctx.store.close()
-    clock.advance(60)
-
+    register(ctx)  # taro@example.jp: its registration code was sent long before this session
+    [earlier] = query(tmp_path, "select id from outbox where recipient = 'taro@example.jp'")
     app, _ = kiosk_app(app_factory)
     async with app.run_test(size=SIZE) as pilot:
-        await to_step3(pilot)
-        await pilot.press("f2")
-        outbox_screen = await wait_screen(pilot, OutboxScreen)
-        messages = outbox_screen.query_one("#ob-messages", OptionList)
-        await wait_for(pilot, lambda: messages.option_count == 1)
-        assert messages.get_option_at_index(0).id != str(earlier["id"])
-        assert "EARLIER-PRIVATE-NOTE" not in everything_visible_or_held(app)
-        assert "EARLIER-PRIVATE-NOTE" not in screen_text(pilot)
-
-
-class _TypedLoginScreen(BaseScreen):
-    """A screen where a person types a contact and a password, then a service call succeeds."""
-
-    def compose(self):
-        yield Input(id="contact")
-        yield Input(id="secret", password=True)
-        yield Input(id="other")
-
-
-async def test_a_successful_service_call_remembers_the_contacts_typed_on_its_screen(app_factory):
-    app, _ = kiosk_app(app_factory)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_screen(pilot, StartScreen)
-        await app._ctx_ready.wait()
-        screen = _TypedLoginScreen()
-        await app.push_screen(screen)
-        screen.query_one("#contact", Input).value = "０９０－１１１１－２２２２"
-        screen.query_one("#secret", Input).value = "someone.else@example.jp"
-        screen.query_one("#other", Input).value = "1001"
-
-        def refuse(ctx):
-            raise registration.BeneError("error.unexpected")
-
-        assert await screen.run_service(refuse) is None
-        assert app.session_recipients == [], "a refused call remembers nothing"
-        assert await screen.run_service(lambda ctx: True) is True
-        assert app.session_recipients == ["+819011112222"], "the typed contact, never a password field"
-
+        await pilot.press("tab")  # the session begins with a person at the terminal
+        real = world_ctx(tmp_path, Clock())
+        with real.tx():
+            before = outbox.send(real, "taro@example.jp", "notice", "ja", title="t", text="BEFORE-LOGIN")
+        await open_login(pilot)
+        await submit(pilot, "taro@example.jp", GOOD_PASSWORD)
+        await wait_screen(pilot, MyPageScreen)
+        with real.tx():
+            mine = outbox.send(real, "taro@example.jp", "notice", "ja", title="t", text="AFTER-LOGIN")
+            theirs = outbox.send(real, "hanako.family@example.jp", "invitation", "ja", link="https://x/y",
+                                 name="花子", member_name="太郎", days=7)
+        real.store.close()
+        screen = await open_kiosk_outbox(pilot)
+        assert outbox_options(screen, "ob-recipients") == ["taro@example.jp"]
+        shown = outbox_options(screen, "ob-messages")
+        assert str(mine["id"]) in shown and str(before["id"]) in shown, "since the session began"
+        assert str(earlier["id"]) not in shown and str(theirs["id"]) not in shown
 
 # -- no way out but the operator's --------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from ..errors import BeneError
-from ..modes import remember_entered
 from .ahead import Ahead
 
 log = logging.getLogger("bene_tui")
@@ -86,6 +85,11 @@ class BaseScreen(Screen):
     def on_unmount(self) -> None:
         self.ahead.discard()
 
+    def outbox_hint(self, key: str) -> str:
+        """The hint under a message sent to someone this kiosk session has not proven it is. A kiosk
+        does not show it (outbox.KioskScope), so the hint says where it went: the same words for anyone."""
+        return self.t("kiosk.not_on_this_terminal" if self.app.mode == "kiosk" else key)
+
     # -- errors ---------------------------------------------------------------------------
     _shown_error: BeneError | None = None  # placed again in the new language after a switch
 
@@ -136,7 +140,6 @@ class BaseScreen(Screen):
                     button.disabled = False
                     if had_focus and self.focused is moved_to:  # the focus back where it was ...
                         button.focus()
-            remember_entered(self.app, self)  # kiosk outbox scope: the contacts typed here (modes.py)
             return result
         except BeneError as error:
             self.show_error(error)  # ... unless the error takes it to its field

@@ -220,7 +220,6 @@ class FamilySettingsScreen(FamilyScreen):
             return
         message = await self.run_service(family.resend, self.account_id, row["id"], self.app.lang, button=event.button)
         if message is not None:
-            self.app.remember_recipient(message["recipient"])
             self.notify(self.t("family.resent"))
             await self.reload()
 
@@ -404,7 +403,6 @@ class FamilyInviteScreen(FamilyScreen):
         if result is None:
             return
         message = result["message"]
-        self.app.remember_recipient(message["recipient"])
         self.app.switch_screen(FamilyInviteSentScreen(self.account_id, message["recipient"]))
 
 
@@ -492,7 +490,6 @@ class ApproveScreen(FamilyScreen):
         message = await self.run_service(family.approve, self.token, _account_id(self.app), button=event.button)
         if message is None:
             return
-        self.app.remember_recipient(message["recipient"])
         self.app.switch_screen(FamilyApprovedScreen(self.view["invitation_id"], message["recipient"]))
 
 
@@ -509,7 +506,7 @@ class FamilyApprovedScreen(FamilyScreen):
         yield Static(self.t("family.approved_title"), classes="title")
         yield Static(self.t("family.approved_lead", contact=display_login_id(self.recipient), days=days),
                      classes="lead", markup=False)
-        yield Static(self.t("family.outbox_hint"), classes="hint")
+        yield Static(self.outbox_hint("family.outbox_hint"), classes="hint")  # the invitation: to someone else
         yield Button(self.t("family.back_to_settings"), id="settings", variant="primary")
 
     def on_mount(self) -> None:
@@ -602,7 +599,7 @@ class FamilyRegisterScreen(FamilyScreen):
             event.button.disabled = False
             self.show_error(BeneError("error.unexpected"))
             return
-        self.app.remember_recipient(self.view["contact"])
+        self.app.grant_owner(self.view["contact"])  # registered here: the link proved the contact
         self.app.switch_screen(FamilyDoneScreen(account_id, self.view["contact"]))
 
 

@@ -63,6 +63,7 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
             yield Field("pin", self.t("kiosk.pin"), password=True, max_length=pin.PIN_MAX * 2)
             with Horizontal(classes="buttons"):
                 yield Button(self.t("kiosk.pin_exit"), id="pin-exit", variant="error")
+                yield Button(self.t("kiosk.pin_outbox"), id="pin-outbox")
                 yield Button(self.t("kiosk.pin_cancel"), id="pin-cancel")
             yield Static("", classes="form-error", markup=False)
             yield Static(self.t("kiosk.pin_keys"), classes="hint")
@@ -83,9 +84,22 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
 
     @on(Button.Pressed, "#pin-exit")
     async def _exit(self, event: Button.Pressed) -> None:
+        if await self._verified(event.button, "kiosk.operator_exit"):
+            self.app.exit()
+
+    @on(Button.Pressed, "#pin-outbox")
+    async def _outbox(self, event: Button.Pressed) -> None:
+        """Every message, for a rehearsal; Escape (or the idle wipe) closes it."""
+        from .outbox import OutboxScreen
+
+        if await self._verified(event.button, "kiosk.operator_outbox"):
+            self.dismiss(False)
+            self.app.push_screen(OutboxScreen(full=True))
+
+    async def _verified(self, button: Button, action: str) -> bool:
         field = self.query_one("#pin", Input)
         value, field.value = field.value, ""  # the PIN does not stay on screen or in the widget
-        if await self.run_service(pin.verify, value, button=event.button):
-            self.app.exit()
-        else:
-            field.focus()
+        if await self.run_service(pin.verify, value, action, button=button):
+            return True
+        field.focus()
+        return False

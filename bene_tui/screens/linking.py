@@ -72,8 +72,8 @@ class LinkLoginScreen(FlowScreen):
         self.after_relabel()
         event.button.disabled = True
         try:
-            await self.app.call(linking.authenticate, self.flow_id, self.query_one("#login_id", Input).value,
-                                password.value)
+            account = await self.app.call(linking.authenticate, self.flow_id,
+                                          self.query_one("#login_id", Input).value, password.value)
         except BeneError as error:
             if error.key == "login.case1":
                 password.value = ""
@@ -90,4 +90,5 @@ class LinkLoginScreen(FlowScreen):
             return
         finally:
             event.button.disabled = False
+        self.app.grant_owner(account["login_id"])  # its password entered here
         self.app.push_screen(Step4Screen(self.flow_id, purpose="link", steps=LINK_STEPS))

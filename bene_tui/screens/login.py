@@ -155,6 +155,7 @@ class LoginScreen(BaseScreen):
         finally:
             event.button.disabled = False
         self.app.account_id = result["account_id"]
+        self.app.grant_owner(result["login_id"])  # its password entered here
         if self.then is not None:
             self.app.pop_screen()
             self.then(self.app, result["account_id"])

@@ -12,9 +12,13 @@ from .base import BaseScreen
 
 
 class OutboxScreen(BaseScreen):
+    def __init__(self, full: bool = False) -> None:
+        super().__init__()
+        self.full = full  # a kiosk operator's view of every message (screens/kiosk.py, after the PIN)
+
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        yield OutboxView(id="outbox-view")
+        yield OutboxView(full=self.full, id="outbox-view")
         yield Static(self.t("outbox.keys"), classes="hint")
         yield app_footer(self.app)
 

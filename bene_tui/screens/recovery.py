@@ -143,7 +143,6 @@ class ForgotPasswordScreen(RecoveryScreen):
     async def _next(self, event: Button.Pressed) -> None:
         started = await self.run_service(recovery.start_reset, *self.values(), self.app.lang, button=event.button)
         if started is not None:
-            self.app.remember_recipient(started["recipient"])
             self.app.push_screen(ResetCodeScreen(started["flow_id"], started["shown"]))
 
 
@@ -163,7 +162,7 @@ class ResetCodeScreen(RecoveryScreen):
         with Horizontal(classes="buttons"):
             yield Button(self.t("recovery.send"), id="reset-send", variant="primary")
             yield Button(self.t("recovery.resend"), id="reset-resend")
-        yield Static(self.t("reg.outbox_hint"), classes="hint", markup=False)
+        yield Static(self.outbox_hint("reg.outbox_hint"), classes="hint", markup=False)
 
     @on(Button.Pressed, "#reset-send")
     async def _send(self, event: Button.Pressed) -> None:

@@ -259,7 +259,7 @@ class Step2Screen(FlowScreen):
             log.exception("registration step 2 failed")
             self.show_error(registration.BeneError("error.unexpected"))
             return
-        self.app.remember_recipient(message["recipient"])
+        self.app.grant_flow(self.flow_id)
         step3 = self.ahead.take()
         step3.show_for(self.flow_id, message["recipient"])
         self.app.push_screen(step3)
@@ -319,6 +319,7 @@ class Step3Screen(FlowScreen):
     async def _send(self, event: Button.Pressed) -> None:
         code = self.query_one("#code", Input).value
         if await self.run_service(registration.verify_code, self.flow_id, code, button=event.button):
+            self.app.grant_owner(self.recipient)  # its code entered here: this login ID is the session's
             step4 = self.ahead.take()
             step4.flow_id = self.flow_id
             step4.person = await self.run_service(registration.registered_name, self.flow_id)

@@ -35,9 +35,10 @@ class OutboxView(Vertical):
             super().__init__()
             self.link = link
 
-    def __init__(self, compact: bool = False, **kw) -> None:
+    def __init__(self, compact: bool = False, full: bool = False, **kw) -> None:
         super().__init__(**kw)
         self.compact = compact
+        self.full = full  # the kiosk operator's view (after the PIN): every message, for rehearsals
         self.recipient: str | None = None
         self.message_id: int | None = None
         self._last_seen = -1
@@ -47,6 +48,9 @@ class OutboxView(Vertical):
     def compose(self) -> ComposeResult:
         t = self.app.t
         yield Static(t(self.TITLE_KEY), classes="title")
+        if self.app.mode == "kiosk":  # the same words whatever was typed, and whether or not it exists
+            yield Static(t("outbox.kiosk_full" if self.full else "outbox.kiosk_scope"), classes="hint",
+                         id="ob-kiosk-note")
         with Horizontal(id="ob-lists"):
             yield self._list("ob-recipients")
             yield self._list("ob-messages")
@@ -74,10 +78,14 @@ class OutboxView(Vertical):
         if last != self._last_seen:
             await self.refresh_lists()
 
+    def scope(self):
+        """What this view may show (outbox.KioskScope in a kiosk, None for everything)."""
+        return None if self.full else self.app.outbox_scope()
+
     async def refresh_lists(self) -> None:
         if self.app.ctx is None:
             return
-        scope = self.app.outbox_scope()
+        scope = self.scope()
         self._last_seen = await self.app.call(outbox.last_id)
         rows = await self.app.call(outbox.recipients_summary, scope=scope)
         if not self.is_attached or self._pruning:  # the screen closed while the outbox was read
@@ -100,7 +108,7 @@ class OutboxView(Vertical):
 
     async def show_recipient(self, recipient: str, newest: bool = False) -> None:
         self.recipient = recipient
-        rows = await self.app.call(outbox.messages, recipient=recipient, limit=100, scope=self.app.outbox_scope())
+        rows = await self.app.call(outbox.messages, recipient=recipient, limit=100, scope=self.scope())
         if not self.is_attached:
             return
         messages = self.query_one("#ob-messages", OptionList)
@@ -117,7 +125,7 @@ class OutboxView(Vertical):
             await self.show_message(rows[0]["id"])
 
     async def show_message(self, message_id: int) -> None:
-        row = await self.app.call(outbox.get, message_id)
+        row = await self.app.call(outbox.get, message_id, self.scope())
         if row is None or not self.is_attached:
             return
         self.message_id = message_id
@@ -151,6 +159,6 @@ class OutboxView(Vertical):
 
     @on(OptionList.OptionSelected, "#ob-messages")
     async def _open(self, event: OptionList.OptionSelected) -> None:
-        row = await self.app.call(outbox.get, int(event.option.id))
+        row = await self.app.call(outbox.get, int(event.option.id), self.scope())
         if row and row["link"] and row["status"] == "sent":
             self.post_message(self.LinkOpened(row["link"]))
