@@ -10,6 +10,7 @@ from typing import Any, Callable
 from textual.app import App
 from textual.binding import Binding
 
+from . import shared_clock
 from .clock import Clock
 from .config import Settings
 from .i18n import t as translate
@@ -88,6 +89,7 @@ class BeneApp(App):
         self.modes.mount()
         # The database opens once the start screen is on show: it must not compete with it (bench/startup.py).
         self.call_after_refresh(self.run_worker, self._open, thread=True, exclusive=True, group="startup")
+        self.set_interval(1.0, self._sync_clock, name="shared-clock")
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
@@ -129,14 +131,25 @@ class BeneApp(App):
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a service function in a worker thread with the Context first; the screen stays live."""
         await self._ctx_ready.wait()
+        ctx = self.ctx
+
+        def run() -> Any:
+            ctx.sync_clock()  # the time every terminal on the store shares (shared_clock.py)
+            return fn(ctx, *args, **kwargs)
+
         try:
-            return await asyncio.to_thread(fn, self.ctx, *args, **kwargs)
+            return await asyncio.to_thread(run)
         except Exception as exc:  # "database is locked" from a read never reaches the screen as such
             from .store import busy_error, is_busy
 
             if is_busy(exc):
                 raise busy_error(exc) from exc
             raise
+
+    async def _sync_clock(self) -> None:
+        """Once a second: the demo clock another terminal on the store may have moved (shared_clock.py)."""
+        if self.ctx is not None:
+            await self.call(shared_clock.load)
 
     # -- language ------------------------------------------------------------------------
     def t(self, key: str, **params: Any) -> str:

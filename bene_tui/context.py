@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from . import shared_clock
 from .clock import Clock
 from .config import Rules, Settings
 from .secret_store import SecretStore
@@ -37,6 +38,10 @@ class Context:
 
     def now(self) -> float:
         return self.clock.now()
+
+    def sync_clock(self) -> None:
+        """Read the demo clock every terminal on this store shares (shared_clock.py)."""
+        shared_clock.load(self)
 
     def tx(self):
         return self.store.tx()
@@ -90,6 +95,7 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
         secret_store=secret_store or SecretStore(default_secrets_file()),
         lang=settings.lang,
     )
+    ctx.sync_clock()
     seeded = False
     if store.db.execute("select count(*) from organisations").fetchone()[0] == 0:
         roster.import_file(ctx, DEMO_FILE)

@@ -450,11 +450,11 @@ class DemoMode:
                         timeout=2)
 
     async def advance(self, seconds: float) -> None:
-        from . import outbox
+        """Every terminal on the store moves with this one (shared_clock.py)."""
+        from . import outbox, shared_clock
 
-        self.app.clock.advance(seconds)
-        if self.app.ctx is not None:
-            await self.app.call(outbox.deliver_due)  # late SMS whose time has come arrive now
+        await self.app.call(shared_clock.advance, seconds)
+        await self.app.call(outbox.deliver_due)  # late SMS whose time has come arrive now
         await self.refresh_chrome()
 
     # -- delivery trouble and what it does --------------------------------------------------------
@@ -513,9 +513,10 @@ class DemoMode:
         self.app.push_screen(ConfirmResetScreen(), answered)
 
     async def reset(self, notify: bool = True) -> None:
-        from . import roster
+        from . import roster, shared_clock
 
         result = await self.app.call(roster.reset_demo)
+        await self.app.call(shared_clock.reset)  # real time again, on every terminal of the store
         self.app.clock.reset()
         self._seen_id = self.panel_seen_id = None
         self.modes.wipe_session()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import shared_clock
 from .paths import SCENARIOS_DIR
 
 log = logging.getLogger("bene_tui")
@@ -556,7 +557,7 @@ class Player:
         if demo is not None:
             await demo.advance(step.arg)
         else:
-            self.app.clock.advance(step.arg)
+            await self.app.call(shared_clock.advance, step.arg)
         await self._sleep(0.6)
 
     async def _do_trouble(self, step: Step) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
 from bene_tui import registration
@@ -72,7 +74,7 @@ async def test_clock_keys_move_the_app_clock_and_the_header_shows_it(app_factory
         assert "2026-04-01 08:00" in str(shown.render())
         for key, total in (("f5", 60), ("f6", 660), ("f7", 4260), ("f8", 90660)):
             await pilot.press(key)
-            await wait_for(pilot, lambda: clock.offset == total, what=f"{key} moved the clock")
+            await wait_for(pilot, lambda: clock.pushed == total, what=f"{key} moved the clock")
         assert app.clock.now() == START + 90660
         await wait_for(pilot, lambda: "2026-04-02 09:11" in str(start.query_one(DemoClock).render()))
         assert "+1日1時間11分" in str(start.query_one(DemoClock).render())
@@ -101,8 +103,59 @@ async def test_clock_keys_exist_only_in_demo_mode(app_factory):
         await wait_screen(pilot, StartScreen)
         await pilot.press("f8")
         await pilot.pause()
-        assert app.clock.offset == 0
-        assert not app.screen.query(DemoClock) and not app.screen.query(LiveOutbox)
+        assert app.clock.pushed == 0
+        assert not any(c.display for c in app.screen.query(DemoClock)) and not app.screen.query(LiveOutbox)
+
+
+def test_every_terminal_on_a_store_reads_the_demo_clock_it_shares(app_factory, tmp_path):
+    """One presenter moves the clock; a second terminal (its own process, its own Clock) reads the same
+    time, and an invitation that time expired reads expired at the helpdesk too."""
+    from test_auth import register
+
+    from bene_tui import family, helpdesk, shared_clock
+    from bene_tui.clock import Clock
+
+    def terminal():
+        ctx, _ = open_context(make_settings(tmp_path), clock=Clock(start=START),
+                              secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+        return ctx
+
+    presenter, desk = terminal(), terminal()
+    account = register(presenter, login="taro.clock@example.jp")
+    family.invite(presenter, account, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-15", "hanako.clock@example.jp", "ja")
+    [row] = [r for r in helpdesk.search(desk, "hanako.clock@example.jp") if r["kind"] == "invitation"]
+    assert row["status"] == "invitation_approval_pending"
+
+    shared_clock.advance(presenter, 8 * 86400)
+    assert presenter.now() == START + 8 * 86400 and desk.now() == START, "not read yet"
+    desk.sync_clock()
+    assert desk.now() == presenter.now()
+    [row] = [r for r in helpdesk.search(desk, "hanako.clock@example.jp") if r["kind"] == "invitation"]
+    assert row["status"] == "invitation_expired"
+    late = terminal()  # a terminal started afterwards starts at the store's time
+    assert late.now() == presenter.now()
+    shared_clock.reset(presenter)
+    for ctx in (presenter, desk, late):
+        ctx.sync_clock()
+        assert ctx.now() == START
+        ctx.store.close()
+
+
+@pytest.mark.parametrize("lang, shown", [("ja", "+1日"), ("en", "+1 d")])
+async def test_a_helpdesk_on_the_store_shows_the_moved_demo_clock_in_its_header(app_factory, lang, shown):
+    demo = app_factory(mode="demo")
+    async with demo.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await demo._ctx_ready.wait()
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: demo.clock.pushed == 86400)
+    desk = app_factory(mode="helpdesk", lang=lang)
+    desk.clock = type(desk.clock)(start=START)  # another process: its own clock, not the presenter's
+    async with desk.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        header_clock = start.query_one(DemoClock)
+        await wait_for(pilot, lambda: header_clock.display and shown in str(header_clock.render()))
+        assert desk.clock.now() == START + 86400
 
 
 # -- the live outbox panel ------------------------------------------------------------------------
@@ -225,7 +278,7 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
         await wait_for(pilot, lambda: "デモデータを初期化しました" in notifications(app), timeout=20)
         await wait_screen(pilot, StartScreen)
         assert len(app.screen_stack) == 2 and not app.outbox_grants
-        assert clock.offset == 0
+        assert clock.pushed == 0
     assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
     assert query(tmp_path, "select count(*) as n from outbox") == [{"n": 0}]
     groups = {r["group_id"] for r in query(tmp_path, "select group_id from organisations")}

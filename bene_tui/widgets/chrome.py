@@ -17,6 +17,8 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
+from .demo_clock import DemoClock
+
 
 class AppHeader(Horizontal):
     DEFAULT_CSS = """
@@ -26,10 +28,8 @@ class AppHeader(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(self.app.title, id="app-title", markup=False)
-        if self.app.mode == "demo":
-            from .demo_clock import DemoClock
-
-            yield DemoClock(markup=False, id="demo-clock")
+        # Every mode: a desk or a kiosk on a store whose demo clock was moved shows that time too.
+        yield DemoClock(markup=False, id="demo-clock")
 
     def show_title(self, title: str) -> None:
         """Called by the app when its title changes (BeneApp.watch_title). Not `self.watch(app, ...)`:

@@ -1,4 +1,7 @@
-"""The demo clock in the header: the simulated time (the app's Clock), and how far it was pushed."""
+"""The demo clock in the header: the simulated time (the app's Clock), and how far it was pushed.
+
+Always there in demo mode; in the other modes it shows once the store's shared clock was moved
+(shared_clock.py), so a desk rehearsing an expiry knows it is not reading today's time."""
 
 from __future__ import annotations
 
@@ -33,9 +36,11 @@ class DemoClock(Static):
     def text(self) -> str:
         app = self.app
         now = app.clock.local().strftime("%Y-%m-%d %H:%M")
-        if app.clock.offset >= 60:
-            return app.t("demo.clock_offset", time=now, offset=offset_text(app.t, app.clock.offset))
+        if app.clock.pushed >= 60:
+            return app.t("demo.clock_offset", time=now, offset=offset_text(app.t, app.clock.pushed))
         return app.t("demo.clock", time=now)
 
     def refresh_time(self) -> None:
-        self.update(self.text())
+        self.display = self.app.mode == "demo" or self.app.clock.pushed >= 60
+        if self.display:
+            self.update(self.text())
