@@ -95,3 +95,23 @@ def _no_live_code(ctx, flow_id: str, purpose: str) -> str:
     if voided_at and voided_at >= expires_at:
         return f"the code expired at {fmt_time(expires_at)} JST"
     return f"the code was voided at {fmt_time(voided_at)} JST"
+
+
+def code_state(ctx, flow_id: str | None, purpose: str, code: str | None) -> str | None:
+    """What became of the code a message carried (the demo's live panel marks dead ones):
+    live, used, void (5 wrong entries), expired, or replaced (a newer code voided it); None when
+    the message carried no code of a flow."""
+    if not flow_id or not code:
+        return None
+    for row in ctx.db.query("select code_hash, used_at, voided_at, attempts, expires_at from codes "
+                            "where flow_id = ? and purpose = ? order by id desc", [flow_id, purpose]):
+        if not codes.matches(ctx.hmac_key, f"{purpose}:{flow_id}", code, row["code_hash"]):
+            continue
+        if row["used_at"]:
+            return "used"
+        if row["attempts"] >= ctx.rules.code_max_attempts:
+            return "void"
+        if row["expires_at"] <= ctx.now():
+            return "expired"
+        return "replaced" if row["voided_at"] else "live"
+    return None

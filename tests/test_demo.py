@@ -184,6 +184,33 @@ async def test_the_outbox_panel_shows_a_new_code_as_it_is_sent_and_f3_toggles_it
         await wait_for(pilot, lambda: panel.display)
 
 
+@pytest.mark.parametrize("lang, expired, used", [("ja", "有効期限切れ", "使用済み"), ("en", "expired", "used")])
+async def test_the_outbox_panel_marks_an_expired_and_a_used_code(app_factory, tmp_path, lang, expired, used):
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        step3 = await to_step3(pilot, "taro.mark@example.jp")
+        panel = await wait_for(pilot, lambda: step3.query_one(LiveOutbox))
+        state = panel.query_one("#ob-code-state", Static)
+        code = messages_to(tmp_path, "taro.mark@example.jp")[-1]["code"]
+        await wait_for(pilot, lambda: str(panel.query_one("#ob-code").value) == code)
+        assert str(state.render()) == "" and not panel.query_one("#ob-code").has_class("dead"), "a live code"
+        await pilot.press("f6")  # +10 minutes: the code's whole life
+        await wait_for(pilot, lambda: expired in str(state.render()), what="marked expired")
+        assert panel.query_one("#ob-code").has_class("dead")
+
+        step3.query_one("#resend").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro.mark@example.jp")) == 2)
+        fresh = messages_to(tmp_path, "taro.mark@example.jp")[-1]["code"]
+        await wait_for(pilot, lambda: str(panel.query_one("#ob-code").value) == fresh and not str(state.render()))
+        await type_into(pilot, "#code", fresh)
+        await pilot.press("enter")
+        step4 = await wait_screen(pilot, Step4Screen)
+        panel = await wait_for(pilot, lambda: step4.query_one(LiveOutbox))
+        await wait_for(pilot, lambda: used in str(panel.query_one("#ob-code-state", Static).render()),
+                       what="marked used")
+
+
 # -- delivery trouble -------------------------------------------------------------------------------
 
 

@@ -619,3 +619,26 @@ async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp
         from bene_tui import outbox
         shown = {m["recipient"] for m in outbox.messages(sctx, scope=app.outbox_scope())}
         assert shown == {"taro@example.jp"}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_the_family_step_bar_names_every_step(app_factory, sctx, lang, size):
+    """Nine steps, each with its name (on two lines where one is too short), as registration's bar does."""
+    from bene_tui.i18n import t
+    from bene_tui.screens.family import STEPS
+    from rich.cells import cell_len
+
+    from bene_tui.widgets.steps import StepIndicator
+
+    acc = member(sctx)
+    app = app_factory(lang=lang)
+    async with app.run_test(size=size) as pilot:
+        settings = await settings_of(pilot, acc)
+        bar = settings.query_one(StepIndicator)
+        await pilot.pause()
+        shown = bar.render().plain
+        for key in STEPS:
+            assert t(lang, key) in shown.replace("\n", " "), (key, shown)
+        assert len(shown.split("\n")) <= 2 and bar.size.height == len(shown.split("\n"))
+        assert all(cell_len(line) <= bar.content_region.width for line in shown.split("\n"))

@@ -40,6 +40,7 @@ class FamilyScreen(FlowScreen):
     Step.1–6 the member's, Step.7–9 the family member's."""
 
     STEPS = STEPS
+    STEP_LINES = 2  # nine steps: every name shown, as registration's five are, on two lines
     FOCUS_ERRORS = BeneError  # a wrong birth date names its field: the focus goes there
 
     def show_problem(self, error: BeneError) -> None:

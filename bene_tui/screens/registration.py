@@ -32,6 +32,7 @@ class FlowScreen(BaseScreen):
 
     STEP = 1
     STEPS = STEP_KEYS
+    STEP_LINES = 1  # lines the step names may take before only the current one keeps its name
     # Errors that take the focus to their field. Not the generic step-1 answer: it names a field
     # only to stand beside it, not because that field is the wrong one.
     FOCUS_ERRORS: type[BeneError] = ValidationError
@@ -39,7 +40,7 @@ class FlowScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with VerticalScroll(classes="flow", can_focus=False):  # focus follows the fields; Tab never stops here
-            yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, classes="steps")
+            yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, lines=self.STEP_LINES, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
                 yield Static("", classes="form-error", markup=False)

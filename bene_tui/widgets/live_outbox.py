@@ -14,7 +14,7 @@ import time
 
 from textual.widgets import Digits, OptionList, Static
 
-from .. import outbox
+from .. import outbox, verification
 from ..clock import fmt_time
 from ..normalize import display_login_id
 from .outbox_view import OutboxView
@@ -30,6 +30,8 @@ class LiveOutbox(OutboxView):
     LiveOutbox #ob-messages { width: 100%; height: auto; max-height: 6; }
     LiveOutbox #ob-detail { height: 1fr; }
     LiveOutbox.fresh #ob-detail { border: heavy $warning; }
+    LiveOutbox #ob-code.dead { color: $text-disabled; }
+    LiveOutbox #ob-code-state { color: $error; text-style: bold; }
     """
 
     TITLE_KEY = "demo.panel_title"
@@ -78,7 +80,14 @@ class LiveOutbox(OutboxView):
         else:
             head = t("outbox.not_delivered", status=t("outbox.status_" + row["status"]))
         self.query_one("#ob-head", Static).update(head)
-        self.query_one("#ob-code", Digits).update((row["code"] or "") if delivered else "")
+        state = await self.app.call(verification.code_state, row["flow_id"], row["purpose"], row["code"])
+        if not self.is_attached:
+            return
+        dead = delivered and state not in (None, "live")  # the presenter sees at once it can no longer work
+        self.query_one("#ob-code-state", Static).update(t("demo.code_" + state) if dead else "")
+        code = self.query_one("#ob-code", Digits)
+        code.set_class(dead, "dead")
+        code.update((row["code"] or "") if delivered else "")
         link = row["link"] if delivered and row["link"] else ""  # no "Enter opens it": the panel takes no keys
         self.query_one("#ob-link", Static).update(link)
         self.query_one("#ob-body", Static).update((row["body"] or "") if delivered else "")

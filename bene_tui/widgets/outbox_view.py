@@ -59,6 +59,8 @@ class OutboxView(Vertical):
         with detail:
             yield Static("", id="ob-head", markup=False)
             yield Digits("", id="ob-code")
+            if self.compact:  # the demo's live panel: what became of the code (widgets/live_outbox.py)
+                yield Static("", id="ob-code-state", markup=False)
             yield Static("", id="ob-link", classes="ob-link", markup=False)
             yield Static("", id="ob-body", markup=False)
 
