@@ -389,6 +389,7 @@ class DemoMode:
         self.panel_seen_id: int | None = None  # the newest message a live panel has shown
         self.panel_fresh_until = 0.0  # real (monotonic) time until which the panel stays highlighted
         self._seen_id: int | None = None
+        self.trouble: dict = {}  # the store's delivery trouble, as last read (F9, or another terminal)
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
         """F5–F8 share one footer entry (the footer of a 120-column terminal is full)."""
@@ -408,6 +409,7 @@ class DemoMode:
         from .screens.outbox import OutboxScreen
         from .widgets.live_outbox import LiveOutbox
 
+        self.show_trouble(screen)
         panels = screen.query(LiveOutbox)
         if self.panel_visible and not panels and not isinstance(screen, OutboxScreen):
             screen.mount(LiveOutbox(), before=0)  # first: the header and footer draw over its ends
@@ -464,13 +466,28 @@ class DemoMode:
         if not isinstance(self.app.screen, DemoTroubleScreen):
             self.app.push_screen(DemoTroubleScreen())
 
+    def show_trouble(self, screen=None) -> None:
+        """The header's badge says, for as long as it lasts, that messages are being held up."""
+        from .screens.demo import trouble_summary
+
+        on = any(self.trouble.values())
+        text = self.app.t("demo.trouble_badge", summary=trouble_summary(self.app.t, self.trouble)) if on else ""
+        for badge in (screen or self.app.screen).query("#trouble-badge"):
+            badge.set_class(on, "on")
+            badge.update(text)
+
     async def poll(self) -> None:
-        """New messages that failed or were delayed are said out loud, where the presenter looks."""
+        """New messages that failed or were delayed are said out loud, where the presenter looks;
+        the delivery trouble badge follows the store (another terminal may have set it)."""
         from . import outbox
 
         app = self.app
         if app.ctx is None:
             return
+        trouble = await app.call(outbox.trouble)
+        if trouble != self.trouble:
+            self.trouble = trouble
+            self.show_trouble()
         last = await app.call(outbox.last_id)
         if self._seen_id is None or last < self._seen_id:  # first look, or the data was reset
             self._seen_id = last

@@ -214,6 +214,30 @@ async def test_the_outbox_panel_marks_an_expired_and_a_used_code(app_factory, tm
 # -- delivery trouble -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("lang, on_text", [("ja", "配信トラブル中"), ("en", "Delivery trouble")])
+async def test_delivery_trouble_keeps_a_badge_in_the_header_and_enter_on_a_checkbox_applies(app_factory, lang,
+                                                                                             on_text):
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        badge = start.query_one("#trouble-badge", Static)
+        assert not badge.has_class("on")
+        await pilot.press("f9")
+        dialog = await wait_screen(pilot, DemoTroubleScreen)
+        await wait_for(pilot, lambda: dialog.query_one("#sms_delay", Input).value != "")
+        dialog.query_one("#fail_sms").focus()
+        await pilot.press("space")
+        await pilot.press("enter")  # on the checkbox, as the hint says: applies and closes
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: badge.has_class("on") and badge.display)
+        assert on_text in str(badge.render())
+        await pilot.press("enter")  # on to step 1: the badge comes with every screen
+        step1 = await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: step1.query_one("#trouble-badge").has_class("on"))
+        await set_trouble(pilot, fail_sms=False)
+        await wait_for(pilot, lambda: not step1.query_one("#trouble-badge").has_class("on"))
+
+
 async def test_failing_email_is_announced_and_the_code_screen_offers_the_resend(app_factory, tmp_path):
     app = app_factory(mode="demo")
     async with app.run_test(size=SIZE) as pilot:

@@ -32,7 +32,8 @@ def trouble_summary(t, trouble: dict) -> str:
 class DemoTroubleScreen(BaseScreen, ModalScreen):
     """SMS late by N minutes of demo time; e-mail or SMS failing (status `failed`)."""
 
-    BINDINGS = [Binding("escape", "back", "閉じる/Close")]
+    # Enter applies from any field, as the hint says: a checkbox would otherwise only tick itself.
+    BINDINGS = [Binding("escape", "back", "閉じる/Close"), Binding("enter", "enter", show=False, priority=True)]
     DEFAULT_CSS = """
     DemoTroubleScreen { align: center middle; background: $background 70%; }
     DemoTroubleScreen #trouble-box { width: 70; height: auto; padding: 1 3; border: heavy $warning;
@@ -62,9 +63,9 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted, "#sms_delay")
-    def _enter(self) -> None:
-        self.query_one("#trouble-save", Button).press()
+    def action_enter(self) -> None:
+        button = self.focused if isinstance(self.focused, Button) else self.query_one("#trouble-save", Button)
+        button.press()
 
     @on(Button.Pressed, "#trouble-close")
     def _close(self) -> None:
@@ -83,6 +84,10 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
                     "fail_sms": self.query_one("#fail_sms", Checkbox).value}
         await self.run_service(outbox.set_trouble, button=event.button, **settings)
         self.app.notify(self.t("demo.trouble_saved", summary=trouble_summary(self.t, settings)), markup=False)
+        demo = self.app.modes.demo
+        if demo is not None:
+            demo.trouble = settings
+            demo.show_trouble(self.app.screen_stack[-2])  # the screen this dialog returns to
         self.dismiss(settings)
 
 

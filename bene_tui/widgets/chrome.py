@@ -24,10 +24,15 @@ class AppHeader(Horizontal):
     DEFAULT_CSS = """
     AppHeader { dock: top; height: 1; background: $panel; color: $foreground; }
     AppHeader > #app-title { width: 1fr; content-align: center middle; text-style: bold; }
+    AppHeader > #trouble-badge { width: auto; padding: 0 1; background: $error; color: $background;
+                                 text-style: bold; display: none; }
+    AppHeader > #trouble-badge.on { display: block; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(self.app.title, id="app-title", markup=False)
+        if self.app.mode == "demo":  # on while F9's delivery trouble is (modes.DemoMode.show_trouble)
+            yield Static("", id="trouble-badge", markup=False)
         # Every mode: a desk or a kiosk on a store whose demo clock was moved shows that time too.
         yield DemoClock(markup=False, id="demo-clock")
 
