@@ -207,12 +207,13 @@ class Modes:
             bar.styles.padding = (0, 1, 0, left + 1)
 
     # -- the session ----------------------------------------------------------------------------
-    def wipe_session(self) -> None:
+    def wipe_session(self, keep_lang: bool = False) -> None:
         """Drop every screen and everything the session put in memory; a fresh start screen returns.
 
         Screens hold the typed values and flow ids; popping them removes their widgets. The app
         keeps the session's recipients, the logged-in account and the chosen service: reset.
-        Notifications (which may name a login ID) and the clipboard are cleared too.
+        Notifications (which may name a login ID) and the clipboard are cleared too. `keep_lang`:
+        a presenter who stopped a scenario stays in the language they chose.
         """
         from textual.widgets import Input
 
@@ -233,7 +234,7 @@ class Modes:
             app.copy_to_clipboard("")
         except Exception:  # no terminal to tell (headless)
             pass
-        if app.lang != app.settings.lang:  # the next person starts in the terminal's language
+        if app.lang != app.settings.lang and not keep_lang:  # the next person starts in the terminal's language
             app.lang = app.settings.lang
             if app.ctx is not None:
                 app.ctx.lang = app.lang

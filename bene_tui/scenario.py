@@ -274,7 +274,7 @@ class Player:
         self.speed = max(0.0, float(speed))
         self.index = 0  # the step being played (0-based)
         self.paused = False
-        self.caption = ""
+        self.captions: dict[str, str] = {}  # the caption in each language: F4 switches it live
         self.finished = False  # every step was played
         self.stopped = False  # the presenter stopped it
         self.error: str | None = None  # why it stopped on its own
@@ -310,8 +310,8 @@ class Player:
             self.set_speed(self.speed / 1.5 if self.speed else 1.0)
         elif key == "escape":
             self.stop()
-        elif key in ("ctrl+q", "f3"):
-            return False  # quitting and the outbox panel stay with the presenter
+        elif key in ("ctrl+q", "f3", "f4"):
+            return False  # quitting, the outbox panel and the language stay with the presenter
         return True
 
     def set_paused(self, paused: bool) -> None:
@@ -327,12 +327,14 @@ class Player:
         self.refresh_bar()
 
     def stop(self) -> None:
+        """The presenter's Esc: the scenario ends and a clean start screen returns (nothing half-typed)."""
         self.stopped = True
         self._resume.set()
         for worker in self.app.workers:
             if worker.group == "scenario":
                 worker.cancel()
         self._end()
+        self.app.modes.wipe_session(keep_lang=True)
 
     def hide_bar(self) -> None:
         from .widgets.scenario_bar import ScenarioBar
@@ -359,6 +361,19 @@ class Player:
                    step=min(self.index + 1, total), total=total, speed=speed)
         return self.caption, status, "" if self.done else t("demo.scenario_keys")
 
+    @property
+    def caption(self) -> str:
+        return self.captions.get(self.app.lang) or self.captions.get("ja", "")
+
+    def say(self, texts: dict[str, str]) -> None:
+        self.captions = dict(texts)
+        self.refresh_bar()
+
+    def say_key(self, key: str, **params: object) -> None:
+        from .i18n import t
+
+        self.say({lang: t(lang, key, **params) for lang in ("ja", "en")})
+
     def refresh_bar(self) -> None:
         from .widgets.scenario_bar import ScenarioBar
 
@@ -380,8 +395,7 @@ class Player:
             self.start_id = await app.call(outbox.last_id)
             for step in self.scenario.setup:
                 login = await app.call(setup_register, **step.arg)
-                self.caption = app.t("demo.scenario_setup", login_id=_display(login))
-                self.refresh_bar()
+                self.say_key("demo.scenario_setup", login_id=_display(login))
             for i, step in enumerate(self.scenario.steps):
                 self.index = i
                 self.refresh_bar()
@@ -458,6 +472,8 @@ class Player:
     async def _widget(self, step: Step, selector: str):
         def probe():
             screen = self.app.screen
+            if getattr(screen, "relabelling", False):
+                return None  # rebuilt in the other language right now: its fields come back in a moment
             for widget in screen.query(selector):
                 if all(node.display for node in widget.ancestors_with_self if hasattr(node, "display")) \
                         and not widget.disabled and widget.is_mounted:
@@ -492,12 +508,26 @@ class Player:
         widget = await self._widget(step, step.arg)
         widget.focus()
         await self._sleep(0.2)
-        widget.value = ""
+        widget.value = typed = ""
         for char in step.opts["text"]:
+            widget = await self._typing_into(step, widget, typed)
             widget.insert_text_at_cursor(char)
+            typed += char
             await self._sleep(CHAR_DELAY)
         await self._settle()
+        await self._typing_into(step, widget, typed)
         await self._sleep(0.2)
+
+    async def _typing_into(self, step: Step, widget, typed: str):
+        """The field being typed into, holding what was typed so far: F4 rebuilds the screen in the
+        other language (BaseScreen.relabel), and a character can fall between its copy and the new field."""
+        if widget.is_attached and not getattr(self.app.screen, "relabelling", False):
+            return widget
+        widget = await self._widget(step, step.arg)
+        widget.focus()
+        widget.value = typed
+        widget.cursor_position = len(typed)
+        return widget
 
     async def _do_select(self, step: Step) -> None:
         widget = await self._widget(step, step.arg)
@@ -531,8 +561,7 @@ class Player:
 
     async def _do_read_code_for(self, step: Step) -> None:
         recipient = step.arg
-        self.caption = self.app.t("demo.scenario_reading_code", to=_display(recipient))
-        self.refresh_bar()
+        self.say_key("demo.scenario_reading_code", to=_display(recipient))
         message = await self._until(
             step, lambda: self.app.call(newest_with, recipient, "code", step.opts.get("purpose"), self.start_id),
             "code", to=_display(recipient))
@@ -541,8 +570,7 @@ class Player:
 
     async def _do_open_link_for(self, step: Step) -> None:
         recipient = step.arg
-        self.caption = self.app.t("demo.scenario_opening_link", to=_display(recipient))
-        self.refresh_bar()
+        self.say_key("demo.scenario_opening_link", to=_display(recipient))
         message = await self._until(
             step, lambda: self.app.call(newest_with, recipient, "link", step.opts.get("purpose"), self.start_id),
             "link", to=_display(recipient))
@@ -567,10 +595,8 @@ class Player:
         await self.app.call(outbox.set_trouble, **settings)
 
     async def _do_say(self, step: Step) -> None:
-        text = step.arg.get(self.app.lang) or step.arg.get("ja", "")
-        self.caption = text
-        self.refresh_bar()
-        await self._sleep(min(1.2 + 0.06 * len(text), 6.0))
+        self.say(step.arg)
+        await self._sleep(min(1.2 + 0.06 * len(self.caption), 6.0))
 
     async def _do_expect(self, step: Step) -> None:
         text = step.arg.get(self.app.lang) or step.arg.get("ja", "")

@@ -176,6 +176,55 @@ async def test_escape_stops_a_scenario(app_factory):
         assert isinstance(app.screen, StartScreen)
 
 
+SLOW_TYPING = """
+title = {ja = "入力", en = "Typing"}
+reset = false
+steps = [
+  {say = {ja = "団体IDを入力します", en = "Typing the group ID"}},
+  {press = "#register"},
+  {wait_screen = "Step1Screen"},
+  {type = "#group_id", text = "TS000001TS000001"},
+  {pause = 30},
+]
+"""
+
+
+async def test_stopping_a_scenario_midway_returns_to_a_clean_start_screen(app_factory):
+    app = app_factory(mode="demo", lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        player = app.modes.play(scenario.parse(SLOW_TYPING), speed=0.5)
+        step1 = await wait_screen(pilot, Step1Screen)
+        field = step1.query_one("#group_id", Input)
+        await wait_for(pilot, lambda: len(field.value) >= 3, what="typing under way")
+        await pilot.press("escape")
+        start = await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: player.done and len(app.screen_stack) == 2)
+        assert player.stopped and app.lang == "en", "the presenter's language stays"
+        await pilot.pause(0.3)
+        assert not any(s.query("#group_id") for s in app.screen_stack), "nothing half-typed left"
+        assert start.focused is start.query_one("#register")
+
+
+async def test_f4_switches_the_language_while_a_scenario_plays_captions_included(app_factory):
+    app = app_factory(mode="demo", lang="ja")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        player = app.modes.play(scenario.parse(SLOW_TYPING), speed=0.5)
+        step1 = await wait_screen(pilot, Step1Screen)
+        assert player.caption == "団体IDを入力します"
+        await wait_for(pilot, lambda: len(step1.query_one("#group_id", Input).value) >= 2)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.lang == "en")
+        bar = await wait_for(pilot, lambda: app.screen.query_one(ScenarioBar))
+        await wait_for(pilot, lambda: str(bar.caption_line.render()) == "Typing the group ID", what="caption in English")
+        assert "Typing" in str(bar.status_line.render()), "the title too"
+        await wait_for(pilot, lambda: app.screen.query_one("#group_id", Input).value == "TS000001TS000001",
+                       what="the typing carried on into the rebuilt screen")
+        assert not player.error
+        await pilot.press("escape")
+
+
 async def test_a_step_that_cannot_be_done_stops_with_its_reason(app_factory):
     app = app_factory(mode="demo")
     broken = scenario.parse('reset = false\nsteps = [{press = "#no-such-button", timeout = 0.3}]', "broken")

@@ -149,7 +149,16 @@ class BaseScreen(Screen):
         return None
 
     # -- language switch: rebuild the widgets, keep what was typed --------------------------
+    relabelling = False  # while F4 rebuilds this screen (a playing scenario waits for it)
+
     async def relabel(self) -> None:
+        self.relabelling = True
+        try:
+            await self._relabel()
+        finally:
+            self.relabelling = False
+
+    async def _relabel(self) -> None:
         kept: dict[str, Any] = {}
         for w in self.query("Input, Checkbox, RadioSet"):
             if w.id:
