@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
 from bene_tui import registration
@@ -873,3 +875,38 @@ async def test_step4_loads_the_name_again_when_step3_could_not(app_factory, tmp_
         await press_button(pilot, step4.query_one("#complete", Button))
         await wait_screen(pilot, DoneScreen)
         assert_registered(tmp_path, "taro@example.jp")
+
+
+async def test_the_arrows_choose_e_mail_or_sms_at_step_2(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        step2 = await to_step2(pilot)
+        assert step2.focused is step2.query_one("#kind")
+        await pilot.press("down")  # ↓ alone chooses SMS: no Enter needed
+        await wait_for(pilot, lambda: step2.kind == "sms")
+        assert "携帯電話番号" in str(step2.query_one("#field-login_id").query_one(".field-label").render())
+        await pilot.press("up")
+        await wait_for(pilot, lambda: step2.kind == "email")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_escape_to_step_1_and_forward_again_keeps_step_2_but_not_the_passwords(app_factory, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=(120, 40)) as pilot:
+        step2 = await to_step2(pilot)
+        await pilot.press("down")  # SMS
+        await type_into(pilot, "#login_id", "090-1234-5678")
+        await type_into(pilot, "#password", GOOD_PASSWORD)
+        await type_into(pilot, "#password2", GOOD_PASSWORD)
+        step2.query_one("#agree").focus()
+        await pilot.press("space")
+        await pilot.press("escape")
+        step1 = await wait_screen(pilot, Step1Screen)
+        assert step1.query_one("#key2", Input).value == TARO[2], "step 1 kept its own entries"
+        step1.query_one("#next", Button).focus()
+        await pilot.press("enter")
+        again = await wait_screen(pilot, Step2Screen)
+        await wait_for(pilot, lambda: again.query_one("#login_id", Input).value == "090-1234-5678")
+        assert again is not step2 and again.kind == "sms" and again.query_one("#agree", Checkbox).value
+        assert again.query_one("#password", Input).value == "" and again.query_one("#password2", Input).value == ""
+        assert again.focused is again.query_one("#kind")

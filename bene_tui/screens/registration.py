@@ -18,7 +18,7 @@ from ..widgets.button import Button
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
-from ..widgets.toggles import Tick, Choice
+from ..widgets.toggles import Choice, ChoiceSet, Tick
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
@@ -82,6 +82,7 @@ class Step1Screen(FlowScreen):
         super().__init__()
         self.purpose = purpose
         self.org: dict | None = None
+        self.step2_kept: dict | None = None  # step 2's entries (no password) after an Esc back here
 
     def form(self) -> ComposeResult:
         yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
@@ -141,6 +142,7 @@ class Step1Screen(FlowScreen):
         else:
             step2 = self.ahead.take()
             step2.flow_id = started.flow_id
+            step2.restore(self.step2_kept)
             self.app.push_screen(step2)
 
 
@@ -159,7 +161,7 @@ class Step2Screen(FlowScreen):
         yield Button(self.t("reg.link_instead"), id="link-instead", classes="link")
         yield Static(self.t("reg.step2_lead"), classes="lead")
         yield Static(self.t("reg.login_kind"), classes="field-label")
-        with RadioSet(id="kind"):
+        with ChoiceSet(id="kind"):
             yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
             yield Choice(self.t("reg.kind_sms"), id="kind-sms")
         yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
@@ -181,6 +183,34 @@ class Step2Screen(FlowScreen):
 
     def on_mount(self) -> None:
         self.query_one("#kind", RadioSet).focus()
+        self._apply_kept()
+
+    # -- Esc to step 1 and forward again: what was typed here comes back (never the passwords) --
+    _kept: dict | None = None
+
+    def kept_values(self) -> dict:
+        return {"kind": self.kind, "login_id": self.query_one("#login_id", Input).value,
+                "agree": self.query_one("#agree", Checkbox).value}
+
+    def restore(self, kept: dict | None) -> None:
+        self._kept = kept
+        if self.is_mounted:  # composed ahead: fill it in now
+            self._apply_kept()
+
+    def _apply_kept(self) -> None:
+        if not self._kept:
+            return
+        kept, self._kept = self._kept, None
+        self.query_one("#kind-sms" if kept["kind"] == "sms" else "#kind-email", RadioButton).value = True
+        self.query_one("#login_id", Input).value = kept["login_id"]
+        self.query_one("#agree", Checkbox).value = kept["agree"]
+        self.after_relabel()
+
+    def action_back(self) -> None:
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 2 else None
+        if isinstance(below, Step1Screen):
+            below.step2_kept = self.kept_values()
+        super().action_back()
 
     @property
     def kind(self) -> str:

@@ -6,7 +6,8 @@ screen (and anyone who cannot see the colour) needs ✔ / ● against an empty b
 
 from __future__ import annotations
 
-from textual.widgets import Checkbox, RadioButton
+from textual.binding import Binding
+from textual.widgets import Checkbox, RadioButton, RadioSet
 
 
 class Tick(Checkbox):
@@ -21,3 +22,23 @@ class Choice(RadioButton):
     def _button(self):
         self.BUTTON_INNER = "●" if self.value else " "
         return super()._button
+
+
+class ChoiceSet(RadioSet):
+    """Radio buttons where the arrows choose, as a browser's do: ↓ on 「メールアドレス」 chooses SMS.
+    Textual's RadioSet only moves a highlight with the arrows and waits for Enter or Space."""
+
+    # The arrows' own actions, not RadioSet's next/previous_button: RadioSet calls those itself (on mount).
+    BINDINGS = [Binding("down,right", "choose(1)", show=False), Binding("up,left", "choose(-1)", show=False)]
+
+    def action_choose(self, step: int) -> None:
+        buttons = [b for b in self.query(RadioButton) if not b.disabled]
+        if not buttons:
+            return
+        now = next((i for i, b in enumerate(buttons) if b.value), 0)
+        chosen = buttons[(now + step) % len(buttons)]
+        with self.prevent(RadioButton.Changed):  # the others off first: one choice, whatever came before
+            for button in buttons:
+                if button is not chosen:
+                    button.value = False
+        chosen.value = True  # RadioSet turns this into its Changed message and highlights it
