@@ -176,6 +176,10 @@ class BeneApp(App):
             for header in screen.query(AppHeader):
                 header.show_title(title)
 
+    def on_resize(self) -> None:
+        if self.modes.demo is not None:  # the live panel gives way where the screens would not fit
+            self.call_after_refresh(self.modes.demo.show_panels)  # once the app has taken its new size
+
     # -- modes: every real key and mouse event passes the mode first (idle timer, scenario keys) --
     async def on_event(self, event) -> None:
         if not self.modes.on_input(event):

@@ -418,19 +418,37 @@ class DemoMode:
             panels.first().display = self.panel_visible
 
     # The flow's box is up to 96 columns wide; beside a 40-column panel it needs 140 to keep its
-    # layout (step labels, one-line hints). Narrower terminals start without it; F3 shows it anyway.
+    # layout (step labels, one-line hints). Narrower terminals start without it; F3 shows it anyway,
+    # down to the width where the screens would no longer fit beside it (80 columns of their own,
+    # as on an 80×24 terminal): on a projector's 100 columns the panel gives way; F2 shows the outbox.
     ROOM_FOR_PANEL = 140
+    SCREEN_MIN = 80
+
+    @property
+    def panel_fits(self) -> bool:
+        from .widgets.live_outbox import LiveOutbox
+
+        return self.app.size.width >= LiveOutbox.WIDTH + self.SCREEN_MIN
 
     @property
     def panel_visible(self) -> bool:
+        if not self.panel_fits:
+            return False
         if self.panel_choice is not None:
             return self.panel_choice
         return self.app.size.width >= self.ROOM_FOR_PANEL
 
     def action_panel(self) -> None:
+        if not self.panel_fits:
+            self.app.notify(self.app.t("demo.panel_no_room"), timeout=4)
+            return
+        self.panel_choice = not self.panel_visible
+        self.show_panels()
+
+    def show_panels(self) -> None:
+        """Every screen's panel as wide as the terminal now allows (F3, or a resize)."""
         from .widgets.live_outbox import LiveOutbox
 
-        self.panel_choice = not self.panel_visible
         for screen in self.app.screen_stack:
             for panel in screen.query(LiveOutbox):
                 panel.display = self.panel_visible

@@ -338,6 +338,25 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
     assert "demo.reset" in actions and not [a for a in actions if a.startswith("registration.")]
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_on_a_projector_the_panel_gives_way_to_the_screens(app_factory, lang):
+    """100×30: a scenario (which shows the panel whatever the width) or F3 leaves the screens their width."""
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=(100, 30)) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        app.modes.demo.panel_choice = True  # as a scenario sets it
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app._notifications)
+        assert ("F2" in str(list(app._notifications)[-1].message))
+        await pilot.pause()
+        assert not [p for p in start.query(LiveOutbox) if p.display]
+        assert start.query_one(".box").size.width >= 60, "the flow keeps its width (52 beside the panel)"
+        await pilot.resize_terminal(160, 45)  # a wider screen: the chosen panel comes back
+        await wait_for(pilot, lambda: [p for p in app.screen.query(LiveOutbox) if p.display])
+        await pilot.resize_terminal(100, 30)
+        await wait_for(pilot, lambda: not [p for p in app.screen.query(LiveOutbox) if p.display])
+
+
 async def test_on_a_narrow_terminal_the_panel_waits_for_f3(app_factory):
     app = app_factory(mode="demo")
     async with app.run_test(size=(120, 40)) as pilot:
