@@ -19,7 +19,6 @@ audits a refusal too. Pure Python: no textual import.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import sqlite3
@@ -54,16 +53,6 @@ def configured_operator() -> str | None:
     """BENE_TUI_OPERATOR: set for a helpdesk terminal, the operator is not asked."""
     return os.environ.get("BENE_TUI_OPERATOR", "").strip() or None
 
-
-def default_operator() -> str:
-    """BENE_TUI_OPERATOR, else the OS user: what the operator prompt offers."""
-    name = configured_operator()
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment
-        return ""
 
 
 def operator_name(value: str) -> str:
@@ -182,14 +171,21 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     # Anywhere in a login ID or a name: scans, within the budget.
     with _ScanBudget(db, SCAN_SECONDS) as budget:
         # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
+        # Invitees not registered yet are found the same way, by their contact.
         digits = re.sub(r"[-\s()+]", "", folded)
         if digits.isdigit() and len(digits) >= 4:
             frag = digits[1:] if digits.startswith("0") else digits
             add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
                                       "like '+%' order by id limit ?", [_like(frag), limit]))
+            add(invitations, budget.scan("select id from invitations where contact like ? escape '\\' and contact "
+                                         "like '+%' and family_account_id is null order by id desc limit ?",
+                                         [_like(frag), limit]))
         elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
             add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
                                       "not like 'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
+            add(invitations, budget.scan("select id from invitations where lower(contact) like ? escape '\\' and "
+                                         "family_account_id is null order by id desc limit ?",
+                                         [_like(squeezed.casefold()), limit]))
         # A name, partial, whatever the spacing: a kana query reads only the kana, and a 団体ID or
         # login ID no names at all. Invitations are few. Family accounts have no member record:
         # their name is their invitation's.
@@ -592,3 +588,6 @@ ACTIONS = {
     "cancel_invitation": cancel_invitation,
     "end_provisional": end_provisional,
 }
+# What cannot be undone: the person view keeps these apart from the others, after the timeline,
+# so Tab from a harmless action never lands on one.
+DESTRUCTIVE = frozenset({"cancel_invitation", "end_provisional"})

@@ -77,6 +77,8 @@ async def open_person(pilot, app, query: str, name_part: str) -> PersonScreen:
     await wait_for(pilot, lambda: results.option_count > 0, what="search results")
     lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
     index = next(i for i, line in enumerate(lines) if name_part in line)
+    assert app.focused is app.screen.query_one("#query", Input), "the next query can be typed at once"
+    await pilot.press("down")  # ↓ from the query to the results
     assert app.focused is results
     for _ in range(index):
         await pilot.press("down")
@@ -319,3 +321,88 @@ async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
             assert notes[4] == f"{STAFF_JA}inactive for service bene_learning; usable: benefit_station"
         else:
             assert notes == [""] * 5
+
+
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_search_keeps_up_focus_returns_to_the_query_and_invitees_by_a_fragment(app_factory, ctx, size):
+    """After a search, and after Esc from a person, the next query is typed straight in (Enter no
+    longer reopens the last person); an invitee is found by part of their login ID, as members are."""
+    from test_auth import register
+
+    from bene_tui import family
+
+    account = register(ctx, login="taro.desk@example.jp")
+    family.invite(ctx, account, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-15", "hanako.desk@example.jp", "ja")
+    app = app_factory(mode="helpdesk")
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        search = await open_search(pilot)
+        query_field = search.query_one("#query", Input)
+        await type_into(pilot, "#query", "hanako.de")
+        await pilot.press("enter")
+        results = search.query_one("#hd-results", OptionList)
+        await wait_for(pilot, lambda: results.option_count > 0, what="the invitee found by a fragment")
+        lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+        assert any("hanako.desk@example.jp" in line and "山田 花子" in line for line in lines), lines
+        assert app.focused is query_field
+        await pilot.press(*"taro.desk")  # typing replaces the last query
+        assert query_field.value == "taro.desk"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: search.searched == "taro.desk" and search.rows)
+        await pilot.press("down", "enter")
+        await wait_screen(pilot, PersonScreen)
+        await pilot.press("escape")
+        await wait_screen(pilot, SearchScreen)
+        await wait_for(pilot, lambda: app.focused is query_field, what="focus back in the query")
+        await pilot.press("enter")  # searches again: it does not reopen the person
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, SearchScreen)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_types_their_name(
+        app_factory, ctx, clock, monkeypatch, lang):
+    """The agent types their name (never the OS user's); Tab from 「再送信」 goes to the timeline,
+    not to 「仮登録を終了する」 (kept apart, after it); the dialog's focused 「いいえ」 is marked."""
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "root")
+    flow_id = registration.start(ctx, "TS000001", "1004", "19950303").flow_id
+    registration.submit_credentials(ctx, flow_id, "sms", "090-5555-7777", GOOD_PASSWORD, True, "ja")
+    clock.advance(61)
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f3")
+        prompt = await wait_screen(pilot, OperatorScreen)
+        assert prompt.query_one("#operator", Input).value == "", "typed by the agent, not taken from the OS"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, OperatorScreen), "no name, no search"
+        await type_into(pilot, "#operator", "佐々木")
+        await pilot.press("enter")
+        await wait_screen(pilot, SearchScreen)
+        await pilot.press("escape")
+        screen = await open_person(pilot, app, "09055557777", "鈴木 一郎")
+        kinds = [a["action"] for a in screen.actions]
+        assert kinds == ["resend_code", "end_provisional"]
+        resend = screen.query_one("#act-0", Button)
+        end = screen.query_one("#act-1", Button)
+        assert app.focused is resend and end.parent.id == "hd-danger" and end.variant == "error"
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#hd-timeline", DataTable), "never a destructive next stop"
+        end.focus()
+        await pilot.press("enter")
+        modal = await wait_screen(pilot, ConfirmScreen)
+        no, yes = modal.query_one("#no", Button), modal.query_one("#yes", Button)
+        await pilot.pause()
+        assert app.focused is no
+        assert no.styles.outline_left[0] == "tall" and yes.styles.outline_left[0] == "", "focus seen at a glance"
+        await pilot.press("escape")
+        await wait_screen(pilot, PersonScreen)
+    assert query_db(ctx, flow_id) == "provisional"
+
+
+def query_db(ctx, flow_id):
+    return ctx.db.execute("select a.status from accounts a join flows f on f.account_id = a.id where f.id = ?",
+                          [flow_id]).fetchone()[0]

@@ -1,7 +1,8 @@
 """Helpdesk screens (F3 in helpdesk mode): find a person, see their timeline, act for them.
 
-- `OperatorScreen` asks the operator's name once per helpdesk session (prefilled with
-  BENE_TUI_OPERATOR or the OS user); every action is audited as `operator:<name>`.
+- `OperatorScreen` asks the operator's name once per helpdesk session, typed by the agent (never
+  taken from the OS user, which is a shared account at a desk; BENE_TUI_OPERATOR names a terminal's
+  agent and skips it); every action is audited as `operator:<name>`.
 - `SearchScreen`: login ID, name (kanji/kana) or 団体ID → the people found.
 - `PersonScreen`: details, the actions that apply now (each behind `ConfirmScreen`), and the
   timeline — flows, audit rows and outbox messages, newest first.
@@ -44,21 +45,27 @@ def open_search(app) -> None:
     """F3: the search screen, after asking who the operator is (once per session)."""
     if app.mode != "helpdesk" or isinstance(app.screen, (SearchScreen, OperatorScreen)):
         return
+    with_operator(app, lambda: app.push_screen(SearchScreen()))
+
+
+def with_operator(app, then) -> None:
+    """Run `then()` once the agent is named: BENE_TUI_OPERATOR, the name typed earlier in this
+    session, or asked now (an empty field: the agent types it)."""
     if not getattr(app, "operator", None) and helpdesk.configured_operator():
         try:
             app.operator = helpdesk.operator_name(helpdesk.configured_operator())
         except BeneError:
             pass  # an unusable name in the environment: ask instead
     if getattr(app, "operator", None):
-        app.push_screen(SearchScreen())
+        then()
         return
 
     def chosen(name: str | None) -> None:
         if name:
             app.operator = name
-            app.push_screen(SearchScreen())
+            then()
 
-    app.push_screen(OperatorScreen(helpdesk.default_operator()), chosen)
+    app.push_screen(OperatorScreen(), chosen)
 
 
 class OperatorScreen(ModalScreen[str | None]):
@@ -70,16 +77,12 @@ class OperatorScreen(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "戻る/Back")]
 
-    def __init__(self, suggested: str = "") -> None:
-        super().__init__()
-        self.suggested = suggested
-
     def compose(self) -> ComposeResult:
         t = self.app.t
         with Vertical():
             yield Static(t("hd.operator_title"), classes="title")
             yield Static(t("hd.operator_lead"), classes="lead")
-            yield Field("operator", t("hd.operator_label"), value=self.suggested)
+            yield Field("operator", t("hd.operator_label"))
             yield Button(t("hd.ok"), id="ok", variant="primary")
 
     def on_mount(self) -> None:
@@ -174,8 +177,14 @@ class SearchScreen(BaseScreen):
         self.searched = self.query_text if rows is not None else ""
         self.rows = rows if rows is not None else helpdesk.SearchResult()
         self._fill()
-        if rows:
-            self.query_one("#hd-results", OptionList).focus()
+        self._ready_for_the_next_query()
+
+    def _ready_for_the_next_query(self) -> None:
+        """The caller's next answer is typed straight away: the focus stays in the query (what is there
+        selected, so typing replaces it); ↓ goes to the results."""
+        field = self.query_one("#query", Input)
+        field.focus()
+        field.select_all()
 
     def action_to_results(self) -> None:
         results = self.query_one("#hd-results", OptionList)
@@ -220,6 +229,7 @@ class SearchScreen(BaseScreen):
             if rows is not None:
                 self.rows = rows
                 self._fill()
+        self._ready_for_the_next_query()
 
     def after_relabel(self) -> None:
         self._fill()
@@ -257,6 +267,9 @@ class PersonScreen(BaseScreen):
             yield Static("", classes="form-error", markup=False)
             yield Static(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
+            # What cannot be undone comes after the timeline: Tab from a harmless action never lands on it.
+            yield Static(self.t("hd.danger"), classes="field-label", id="hd-danger-label")
+            yield Horizontal(id="hd-danger")
         yield app_footer(self.app)
 
     async def on_mount(self) -> None:
@@ -275,10 +288,15 @@ class PersonScreen(BaseScreen):
             return
         self.query_one("#hd-summary", Static).update(self._summary(data))
         self.actions = data["actions"]
-        box = self.query_one("#hd-actions", Horizontal)
-        await box.remove_children()
-        await box.mount_all([Button(t(f"hd.action.{a['action']}", label=a["label"]), id=f"act-{n}",
-                                    variant="warning") for n, a in enumerate(self.actions)])
+        for box_id, destructive in (("#hd-actions", False), ("#hd-danger", True)):
+            box = self.query_one(box_id, Horizontal)
+            await box.remove_children()
+            await box.mount_all([Button(t(f"hd.action.{a['action']}", label=a["label"]), id=f"act-{n}",
+                                        variant="error" if destructive else "warning")
+                                 for n, a in enumerate(self.actions)
+                                 if (a["action"] in helpdesk.DESTRUCTIVE) is destructive])
+        danger = any(a["action"] in helpdesk.DESTRUCTIVE for a in self.actions)
+        self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
         self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
         table = self.query_one("#hd-timeline", DataTable)
         table.clear(columns=True)
@@ -288,10 +306,8 @@ class PersonScreen(BaseScreen):
             # Audit reasons and message subjects are data: never markup.
             table.add_row(Text(_stamp(e["at"])), Text(t(f"hd.source.{e['source']}")), Text(e["what"]),
                           Text(e["outcome"] or ""), Text(e["actor"] or ""), Text(e["detail"] or ""))
-        if self.actions:
-            self.query_one("#act-0", Button).focus()
-        else:
-            table.focus()
+        harmless = self.query_one("#hd-actions").query(Button)
+        (harmless.first() if harmless else table).focus()
 
     def _summary(self, data: dict) -> str:
         t, lines = self.t, []
@@ -337,12 +353,11 @@ class PersonScreen(BaseScreen):
                 return
             await self._run(action)
 
-        self.app.push_screen(ConfirmScreen(question), answered)
+        with_operator(self.app, lambda: self.app.push_screen(ConfirmScreen(question), answered))
 
     async def _run(self, action: dict) -> None:
         fn = helpdesk.ACTIONS[action["action"]]
-        operator = getattr(self.app, "operator", None) or helpdesk.default_operator()
-        result = await self.run_service(fn, action["target"], operator)
+        result = await self.run_service(fn, action["target"], self.app.operator)
         if result is None:
             await self._reload_after_refusal()
             return
