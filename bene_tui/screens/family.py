@@ -24,6 +24,7 @@ from ..errors import BeneError
 from ..normalize import display_login_id, mask
 from ..widgets.button import Button
 from ..widgets.field import Field, FieldError
+from ..widgets.literal import literal
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick
 from ..widgets.chrome import AppHeader, app_footer
@@ -182,16 +183,20 @@ class FamilySettingsScreen(FamilyScreen):
             if add.disabled and self.focused is add:
                 table.focus()
         cursor = table.cursor_row if table.row_count else 0
-        table.clear(columns=True)
-        table.add_columns(self.t("family.col_name"), self.t("family.col_relationship"), self.t("family.col_contact"),
-                          self.t("family.col_state"), self.t("family.col_expires"))
+        # Rows only: a table refilled from scratch measures its columns after drawing them, and
+        # redraws only if its total width changed, so a reload would show names cut to the
+        # headings' width. A language switch recomposes the screen, so the headings come anew.
+        table.clear()
+        if not table.columns:
+            table.add_columns(self.t("family.col_name"), self.t("family.col_relationship"),
+                              self.t("family.col_contact"), self.t("family.col_state"), self.t("family.col_expires"))
         kiosk = self.app.mode == "kiosk"
         for row in data["rows"]:
             contact = mask(row["contact"]) if kiosk else display_login_id(row["contact"])
             live = row["state"] in ("approval_pending", "invited")
-            table.add_row(row["name"], _rel_label(self.t, row["relationship"]), contact,
-                          self.t(f"family.state.{row['state']}"), fmt_time(row["expires_at"]) if live else "-",
-                          key=str(row["id"]))
+            cells = (row["name"], _rel_label(self.t, row["relationship"]), contact,
+                     self.t(f"family.state.{row['state']}"), fmt_time(row["expires_at"]) if live else "-")
+            table.add_row(*map(literal, cells), key=str(row["id"]))
         self.query_one("#empty", Static).set_class(bool(data["rows"]), "hidden")
         if data["rows"]:
             table.move_cursor(row=min(cursor, len(data["rows"]) - 1))

@@ -12,12 +12,10 @@ Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -28,6 +26,7 @@ from ..errors import BeneError
 from ..normalize import display_login_id
 from ..widgets.button import Button
 from ..widgets.field import Field
+from ..widgets.literal import literal
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 
@@ -195,7 +194,7 @@ class SearchScreen(BaseScreen):
         results = self.query_one("#hd-results", OptionList)
         results.clear_options()
         for row in self.rows:
-            results.add_option(Option(Content(self._line(row)), id=row["ref"]))
+            results.add_option(Option(literal(self._line(row)), id=row["ref"]))
         count = self.t("hd.results", n=len(self.rows)) if self.rows else (
             self.t("hd.no_results") if self.searched else "")
         if self.rows.cut_short:  # a fragment scan ran out of time (helpdesk.SCAN_SECONDS)
@@ -291,7 +290,7 @@ class PersonScreen(BaseScreen):
         for box_id, destructive in (("#hd-actions", False), ("#hd-danger", True)):
             box = self.query_one(box_id, Horizontal)
             await box.remove_children()
-            await box.mount_all([Button(t(f"hd.action.{a['action']}", label=a["label"]), id=f"act-{n}",
+            await box.mount_all([Button(literal(t(f"hd.action.{a['action']}", label=a["label"])), id=f"act-{n}",
                                         variant="error" if destructive else "warning")
                                  for n, a in enumerate(self.actions)
                                  if (a["action"] in helpdesk.DESTRUCTIVE) is destructive])
@@ -303,9 +302,8 @@ class PersonScreen(BaseScreen):
         table.add_columns(t("hd.col_at"), t("hd.col_source"), t("hd.col_what"), t("hd.col_outcome"),
                           t("hd.col_actor"), t("hd.col_detail"))
         for e in data["timeline"]:
-            # Audit reasons and message subjects are data: never markup.
-            table.add_row(Text(_stamp(e["at"])), Text(t(f"hd.source.{e['source']}")), Text(e["what"]),
-                          Text(e["outcome"] or ""), Text(e["actor"] or ""), Text(e["detail"] or ""))
+            table.add_row(*map(literal, (_stamp(e["at"]), t(f"hd.source.{e['source']}"), e["what"], e["outcome"],
+                                         e["actor"], e["detail"])))
         harmless = self.query_one("#hd-actions").query(Button)
         (harmless.first() if harmless else table).focus()
 

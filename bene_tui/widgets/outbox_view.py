@@ -9,7 +9,6 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.message import Message
 from textual.widgets import Digits, OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,6 +16,7 @@ from textual.widgets.option_list import Option
 from .. import outbox
 from ..clock import fmt_time
 from ..normalize import display_login_id
+from .literal import literal
 
 
 class OutboxView(Vertical):
@@ -98,7 +98,7 @@ class OutboxView(Vertical):
         for row in rows:
             icon = "✉" if row["channel"] == "email" else "📱"
             unread = f"  ({t('outbox.unread', n=row['unread'])})" if row["unread"] else ""
-            label = Content(f"{icon} {display_login_id(row['recipient'])}{unread}")  # user data: never markup
+            label = literal(f"{icon} {display_login_id(row['recipient'])}{unread}")
             recipients.add_option(Option(label, id=row["recipient"]))
         if not rows:
             self.query_one("#ob-head", Static).update(t("outbox.empty"))
@@ -120,7 +120,7 @@ class OutboxView(Vertical):
             status = "" if row["status"] == "sent" else f" [{t('outbox.status_' + row['status'])}]"
             title = row["subject"] or (row["body"] or "")[:30].replace("\n", " ")
             mark = "●" if not row["read"] and row["status"] == "sent" else " "
-            label = Content(f"{mark} {fmt_time(row['created_at'])} {title}{status}")  # subjects and bodies: never markup
+            label = literal(f"{mark} {fmt_time(row['created_at'])} {title}{status}")
             messages.add_option(Option(label, id=str(row["id"])))
         if rows:
             messages.highlighted = 0
