@@ -235,3 +235,51 @@ async def test_forgot_id_in_english_keeps_its_brackets(app_factory, tmp_path):
     assert messages(tmp_path) == []
     assert query(tmp_path, "select reason from audit where action = 'recovery.forgot_id'") == [
         {"reason": "member record has no account"}]
+
+
+# -- the same screens at every count (no account oracle) ----------------------------------------
+
+QUIET = 2 * 3600  # longer than every window: the next run starts afresh
+
+
+def wait_out(tmp_path, clock) -> None:
+    """A person told to wait, waits: past the terminal's throttle."""
+    until = query(tmp_path, "select max(blocked_until) as until from throttle")[0]["until"]
+    if until and until > clock.now():
+        clock.advance(until - clock.now() + 1)
+
+
+def checks(tmp_path) -> int:
+    return query(tmp_path, "select count(*) as n from audit where action = 'code.checked'")[0]["n"]
+
+
+async def reset_screens(app_factory, tmp_path, clock, login: str) -> str:
+    """Ten requests through the screens, each followed by a wrong code: what the screens said."""
+    clock.advance(QUIET)
+    texts = []
+    async with app_factory().run_test(size=SIZE) as pilot:
+        for _ in range(10):
+            pilot.app.go_home()
+            wait_out(tmp_path, clock)
+            await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+            await fill(pilot, ("login_id", login))
+            await wait_screen(pilot, ResetCodeScreen)
+            texts.append(form_text(pilot))
+            sent = [m for m in messages(tmp_path, "password_reset") if m["recipient"] == login]
+            wait_out(tmp_path, clock)
+            before = checks(tmp_path)
+            await fill(pilot, ("code", other_code(sent[-1]["code"] if sent else "000000")))
+            await wait_for(pilot, lambda: checks(tmp_path) > before and error_text(pilot, "code"), what="answer")
+            texts.append(form_text(pilot, inputs=False))  # (the wrong code typed differs, of course)
+            clock.advance(61)
+    return "\n".join(texts).replace(login, "<ID>")
+
+
+async def test_forgot_password_same_screens_at_every_count(app_factory, ctx, tmp_path, clock):
+    register(ctx)
+    known = await reset_screens(app_factory, tmp_path, clock, "taro@example.jp")
+    unknown = await reset_screens(app_factory, tmp_path, clock, "nobody@example.jp")
+    assert known == unknown
+    assert "無効" in known  # the hourly cap was reached: its codes are void, for both alike
+    assert messages(tmp_path, "password_reset") and all(
+        m["recipient"] == "taro@example.jp" for m in messages(tmp_path, "password_reset"))
