@@ -1,11 +1,13 @@
 """The three "I forgot ..." procedures (SPEC §3.4), throttled per terminal and audited.
 
 - ベネアカウントが不明 `forgot_login_id`: 団体ID + 認証キー1・2 (step 1's identification and
-  throttle) → the login ID masked for the screen, the full ID sent to it.
+  throttle) → the login ID masked for the screen, the full ID sent to it (at most 5 an hour,
+  silently: the screen is the same at every count).
 - パスワードが不明 `start_reset` → `check_reset_code` → `set_new_password`: the same answer
-  whether or not the login ID exists. A flow is created either way and behaves the same way
-  (sent-at, resend interval, expiry, wrong entries), only no code is sent when there is no
-  account, so no code can ever be right. Wrong codes count against the terminal.
+  whether or not the login ID exists, at every count. A flow and a code row are made either
+  way and go through the same state machine (hourly cap, resend interval, expiry, wrong
+  entries); without an account the code is never sent and no six digits match it. Wrong
+  codes count against the terminal.
 - 認証キーが不明 `forgot_keys`: 団体ID, name in kana, birth date → the keys go to the member's
   e-mail on file, never to the screen; the same (empty) answer whether or not a member
   matched. Every request counts against the terminal, which therefore says nothing either.
