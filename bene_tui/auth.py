@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import audit, identify, passwords
+from . import accounts, audit, identify, passwords
 from .clock import JST
 from .errors import BeneError, ValidationError
 from .normalize import clean, login_id as parse_login_id, login_key
@@ -42,8 +42,7 @@ def _find(ctx, text: str) -> tuple[str, dict | None]:
         key = parse_login_id(text).key
     except ValidationError:
         return login_key(text), None  # not a login ID at all: nobody's, but the same answer
-    rows = list(ctx.db.query("select * from accounts where login_key = ?", [key]))
-    return key, (rows[0] if rows else None)
+    return key, accounts.by_login_key(ctx, key)
 
 
 def _hour_failures(ctx, account_id: int) -> list[float]:

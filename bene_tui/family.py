@@ -139,10 +139,9 @@ def _slots_used(ctx, account_id: int, now: float, exclude: int | None = None) ->
 def _login_taken(ctx, key: str, now: float) -> dict | None:
     """The account holding this login ID, unless it is a removed family account or an abandoned
     provisional registration (both free the login ID for a new family account)."""
-    rows = list(ctx.db.query("select * from accounts where login_key = ?", [key]))
-    if not rows:
+    acc = accounts.holder(ctx, key)  # a provisional registration not yet verified holds nothing
+    if acc is None:
         return None
-    acc = rows[0]
     if acc["kind"] == "family" and acc["status"] == "removed":
         return None
     if acc["status"] == "provisional" and (acc["expires_at"] or 0) <= now:
@@ -467,15 +466,15 @@ def _create_account(ctx, inv: dict, key: str, hashed: str, lang: str) -> int:
         "activated_at": now, "expires_at": None, "failed_logins": 0, "first_failed_at": None,
         "last_failed_at": None, "locked_until": None,
     }
-    existing = list(db.query("select * from accounts where login_key = ?", [key]))
-    if existing and existing[0]["status"] == "provisional":  # abandoned more than 24 h ago
-        accounts.release_provisional(ctx, existing[0]["id"])
-        audit.record(ctx, "registration.provisional_expired", f"account:{existing[0]['id']}", "ok")
-        existing = []
+    existing = accounts.holder(ctx, key)
+    if existing and existing["status"] == "provisional":  # verified, then abandoned more than 24 h ago
+        accounts.release_provisional(ctx, existing["id"])
+        audit.record(ctx, "registration.provisional_expired", f"account:{existing['id']}", "ok")
+        existing = None
     if existing:  # a removed family account: the audit trail keeps its past
-        db["accounts"].update(existing[0]["id"], row)
-        audit.record(ctx, "family.account_reused", f"account:{existing[0]['id']}", "ok", invitation=inv["id"])
-        return existing[0]["id"]
+        db["accounts"].update(existing["id"], row)
+        audit.record(ctx, "family.account_reused", f"account:{existing['id']}", "ok", invitation=inv["id"])
+        return existing["id"]
     return db["accounts"].insert({**row, "created_at": now}).last_pk
 
 

@@ -43,8 +43,7 @@ def identify(ctx, group_id: str, key1: str, key2: str, action: str = "identify")
     gid = clean(group_id, "group_id", max_len=32).upper()
     k1 = clean(key1, "key1", max_len=64)
     k2 = clean(key2, "key2", max_len=64)
-    tkey = throttle.terminal_key(ctx, "step1")
-    throttle.check(ctx, tkey)
+    check_throttle(ctx)
     rows = list(ctx.db.query("select * from members where group_id = ? and auth_key_1 = ?", [gid, k1]))
     # Compare key 2 in constant time; no early answer reveals which part was wrong.
     expected = rows[0]["auth_key_2"] if rows else "\x00" * len(k2)
@@ -54,9 +53,20 @@ def identify(ctx, group_id: str, key1: str, key2: str, action: str = "identify")
         "unknown auth key 1" if ctx.db.execute("select 1 from organisations where group_id = ?", [gid]).fetchone()
         else "unknown group ID")
     with ctx.tx():
-        failures = throttle.fail(ctx, tkey, ctx.rules.step1_free_failures, ctx.rules.step1_wait)
+        failures = count_failure(ctx)
         audit.record(ctx, action, f"terminal:{ctx.terminal}", "refused", reason, group_id=gid, failures=failures)
     raise BeneError("error.step1_mismatch", field="group_id", staff=reason)
+
+
+def check_throttle(ctx) -> None:
+    """Raise Throttled while the terminal waits after step-1-like failures."""
+    throttle.check(ctx, throttle.terminal_key(ctx, "step1"))
+
+
+def count_failure(ctx) -> int:
+    """One step-1-like failure of this terminal (inside the caller's transaction): a mismatch here,
+    or registration's "already registered" (one count, so neither is a free oracle)."""
+    return throttle.fail(ctx, throttle.terminal_key(ctx, "step1"), ctx.rules.step1_free_failures, ctx.rules.step1_wait)
 
 
 def member(ctx, member_id: int) -> dict:

@@ -240,3 +240,19 @@ def m_indexes_found_by_the_plan_test(db):
     db.execute("create index if not exists idx_tokens_invitation_id on tokens (invitation_id)")
     db.execute("create index if not exists idx_invitations_family_account_id on invitations (family_account_id)")
     db.execute("create index if not exists idx_outbox_flow_id on outbox (flow_id)")
+
+
+@m()
+def m_login_id_held_once_verified(db):
+    """A login ID is held only by an account whose owner has entered its code (`verified_at`), or
+    that is active or removed: unique among those only. Provisional registrations not yet verified
+    coexist, each bound to its own flow, so typing someone's login ID at step 2 blocks nobody; the
+    first valid code wins (registration.verify_code). Lookups keep a plain index on login_key."""
+    db["accounts"].add_column("verified_at", float)
+    db.execute("""update accounts set verified_at = (select max(f.updated_at) from flows f where f.account_id = accounts.id
+                  and f.state in ('verified', 'name_disputed', 'completed'))
+                  where status = 'provisional'""")
+    db.execute("drop index if exists idx_accounts_login_key")
+    db.execute("create index idx_accounts_login_key on accounts (login_key)")
+    db.execute("create unique index idx_accounts_login_key_held on accounts (login_key) "
+               "where status != 'provisional' or verified_at is not null")

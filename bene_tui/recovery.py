@@ -1,11 +1,13 @@
 """The three "I forgot ..." procedures (SPEC §3.4), throttled per terminal and audited.
 
 - ベネアカウントが不明 `forgot_login_id`: 団体ID + 認証キー1・2 (step 1's identification and
-  throttle) → the login ID masked for the screen, the full ID sent to it.
+  throttle) → the login ID masked for the screen, the full ID sent to it (at most 5 an hour,
+  silently: the screen is the same at every count).
 - パスワードが不明 `start_reset` → `check_reset_code` → `set_new_password`: the same answer
-  whether or not the login ID exists. A flow is created either way and behaves the same way
-  (sent-at, resend interval, expiry, wrong entries), only no code is sent when there is no
-  account, so no code can ever be right. Wrong codes count against the terminal.
+  whether or not the login ID exists, at every count. A flow and a code row are made either
+  way and go through the same state machine (hourly cap, resend interval, expiry, wrong
+  entries); without an account the code is never sent and no six digits match it. Wrong
+  codes count against the terminal.
 - 認証キーが不明 `forgot_keys`: 団体ID, name in kana, birth date → the keys go to the member's
   e-mail on file, never to the screen; the same (empty) answer whether or not a member
   matched. Every request counts against the terminal, which therefore says nothing either.
@@ -14,9 +16,9 @@
 from __future__ import annotations
 
 from . import audit, flows, identify, outbox, passwords, throttle, verification
-from .errors import BeneError, Throttled, ValidationError
+from .errors import BeneError, Throttled
 from .i18n import t
-from .normalize import clean, clean_date, clean_kana, compact, login_id as parse_login_id, mask
+from .normalize import clean, clean_date, clean_kana, compact, login_id as parse_login_id, login_key, mask
 
 RESET_KIND = "password_reset"
 RESET_PURPOSE = "password_reset"
@@ -44,8 +46,10 @@ def forgot_login_id(ctx, group_id: str, key1: str, key2: str, lang: str | None =
             audit.record(ctx, "recovery.forgot_id", subject, "refused", "member record has no account")
             error = BeneError("recovery.no_account", staff="no Bene Account holds this member record")
         elif _notices_sent(ctx, row[1], "login_id_notice") >= ctx.rules.code_sends_per_hour:
-            audit.record(ctx, "recovery.forgot_id", f"account:{row[0]}", "refused", "too many notices this hour")
-            error = Throttled("recovery.too_many_notices", seconds=3600, staff="login ID notices to this account capped")
+            # Capped silently: the screen answers the same at every count (a refusal is only audited).
+            audit.record(ctx, "recovery.forgot_id", f"account:{row[0]}", "refused", "too many notices this hour",
+                         member=member["id"])
+            result = {"masked": mask(row[1]), "channel": outbox.channel_for(row[1])}
         else:
             message = outbox.send(ctx, row[1], "login_id_notice", lang)
             audit.record(ctx, "recovery.forgot_id", f"account:{row[0]}", "ok", member=member["id"],
@@ -76,21 +80,27 @@ def start_reset(ctx, login_id: str, lang: str | None = None) -> dict:
         rows = list(db.query("select id, login_id from accounts where login_key = ? and status = 'active'", [lid.key]))
         acct = rows[0] if rows else None
         flow = flows.create(ctx, RESET_KIND, "code_sent", RESET_TTL, login_id=lid.value,
-                            account_id=acct["id"] if acct else None, data={"sent_at": now, "attempts": 0})
+                            account_id=acct["id"] if acct else None, data={"sent_at": now})
         subject = f"account:{acct['id']}" if acct else f"login:{lid.key}"
-        reason = _send_reset_code(ctx, flow["id"], acct, lang) if acct else "unknown login ID: no code sent"
+        reason = _issue_reset_code(ctx, flow["id"], acct, lid.key, lang)
         audit.record(ctx, "recovery.reset_requested", subject, "ok" if reason is None else "refused", reason,
                      flow=flow["id"])
     return {"flow_id": flow["id"], "shown": lid.value, "recipient": acct["login_id"] if acct else lid.value}
 
 
-def _send_reset_code(ctx, flow_id: str, acct: dict, lang: str) -> str | None:
-    """Send a code (inside the caller's transaction). A refusal is only audited: the answer stays the same."""
+def _issue_reset_code(ctx, flow_id: str, acct: dict | None, key: str, lang: str) -> str | None:
+    """A code for the flow (inside the caller's transaction), sent only if there is an account.
+
+    Without one, the code row is made all the same (verification.issue(send=False)), under the
+    same limits, counted against the login key (every spelling of the ID, as an account's one
+    login ID counts them): later answers cannot tell them apart.
+    A refusal is only audited: the answer stays the same.
+    """
     try:
-        verification.issue(ctx, flow_id, RESET_PURPOSE, acct["login_id"], lang)
+        verification.issue(ctx, flow_id, RESET_PURPOSE, acct["login_id"] if acct else key, lang, send=bool(acct))
     except Throttled as refused:
         return f"no code sent: {refused.staff}"
-    return None
+    return None if acct else "unknown login ID: no code sent"
 
 
 def resend_reset_code(ctx, flow_id: str, lang: str | None = None) -> None:
@@ -104,8 +114,8 @@ def resend_reset_code(ctx, flow_id: str, lang: str | None = None) -> None:
                         staff="resend within the minimum interval")
     with ctx.tx() as db:
         acct = db["accounts"].get(flow["account_id"]) if flow["account_id"] else None
-        reason = _send_reset_code(ctx, flow_id, acct, lang) if acct else "unknown login ID: no code sent"
-        flows.update(ctx, flow_id, data={"sent_at": now, "attempts": 0})
+        reason = _issue_reset_code(ctx, flow_id, acct, login_key(flow["login_id"]), lang)
+        flows.update(ctx, flow_id, data={"sent_at": now})
         audit.record(ctx, "recovery.reset_resent", f"flow:{flow_id}", "ok" if reason is None else "refused", reason)
 
 
@@ -118,46 +128,14 @@ def check_reset_code(ctx, flow_id: str, code: str) -> bool:
         flows.update(ctx, flow_id, state="code_verified")
         audit.record(ctx, "recovery.reset_code_ok", f"account:{flow['account_id']}", "ok", flow=flow_id)
 
-    try:
-        if flow["account_id"]:
-            verification.check(ctx, flow_id, RESET_PURPOSE, code, on_success=verified)
-        else:
-            _check_without_code(ctx, flow, code)  # never succeeds: no code was sent
-            with ctx.tx():
-                verified()
+    try:  # the same state machine with or without an account: a code that was never sent never matches
+        verification.check(ctx, flow_id, RESET_PURPOSE, code, on_success=verified)
     except BeneError as error:
         if error.key in ("error.code_wrong", "error.code_void"):  # guesses; an expired code is not one
             with ctx.tx():
                 throttle.fail(ctx, _reset_key(ctx), ctx.rules.step1_free_failures, ctx.rules.step1_wait)
         raise
     return True
-
-
-def _check_without_code(ctx, flow: dict, typed: str) -> None:
-    """What verification.check answers for a code that was never sent: the same errors, the same counts."""
-    import re
-
-    value = clean(typed, "code", max_len=20).replace(" ", "").replace("-", "")
-    if not re.fullmatch(r"\d{6}", value):
-        raise ValidationError("error.code_format", field="code")
-    data, now, rules = flow["data"], ctx.now(), ctx.rules
-    with ctx.tx():
-        if data.get("void"):
-            error = BeneError("error.code_void", field="code", staff="unknown login ID: no code was sent")
-        elif now >= data.get("sent_at", 0) + rules.code_ttl:
-            data["void"] = True
-            error = BeneError("error.code_expired", field="code", staff="unknown login ID: no code was sent")
-        else:
-            data["attempts"] = data.get("attempts", 0) + 1
-            left = rules.code_max_attempts - data["attempts"]
-            if left <= 0:
-                data["void"] = True
-                error = BeneError("error.code_void", field="code", staff="unknown login ID: no code was sent")
-            else:
-                error = BeneError("error.code_wrong", field="code", staff="unknown login ID: no code was sent", left=left)
-        flows.update(ctx, flow["id"], data=data)
-        audit.record(ctx, "code.checked", f"flow:{flow['id']}", "refused", error.staff, purpose=RESET_PURPOSE)
-    raise error
 
 
 def set_new_password(ctx, flow_id: str, password: str, lang: str | None = None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import accounts, audit, flows, identify, passwords, verification
 from .errors import BeneError, ValidationError
-from .normalize import LoginId, login_id as parse_login_id
+from .normalize import login_id as parse_login_id, login_key
 
 KIND = "enrol"  # the flow that registration and linking share after step 1
 PURPOSE = "verification"
@@ -49,8 +49,20 @@ def flow_summary(ctx, flow_id: str) -> dict:
     return {"flow": flow, "org": org, "login_id": flow["login_id"]}
 
 
-def _existing(ctx, lid: LoginId) -> dict | None:
-    rows = list(ctx.db.query("select * from accounts where login_key = ?", [lid.key]))
+def _release_expired(ctx, key: str, now: float) -> None:
+    """Abandoned provisional registrations of this login ID free it after 24 h (inside the caller's tx)."""
+    for row in ctx.db.query("select id from accounts where login_key = ? and status = 'provisional' "
+                            "and expires_at <= ?", [key, now]):
+        accounts.release_provisional(ctx, row["id"])
+        audit.record(ctx, "registration.provisional_expired", f"account:{row['id']}", "ok")
+
+
+def _own_provisional(ctx, key: str, member_id: int) -> dict | None:
+    """This person's earlier provisional registration of the login ID, to resume (verified or not)."""
+    rows = list(ctx.db.query(
+        "select a.* from accounts a where a.login_key = ? and a.status = 'provisional' and exists "
+        "(select 1 from flows f where f.account_id = a.id and f.member_id = ?) order by a.id desc limit 1",
+        [key, member_id]))
     return rows[0] if rows else None
 
 
@@ -71,6 +83,7 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
     """
     lang = lang or ctx.lang
     flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("identified", "provisional"))
+    identify.check_throttle(ctx)  # "already registered" answers count like step-1 failures
     if kind not in ("email", "sms"):
         raise ValidationError("error.login_kind", field="kind")
     lid = parse_login_id(login_id, kind)
@@ -81,46 +94,36 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
     hashed = passwords.hash_for(password, ctx.rules, prehashed)  # slow unless made ahead: run in a thread
     now = ctx.now()
     with ctx.tx() as db:
-        existing = _existing(ctx, lid)
-        if existing and existing["status"] == "provisional" and (existing["expires_at"] or 0) <= now:
-            # An abandoned provisional registration frees its login ID after 24 h.
-            accounts.release_provisional(ctx, existing["id"])
-            audit.record(ctx, "registration.provisional_expired", f"account:{existing['id']}", "ok")
-            existing = None
-        if existing and not (existing["status"] == "provisional" and _same_member(ctx, existing["id"], flow["member_id"])):
-            reason = "login ID already registered" if existing["status"] != "provisional" else "login ID held by another provisional registration"
-            audit.record(ctx, "registration.step2", f"flow:{flow_id}", "refused", reason)
+        _release_expired(ctx, lid.key, now)
+        # Only an owner who entered the code holds a login ID: an unverified provisional registration
+        # (anyone may type anyone's ID) blocks nobody; the first valid code wins (verify_code).
+        held = accounts.holder(ctx, lid.key)
+        own = _own_provisional(ctx, lid.key, flow["member_id"])
+        if held and (own is None or own["id"] != held["id"]):
+            reason = "login ID already registered" if held["status"] != "provisional" else \
+                "login ID verified by another provisional registration"
+            audit.record(ctx, "registration.step2", f"flow:{flow_id}", "refused", reason,
+                         failures=identify.count_failure(ctx))
             error = BeneError("registration.already_registered", field="login_id", staff=reason)
         else:
             error = None
-            if existing:  # the same person came back within 24 h: resume with the new password
-                account_id = existing["id"]
+            if own:  # the same person came back within 24 h: resume with the new password
+                account_id = own["id"]
                 db["accounts"].update(account_id, {"password_hash": hashed, "expires_at": now + ctx.rules.provisional_ttl})
             else:
-                try:
-                    account_id = db["accounts"].insert({
-                        "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,
-                        "status": "provisional", "kind": "member", "lang": lang,
-                        "created_at": now, "expires_at": now + ctx.rules.provisional_ttl, "failed_logins": 0,
-                    }).last_pk
-                except sqlite3.IntegrityError:  # unique login_key: another terminal won the race
-                    raise BeneError("registration.already_registered", field="login_id",
-                                    staff="login ID registered by another terminal meanwhile") from None
+                account_id = db["accounts"].insert({
+                    "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,
+                    "status": "provisional", "kind": "member", "lang": lang,
+                    "created_at": now, "expires_at": now + ctx.rules.provisional_ttl, "failed_logins": 0,
+                }).last_pk
             flows.update(ctx, flow_id, state="provisional", account_id=account_id, login_id=lid.value,
                          expires_at=now + ctx.rules.provisional_ttl)
             audit.record(ctx, "registration.provisional", f"account:{account_id}", "ok", flow=flow_id,
-                         resumed=bool(existing))
+                         resumed=bool(own))
             message = verification.issue(ctx, flow_id, PURPOSE, lid.value, lang)
     if error:
         raise error
     return message
-
-
-def _same_member(ctx, account_id: int, member_id: int) -> bool:
-    """A provisional account belongs to whoever's flow created it."""
-    return ctx.db.execute(
-        "select 1 from flows where account_id = ? and member_id = ? limit 1", [account_id, member_id]
-    ).fetchone() is not None
 
 
 def resend_code(ctx, flow_id: str, lang: str | None = None) -> dict:
@@ -131,9 +134,32 @@ def resend_code(ctx, flow_id: str, lang: str | None = None) -> dict:
 
 def verify_code(ctx, flow_id: str, code: str) -> bool:
     """Step 3. True when the code was right (a wrong one raises)."""
-    flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
-    # One transaction: the code is used and the flow verified together (or neither, if killed).
-    verification.check(ctx, flow_id, PURPOSE, code, on_success=lambda: flows.update(ctx, flow_id, state="verified"))
+    flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
+    lost: list[dict] = []
+
+    def verified() -> None:
+        # One transaction: the code is used and the flow verified together (or neither, if killed).
+        # The first valid code holds the login ID; a later one finds it held and goes back to step 2's
+        # choice (the linking flow is offered), its own provisional registration released.
+        held = accounts.holder(ctx, login_key(flow["login_id"]))
+        if held and held["id"] != flow["account_id"]:
+            accounts.release_provisional(ctx, flow["account_id"])
+            flows.update(ctx, flow_id, state="identified", account_id=None)
+            audit.record(ctx, "registration.step3", f"flow:{flow_id}", "refused",
+                         "login ID verified by another registration first", account=held["id"])
+            lost.append(held)
+        else:
+            ctx.db["accounts"].update(flow["account_id"], {"verified_at": ctx.now()})
+            flows.update(ctx, flow_id, state="verified")
+
+    try:
+        verification.check(ctx, flow_id, PURPOSE, code, on_success=verified)
+    except sqlite3.IntegrityError:  # the unique index on held login keys: another terminal won the race
+        raise BeneError("registration.now_registered", field="code",
+                        staff="login ID verified by another terminal meanwhile") from None
+    if lost:
+        raise BeneError("registration.now_registered", field="code",
+                        staff=f"login ID verified first by account {lost[0]['id']}")
     return True
 
 

@@ -10,8 +10,14 @@ from .errors import BeneError, Throttled, ValidationError
 from .normalize import clean
 
 
-def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, **params: object) -> dict:
-    """Send a new code (inside the caller's transaction); voids the flow's earlier codes."""
+def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, send: bool = True,
+          **params: object) -> dict | None:
+    """Send a new code (inside the caller's transaction); voids the flow's earlier codes.
+
+    `send=False` (a recipient who has no account) goes through the very same limits and leaves
+    the same code row, counted against the recipient, but keeps a hash no six digits can match
+    and sends nothing: every later answer about it is the one a real code would get.
+    """
     now, rules, db = ctx.now(), ctx.rules, ctx.db
     last = db.execute(
         "select max(created_at) from codes where flow_id = ? and purpose = ?", [flow_id, purpose]
@@ -26,12 +32,16 @@ def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, **params: 
         raise Throttled("error.too_many_codes", seconds=3600, staff=f"{sent} codes sent to recipient within the hour")
     db.execute("update codes set voided_at = ? where flow_id = ? and used_at is null and voided_at is null",
                [now, flow_id])
-    code = codes.new_code()
+    code = codes.new_code() if send else codes.new_token()  # a token is never six digits
     db["codes"].insert({
         "flow_id": flow_id, "purpose": purpose, "recipient": recipient,
         "code_hash": codes.keyed_hash(ctx.hmac_key, f"{purpose}:{flow_id}", code),
         "created_at": now, "expires_at": now + rules.code_ttl, "attempts": 0,
     })
+    if not send:
+        audit.record(ctx, "code.sent", f"flow:{flow_id}", "refused", "no account: the code is never sent",
+                     purpose=purpose)
+        return None
     message = outbox.send(ctx, recipient, purpose, lang, code=code, flow_id=flow_id,
                           minutes=rules.code_ttl // 60, **params)
     audit.record(ctx, "code.sent", f"flow:{flow_id}", "ok", purpose=purpose, channel=message["channel"],

@@ -95,13 +95,17 @@ def job_mixed(ctx, payload, barrier):
 
 
 def job_race_login_id(ctx, payload, barrier):
-    """Each round: a different member per terminal, the SAME login ID, submitted at the same moment."""
+    """Each round: a different member per terminal, the SAME login ID, submitted at the same moment
+    (every one goes ahead: an unverified provisional registration holds nothing), then each valid
+    code entered at the same moment (the first wins)."""
     results = []
     for key1, login in payload["rounds"]:
         flow_id = registration.start(ctx, ORG, key1, KEY2).flow_id
         barrier.wait(timeout=120)
+        message = registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD, True, "ja")
+        barrier.wait(timeout=120)
         try:
-            registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD, True, "ja")
+            registration.verify_code(ctx, flow_id, message["code"])
             results.append(("ok", flow_id))
         except BeneError as e:
             results.append((e.key, flow_id))
@@ -316,7 +320,7 @@ def test_terminals_register_link_and_log_in_at_once(shared, tmp_path):
     assert_consistent(db_path)
 
 
-def test_race_for_one_login_id_one_wins_others_told_already_registered(shared, tmp_path):
+def test_race_for_one_login_id_one_wins_others_told_now_registered(shared, tmp_path):
     db_path = tmp_path / "bene.db"
     shared.store.close()
     terminals, rounds = 4, 3
@@ -325,20 +329,22 @@ def test_race_for_one_login_id_one_wins_others_told_already_registered(shared, t
     results = run_terminals(db_path, jobs)
     for r in range(rounds):
         outcomes = sorted(results[t][r][0] for t in range(terminals))
-        assert outcomes == ["ok"] + ["registration.already_registered"] * (terminals - 1), outcomes
+        assert outcomes == ["ok"] + ["registration.now_registered"] * (terminals - 1), outcomes
         winner_flow = next(results[t][r][1] for t in range(terminals) if results[t][r][0] == "ok")
         accounts = db_rows(db_path, "select id, status from accounts where login_key = ?", [f"race{r}@example.jp"])
-        assert len(accounts) == 1 and accounts[0][1] == "provisional"
-        # the account belongs to the winner's flow; the losers' flows are untouched (no half write)
+        assert len(accounts) == 1 and accounts[0][1] == "provisional"  # the others released (tombstones)
+        # the account belongs to the winner's flow; the losers' flows are back at step 2's choice
         flows = dict(db_rows(db_path, "select id, state from flows where id in (%s)" % ",".join("?" * terminals),
                              [results[t][r][1] for t in range(terminals)]))
-        assert flows.pop(winner_flow) == "provisional"
+        assert flows.pop(winner_flow) == "verified"
         assert set(flows.values()) == {"identified"}
         assert db_rows(db_path, "select account_id from flows where id = ?", [winner_flow]) == [(accounts[0][0],)]
-        assert db_rows(db_path, "select count(*) from codes where recipient = ?", [f"race{r}@example.jp"]) == [(1,)]
-        assert db_rows(db_path, "select count(*) from outbox where recipient = ?", [f"race{r}@example.jp"]) == [(1,)]
-    refusals = db_rows(db_path, "select count(*) from audit where action = 'registration.step2' and outcome = 'refused'")
-    assert refusals == [(rounds * (terminals - 1),)]
+        assert db_rows(db_path, "select count(*) from codes where recipient = ? and used_at is not null",
+                       [f"race{r}@example.jp"]) == [(terminals,)]
+        assert db_rows(db_path, "select count(*) from outbox where recipient = ?", [f"race{r}@example.jp"]) == [
+            (terminals,)]
+    losses = db_rows(db_path, "select count(*) from audit where action = 'registration.step3' and outcome = 'refused'")
+    assert losses == [(rounds * (terminals - 1),)]
     assert_consistent(db_path)
 
 
@@ -480,22 +486,24 @@ async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_pa
         await wait_screen(pilot, Step2Screen)
 
 
-def test_lost_race_for_login_id_is_already_registered_not_integrity_error(world, monkeypatch):
+def test_lost_race_for_login_id_is_now_registered_not_integrity_error(world, monkeypatch):
     """If the in-transaction check ever misses (another writer path, a future change), the unique
-    index on accounts.login_key still decides, and the loser hears the right answer."""
+    index on held login keys still decides, and the loser hears the right answer."""
     from conftest import GOOD_PASSWORD as PW
 
+    from bene_tui import accounts
+
     first = registration.start(world, "TS000001", "1001", "19850401").flow_id
-    registration.submit_credentials(world, first, "email", "same@example.jp", PW, True)
+    code1 = registration.submit_credentials(world, first, "email", "same@example.jp", PW, True)["code"]
     second = registration.start(world, "TS000002", "A-78", "M9002").flow_id
-    accounts = world.db.execute("select count(*) from accounts").fetchone()[0]
-    monkeypatch.setattr(registration, "_existing", lambda ctx, lid: None)  # the check "misses"
+    code2 = registration.submit_credentials(world, second, "email", "SAME@example.jp", PW, True)["code"]
+    registration.verify_code(world, first, code1)
+    monkeypatch.setattr(accounts, "holder", lambda ctx, key: None)  # the check "misses"
     with pytest.raises(BeneError) as e:
-        registration.submit_credentials(world, second, "email", "SAME@example.jp", PW, True)
-    assert e.value.key == "registration.already_registered" and e.value.field == "login_id"
-    assert world.db.execute("select count(*) from accounts").fetchone()[0] == accounts
-    assert world.db.execute("select state, account_id from flows where id = ?", [second]).fetchone() == ("identified", None)
-    assert world.db.execute("select count(*) from codes where flow_id = ?", [second]).fetchone()[0] == 0
+        registration.verify_code(world, second, code2)
+    assert e.value.key == "registration.now_registered" and e.value.field == "code"
+    assert world.db.execute("select count(*) from accounts where verified_at is not null").fetchone()[0] == 1
+    assert world.db.execute("select state from flows where id = ?", [second]).fetchone() == ("provisional",)
 
 
 def test_lost_race_for_member_record_is_already_linked_not_integrity_error(world, monkeypatch):

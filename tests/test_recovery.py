@@ -222,3 +222,99 @@ def test_forgot_keys_input_errors_stand_by_their_field(world, kana, birth, field
     with pytest.raises(BeneError) as e:
         recovery.forgot_keys(world, "TS000001", kana, birth)
     assert e.value.field == field
+
+
+# -- the same answers at every count (no account oracle) ----------------------------------------
+
+QUIET = 2 * 3600  # longer than every window (throttle, code and notice caps): the next run starts afresh
+
+
+def said(error: BeneError) -> tuple:
+    """All a person is told of a refusal (the real reason, `staff`, is for the helpdesk only)."""
+    return type(error).__name__, error.key, error.field, error.params
+
+
+def run(out: list, clock, fn, *args):
+    """fn(*args), its answer written down; a terminal told to wait waits, then tries again."""
+    try:
+        result = fn(*args)
+    except Throttled as e:
+        out.append(said(e))
+        if e.key != "error.throttled":
+            return None
+        clock.advance(e.params["seconds"])
+        return run(out, clock, fn, *args)
+    except BeneError as e:
+        out.append(said(e))
+        return None
+    out.append({k: v for k, v in result.items() if k != "flow_id"} if isinstance(result, dict) else result)
+    return result
+
+
+def reset_transcript(ctx, clock, login: str) -> str:
+    """Ten requests, each followed by two wrong codes, a resend and one more wrong code."""
+    clock.advance(QUIET)
+    out: list = []
+    for _ in range(10):
+        started = run(out, clock, recovery.start_reset, ctx, login, "ja")
+        sent = outbox(ctx, login, "password_reset")
+        wrong = other_code(sent[-1]["code"] if sent else "000000")
+        for _ in range(2):
+            run(out, clock, recovery.check_reset_code, ctx, started["flow_id"], wrong)
+        clock.advance(61)
+        run(out, clock, recovery.resend_reset_code, ctx, started["flow_id"], "ja")
+        run(out, clock, recovery.check_reset_code, ctx, started["flow_id"], wrong)
+        clock.advance(61)
+    return repr(out).replace(login, "<ID>")
+
+
+def test_forgot_password_answers_the_same_at_every_count(world, clock):
+    register(world)
+    known = reset_transcript(world, clock, "taro@example.jp")
+    unknown = reset_transcript(world, clock, "nobody@example.jp")
+    assert known == unknown
+    assert "too_many" not in known and "'error.code_void'" in known and "'error.throttled'" in known
+    # the codes went to the account only, and only five an hour; the unknown ID's flows went through
+    # the same code rows and counters, with nothing ever sent
+    sent = len(outbox(world, "taro@example.jp", "password_reset"))
+    assert 10 <= sent < 20  # 20 asked for: some held back by the hourly cap, silently
+    assert outbox(world, "nobody@example.jp") == []
+    counts = dict(world.db.execute("select recipient, count(*) from codes where purpose = 'password_reset' "
+                                   "group by recipient").fetchall())
+    assert counts == {"taro@example.jp": sent, "nobody@example.jp": sent}
+
+
+def forgot_id_transcript(ctx, clock, *keys: str) -> list:
+    clock.advance(QUIET)
+    out: list = []
+    for _ in range(10):
+        run(out, clock, recovery.forgot_login_id, ctx, *keys, "ja")
+    return out
+
+
+def test_forgot_login_id_answers_the_same_at_every_count(world, clock):
+    register(world, login="taro.yamada@example.jp")
+    held = forgot_id_transcript(world, clock, "TS000001", "1001", "19850401")
+    assert held == [{"masked": "ta*********@ex*****.jp", "channel": "email"}] * 10  # not capped on screen
+    assert len(outbox(world, "taro.yamada@example.jp", "login_id_notice")) == 5  # capped in the outbox
+    assert set(map(repr, forgot_id_transcript(world, clock, "TS000001", "1004", "19950303"))) == {
+        repr(("BeneError", "recovery.no_account", None, {}))}
+    wrong_key = forgot_id_transcript(world, clock, "TS000001", "1001", "19990101")
+    assert wrong_key == forgot_id_transcript(world, clock, "TS000001", "9999", "19850401") \
+        == forgot_id_transcript(world, clock, "XX000000", "1001", "19850401")
+    assert ("Throttled", "error.throttled", None, {"seconds": 61}) in wrong_key
+
+
+def forgot_keys_transcript(ctx, clock, *person: str) -> list:
+    clock.advance(QUIET)
+    out: list = []
+    for _ in range(10):
+        run(out, clock, recovery.forgot_keys, ctx, "TS000001", *person, "ja")
+    return out
+
+
+def test_forgot_keys_answers_the_same_at_every_count(world, clock):
+    matched = forgot_keys_transcript(world, clock, "ヤマダ タロウ", "1985-04-01")
+    assert matched == forgot_keys_transcript(world, clock, "ヤマダ タロウ", "1985-04-02")
+    assert matched.count(None) == 10 and ("Throttled", "error.throttled", None, {"seconds": 61}) in matched
+    assert len(outbox(world, "taro@test-shoji.example.jp", "auth_key_notice")) == 5

@@ -234,3 +234,88 @@ async def test_forgot_id_in_english_keeps_its_brackets(app_factory, tmp_path):
     assert messages(tmp_path) == []
     assert query(tmp_path, "select reason from audit where action = 'recovery.forgot_id'") == [
         {"reason": "member record has no account"}]
+
+
+# -- the same screens at every count (no account oracle) ----------------------------------------
+
+QUIET = 2 * 3600  # longer than every window: the next run starts afresh
+
+
+def wait_out(tmp_path, clock) -> None:
+    """A person told to wait, waits: past the terminal's throttle."""
+    until = query(tmp_path, "select max(blocked_until) as until from throttle")[0]["until"]
+    if until and until > clock.now():
+        clock.advance(until - clock.now() + 1)
+
+
+def checks(tmp_path) -> int:
+    return query(tmp_path, "select count(*) as n from audit where action = 'code.checked'")[0]["n"]
+
+
+async def reset_screens(app_factory, tmp_path, clock, login: str) -> str:
+    """Ten requests through the screens, each followed by a wrong code: what the screens said."""
+    clock.advance(QUIET)
+    texts = []
+    async with app_factory().run_test(size=SIZE) as pilot:
+        for _ in range(10):
+            pilot.app.go_home()
+            wait_out(tmp_path, clock)
+            await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+            await fill(pilot, ("login_id", login))
+            await wait_screen(pilot, ResetCodeScreen)
+            texts.append(form_text(pilot))
+            sent = [m for m in messages(tmp_path, "password_reset") if m["recipient"] == login]
+            wait_out(tmp_path, clock)
+            before = checks(tmp_path)
+            await fill(pilot, ("code", other_code(sent[-1]["code"] if sent else "000000")))
+            await wait_for(pilot, lambda: checks(tmp_path) > before and error_text(pilot, "code"), what="answer")
+            texts.append(form_text(pilot, inputs=False))  # (the wrong code typed differs, of course)
+            clock.advance(61)
+    return "\n".join(texts).replace(login, "<ID>")
+
+
+async def test_forgot_password_same_screens_at_every_count(app_factory, ctx, tmp_path, clock):
+    register(ctx)
+    known = await reset_screens(app_factory, tmp_path, clock, "taro@example.jp")
+    unknown = await reset_screens(app_factory, tmp_path, clock, "nobody@example.jp")
+    assert known == unknown
+    assert "無効" in known  # the hourly cap was reached: its codes are void, for both alike
+    assert messages(tmp_path, "password_reset") and all(
+        m["recipient"] == "taro@example.jp" for m in messages(tmp_path, "password_reset"))
+
+
+async def answers_on_screen(app_factory, tmp_path, clock, entry: str, screen_cls, done_cls, values) -> list[str]:
+    """Ten requests of one procedure through the screens: what each answer screen said."""
+    clock.advance(QUIET)
+    texts = []
+    async with app_factory().run_test(size=SIZE) as pilot:
+        for _ in range(10):
+            pilot.app.go_home()
+            wait_out(tmp_path, clock)
+            await from_start(pilot, entry, screen_cls)
+            await fill(pilot, *zip(screen_cls.FIELDS, values))
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, done_cls) or any(
+                str(w.render()) for w in pilot.app.screen.query(".field-error, .form-error")), what="an answer")
+            await pilot.pause()
+            texts.append(form_text(pilot, inputs=False))
+    return texts
+
+
+async def test_forgot_login_id_same_screens_at_every_count(app_factory, ctx, tmp_path, clock):
+    register(ctx, login="taro.yamada@example.jp")
+    held = await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen, ForgotIdDoneScreen,
+                                   ("TS000001", "1001", "19850401"))
+    assert held == [held[0]] * 10 and "ta*********@ex*****.jp" in held[0]  # the notice cap is not on screen
+    assert len(messages(tmp_path, "login_id_notice")) == 5
+    wrong_key, unknown = [await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen,
+                                                  ForgotIdDoneScreen, keys)
+                          for keys in (("TS000001", "1001", "19990101"), ("TS000001", "9999", "19850401"))]
+    assert wrong_key == unknown == [wrong_key[0]] * 10 and "誤りがあります" in wrong_key[0]
+
+
+async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, clock):
+    matched, unmatched = [await answers_on_screen(app_factory, tmp_path, clock, "forgot-keys", ForgotKeysScreen,
+                                                  ForgotKeysDoneScreen, ("TS000001", "ヤマダ タロウ", birth))
+                          for birth in ("1985-04-01", "1985-04-02")]
+    assert matched == unmatched == [matched[0]] * 10 and "認証キーをお送りしました" in matched[0]
+    assert len(messages(tmp_path, "auth_key_notice")) == 5  # the hourly cap, silently

@@ -30,7 +30,7 @@ TARO = ("TS000001", "1001", "19850401")
 # -- reading the database as an outsider ---------------------------------------------------------
 
 def account(tmp_path, login_id: str) -> dict | None:
-    rows = query(tmp_path, "select * from accounts where login_id = ?", [login_id])
+    rows = query(tmp_path, "select * from accounts where login_id = ? order by id desc", [login_id])  # the newest
     return rows[0] if rows else None
 
 
@@ -910,3 +910,99 @@ async def test_escape_to_step_1_and_forward_again_keeps_step_2_but_not_the_passw
         assert again is not step2 and again.kind == "sms" and again.query_one("#agree", Checkbox).value
         assert again.query_one("#password", Input).value == "" and again.query_one("#password2", Input).value == ""
         assert again.focused is again.query_one("#kind")
+
+
+# -- step 2 is no oracle and no squatting tool -------------------------------------------------
+
+def services_ctx(tmp_path, clock):
+    """Another terminal on the same file."""
+    from dataclasses import replace
+
+    ctx, _ = open_context(replace(make_settings(tmp_path), terminal="other-terminal"), clock=clock,
+                          secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    return ctx
+
+
+def register_by_services(ctx, member, login_id: str) -> int:
+    flow_id = registration.start(ctx, *member).flow_id
+    message = registration.submit_credentials(ctx, flow_id, "email", login_id, GOOD_PASSWORD, True)
+    registration.verify_code(ctx, flow_id, message["code"])
+    return registration.complete(ctx, flow_id, True)
+
+
+async def test_five_already_registered_answers_then_step2_waits_as_step1_does(app_factory, tmp_path, clock):
+    from bene_tui.i18n import t
+
+    other = services_ctx(tmp_path, clock)
+    try:
+        register_by_services(other, TARO, "taro@example.jp")
+    finally:
+        other.store.close()
+    refusals = "select count(*) n from audit where action = 'registration.step2' and outcome = 'refused'"
+    async with app_factory(lang="ja").run_test(size=SIZE) as pilot:
+        screen = await to_step2(pilot, ("TS000001", "1004", "19950303"))
+        await fill_step2(pilot, "taro@example.jp")
+        await wait_for(pilot, lambda: screen.query("#already"), what="the linking guidance")
+        for n in range(2, 6):  # the same ID again and again (any registered ID counts alike)
+            await press_button(pilot, screen.query_one("#submit", Button))
+            await wait_for(pilot, lambda: query(tmp_path, refusals)[0]["n"] == n and screen.query("#already"),
+                           what=f"refusal {n}")
+        await type_into(pilot, "#login_id", "free@example.jp")  # the 6th attempt waits, whatever the ID
+        await press_button(pilot, screen.query_one("#submit", Button))
+        waits = t("ja", "error.throttled", seconds=61)
+        await wait_for(pilot, lambda: waits in screen_text(pilot), what="the step-1 wait")
+        assert not screen.query("#already")
+        pilot.app.pop_screen()  # back at step 1, the same wait, in the same words
+        step1 = await wait_screen(pilot, Step1Screen)
+        step1.query_one("#key2", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: waits in screen_text(pilot), what="step 1 waits too")
+    assert query(tmp_path, refusals)[0]["n"] == 5
+    assert query(tmp_path, "select failures from throttle where key = 'step1:test-terminal'") == [{"failures": 5}]
+    assert query(tmp_path, "select count(*) n from accounts where login_key = 'free@example.jp'")[0]["n"] == 0
+    assert messages_to(tmp_path, "free@example.jp") == []
+
+
+async def test_the_first_valid_code_wins_and_the_other_flow_is_offered_linking(app_factory, tmp_path, clock):
+    from bene_tui.screens.linking import LinkLoginScreen
+
+    async with app_factory(lang="ja").run_test(size=SIZE) as pilot:
+        await to_step2(pilot, ("TS000001", "1004", "19950303"))  # someone types the owner's free ID
+        await fill_step2(pilot, "owner@example.jp")
+        step3 = await wait_screen(pilot, Step3Screen)
+        squatted = messages_to(tmp_path, "owner@example.jp")[-1]["code"]
+        other = services_ctx(tmp_path, clock)  # meanwhile the owner registers it at another terminal
+        try:
+            owner = register_by_services(other, TARO, "owner@example.jp")
+        finally:
+            other.store.close()
+        assert len(messages_to(tmp_path, "owner@example.jp")) == 2  # both got a code
+        await type_code(pilot, squatted)  # a valid code, but the second one
+        await wait_for(pilot, lambda: step3.query("#link-setup"), what="the linking offer")
+        assert "別のお手続きで認証され、ベネアカウントとして登録されました" in screen_text(pilot)
+        setup = step3.query_one("#link-setup", Button)
+        assert str(setup.label) == "紐づけ設定する"
+        await wait_for(pilot, lambda: step3.focused is setup, what="the focus on 紐づけ設定する")
+        await pilot.press("enter")
+        await wait_screen(pilot, LinkLoginScreen)
+    rows = query(tmp_path, "select id, status from accounts where login_key = 'owner@example.jp'")
+    assert rows == [{"id": owner, "status": "active"}]
+    assert_registered(tmp_path, "owner@example.jp")
+    flows = query(tmp_path, "select state, account_id from flows where kind = 'enrol' and member_id = "
+                            "(select id from members where auth_key_1 = '1004' and group_id = 'TS000001')")
+    assert flows == [{"state": "identified", "account_id": None}]
+
+
+async def test_the_real_owner_is_not_blocked_by_a_squatters_provisional_registration(app_factory, tmp_path, clock):
+    other = services_ctx(tmp_path, clock)
+    try:
+        squatter = registration.start(other, "TS000001", "1004", "19950303").flow_id
+        registration.submit_credentials(other, squatter, "email", "taro@example.jp", GOOD_PASSWORD, True)
+    finally:
+        other.store.close()
+    async with app_factory(lang="ja").run_test(size=SIZE) as pilot:
+        account_id = await register_through_screens(pilot, tmp_path, "taro@example.jp", "taro@example.jp")
+    assert assert_registered(tmp_path, "taro@example.jp")["id"] == account_id
+    assert [m["purpose"] for m in messages_to(tmp_path, "taro@example.jp")] == ["verification"] * 2
+    assert query(tmp_path, "select status from accounts where login_key = 'taro@example.jp' order by id") == [
+        {"status": "provisional"}, {"status": "active"}]  # the squatter's holds nothing; it ends at its step 3

@@ -183,7 +183,8 @@ def test_code_single_use(world):
 
 
 def test_provisional_kept_24h_then_login_id_free(world, clock):
-    provisional(world, login="held@example.jp")
+    flow_id, message = provisional(world, login="held@example.jp")
+    registration.verify_code(world, flow_id, message["code"])  # held once its owner entered the code
     other = start(world, key1="1004", key2="19950303")
     with pytest.raises(BeneError):
         registration.submit_credentials(world, other, "email", "held@example.jp", GOOD_PASSWORD, True)
@@ -240,3 +241,70 @@ def test_hostile_login_ids_refused_cleanly(world, bad):
         registration.submit_credentials(world, flow_id, "email", bad, GOOD_PASSWORD, True)
     assert e.value.field == "login_id"
     assert world.db["accounts"].count == 0
+
+
+# -- step 2 is no oracle and no squatting tool -------------------------------------------------
+
+def registered(ctx, login="taro@example.jp"):
+    flow_id, message = provisional(ctx, login=login)
+    registration.verify_code(ctx, flow_id, message["code"])
+    return registration.complete(ctx, flow_id, True)
+
+
+def test_already_registered_answers_count_like_step1_failures(world, clock):
+    registered(world)
+    other = start(world, key1="1004", key2="19950303")  # their own 団体ID and keys
+    for _ in range(5):
+        with pytest.raises(BeneError) as e:
+            registration.submit_credentials(world, other, "email", "taro@example.jp", GOOD_PASSWORD, True)
+        assert e.value.key == "registration.already_registered"
+    for attempt in (lambda: registration.submit_credentials(world, other, "email", "free@example.jp",
+                                                           GOOD_PASSWORD, True),
+                    lambda: start(world, key1="1004", key2="19950303")):  # restarting step 1 waits too
+        with pytest.raises(Throttled) as e:
+            attempt()
+        assert (e.value.key, e.value.params["seconds"]) == ("error.throttled", 61)
+    clock.advance(61)
+    with pytest.raises(BeneError):
+        registration.submit_credentials(world, other, "email", "taro@example.jp", GOOD_PASSWORD, True)
+    with pytest.raises(Throttled) as e:  # growing, as step 1's wait does
+        start(world, key1="1004", key2="19950303")
+    assert e.value.params["seconds"] == 121
+    rows = world.db.execute("select failures from throttle where key = 'step1:test-terminal'").fetchall()
+    assert rows == [(6,)]  # one count for step 1 and step 2
+
+
+def test_a_squatters_provisional_registration_blocks_nobody(world):
+    squatter, squatted = provisional(world, login="owner@example.jp", key1="1004", key2="19950303")
+    owner, mine = provisional(world, login="Owner@example.jp")  # goes ahead: a fresh code to the ID
+    sent = world.db.execute("select count(*) from outbox where recipient in ('owner@example.jp', 'Owner@example.jp')"
+                            " and purpose = 'verification'").fetchone()
+    assert sent == (2,)
+    rows = world.db.execute("select status, verified_at from accounts where login_key = 'owner@example.jp'").fetchall()
+    assert rows == [("provisional", None), ("provisional", None)]
+    assert registration.verify_code(world, owner, mine["code"])  # the first valid code wins
+    account_id = registration.complete(world, owner, True)
+
+    with pytest.raises(BeneError) as e:  # the other flow's valid code: told at step 3, offered linking
+        registration.verify_code(world, squatter, squatted["code"])
+    assert (e.value.key, e.value.field) == ("registration.now_registered", "code")
+    flow = world.db["flows"].get(squatter)
+    assert (flow["state"], flow["account_id"]) == ("identified", None)  # back to the choice: linking may follow
+    rows = world.db.execute("select id, status from accounts where login_key = 'owner@example.jp'").fetchall()
+    assert rows == [(account_id, "active")]  # the squatter's registration released (a tombstone)
+    assert world.db.execute("select reason from audit where action = 'registration.step3'").fetchall() == [
+        ("login ID verified by another registration first",)]
+
+
+def test_a_login_id_whose_code_was_entered_is_held(world):
+    first, message = provisional(world, login="held2@example.jp")
+    late = start(world, key1="1004", key2="19950303")
+    provisional_late = registration.submit_credentials(world, late, "email", "held2@example.jp", GOOD_PASSWORD, True)
+    registration.verify_code(world, first, message["code"])  # held now, step 4 still to come
+    other = start(world, key1="1003", key2="19781120")
+    with pytest.raises(BeneError) as e:
+        registration.submit_credentials(world, other, "email", "held2@example.jp", GOOD_PASSWORD, True)
+    assert e.value.key == "registration.already_registered"
+    with pytest.raises(BeneError) as e:
+        registration.verify_code(world, late, provisional_late["code"])
+    assert e.value.key == "registration.now_registered"

@@ -313,6 +313,7 @@ class Step3Screen(FlowScreen):
     def __init__(self, flow_id: str = "", recipient: str = "") -> None:
         super().__init__()
         self.flow_id, self.recipient = flow_id, recipient  # set by show_for when composed ahead
+        self.now_registered = False  # another registration's code came first: offer linking
 
     def show_for(self, flow_id: str, recipient: str) -> None:
         self.flow_id, self.recipient = flow_id, recipient
@@ -327,6 +328,8 @@ class Step3Screen(FlowScreen):
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
             yield Button(self.t("reg.resend"), id="resend")
+            if self.now_registered:
+                yield self._link_setup()
         yield Static(self.t("reg.outbox_hint"), classes="hint")
 
     def on_mount(self) -> None:
@@ -359,6 +362,24 @@ class Step3Screen(FlowScreen):
             self.app.push_screen(step4)
         else:  # the next digits typed replace the wrong ones
             self.query_one("#code", Input).select_all()
+
+    def _link_setup(self) -> Button:
+        return Button(self.t("reg.link_setup"), id="link-setup", variant="warning")
+
+    def show_error(self, error: BeneError) -> None:
+        super().show_error(error)
+        if error.key == "registration.now_registered" and not self.now_registered:
+            # The login ID went to the first valid code: what is left is linking, as step 2 offers it.
+            self.now_registered = True
+            button = self._link_setup()
+            self.query_one("#resend").parent.mount(button)
+            self.call_after_refresh(button.focus)
+
+    @on(Button.Pressed, "#link-setup")
+    def _link(self) -> None:
+        from .linking_entry import link_screen
+
+        self.app.push_screen(link_screen(self.flow_id))
 
     @on(Button.Pressed, "#resend")
     async def _resend(self, event: Button.Pressed) -> None:
