@@ -24,9 +24,11 @@ GUIDE_FILE = DATA_DIR / "guide.toml"
 # Screen class name → guide id(s); a name not listed falls through to rule 3.
 SCREENS: dict[str, str | tuple[str, ...]] = {
     "StartScreen": "intro",
-    # registration (screens/registration.py); reused for linking when purpose == "link"
-    "Step1Screen": "reg.step1",
-    "Step2Screen": "reg.step2",
+    # registration (screens/registration.py); reused for linking when purpose == "link". Steps 1
+    # and 2 are where a linking caller starts too (SPEC §3.2: the link at the top of Step 2), so
+    # the agent sees both procedures there.
+    "Step1Screen": ("reg.step1", "link.step1"),
+    "Step2Screen": ("reg.step2", "link.step2"),
     "Step3Screen": "reg.step3",
     "Step4Screen": "reg.step4",
     "DoneScreen": "reg.step5",
@@ -92,4 +94,4 @@ def guide_ids(screen: object) -> tuple[str, ...]:
     if getattr(screen, "purpose", None) == "link":
         ids = tuple("link." + i[4:] if i.startswith("reg.") else i for i in ids)
     known = entries()
-    return tuple(i for i in ids if i in known)
+    return tuple(i for i in dict.fromkeys(ids) if i in known)

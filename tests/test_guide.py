@@ -56,9 +56,10 @@ def test_official_text_is_verbatim():
 
 
 def test_screens_map_to_their_step():
-    assert guide.guide_ids(Step1Screen()) == ("reg.step1",)
+    # Steps 1 and 2: the caller may be registering or linking (SPEC §3.2), so both procedures.
+    assert guide.guide_ids(Step1Screen()) == ("reg.step1", "link.step1")
     assert guide.guide_ids(Step1Screen(purpose="link")) == ("link.step1",)
-    assert guide.guide_ids(Step2Screen("f")) == ("reg.step2",)
+    assert guide.guide_ids(Step2Screen("f")) == ("reg.step2", "link.step2")
     assert guide.guide_ids(Step4Screen("f", purpose="link")) == ("link.step4",)
     assert guide.guide_ids(DoneScreen(1, purpose="link")) == ("link.step5",)
     assert guide.guide_ids(StartScreen()) == ("intro",)
@@ -123,6 +124,8 @@ async def test_f1_panel_follows_the_steps(app_factory):
         await wait_screen(pilot, Step2Screen)
         await wait_for(pilot, lambda: app.screen.query(GuidePanel), what="panel on step 2")
         assert _panel_texts(app)[0] == SEED_REG_STEP2
+        linking = str(app.screen.query_one(GuidePanel).query_one("#guide-ja-1", Static).render())
+        assert linking == guide.text("link.step2", "ja") and linking.startswith("画面上部の"), "the linking caller too"
         # A language switch rebuilds the screen; the panel comes back with the same text.
         await pilot.press("f4")
         await wait_for(pilot, lambda: app.lang == "en" and app.screen.query(GuidePanel), what="panel after F4")
