@@ -19,6 +19,7 @@ audits a refusal too. Pure Python: no textual import.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -591,3 +592,35 @@ ACTIONS = {
 # What cannot be undone: the person view keeps these apart from the others, after the timeline,
 # so Tab from a harmless action never lands on one.
 DESTRUCTIVE = frozenset({"cancel_invitation", "end_provisional"})
+
+
+# -- what the caller cannot see: the outcome behind an "I forgot" answer ---------------------------
+
+def last_audit_id(ctx) -> int:
+    return ctx.db.execute("select coalesce(max(id), 0) from audit").fetchone()[0]
+
+
+def recovery_notes(ctx, action: str, after_id: int) -> list[tuple[str, dict]]:
+    """For the agent (helpdesk mode only): what this terminal's request really did — whether a
+    record matched and where the notice went — as catalogue keys (`hd.note.*`) with their values.
+    Read back from the audit rows the request wrote (after `after_id`), so the services answer the
+    caller the same whatever happened."""
+    notes: list[tuple[str, dict]] = []
+    for row in ctx.db.query("select outcome, reason, detail from audit where id > ? and action = ? and terminal = ? "
+                            "order by id", [after_id, action, ctx.terminal]):
+        detail = json.loads(row["detail"]) if row["detail"] else {}
+        sent = None
+        if detail.get("message_id"):
+            found = ctx.db.execute("select recipient, channel, status from outbox where id = ?",
+                                   [detail["message_id"]]).fetchone()
+            sent = {"to": display_login_id(found[0]), "channel": found[1], "status": found[2]} if found else None
+        reason = row["reason"] or ""
+        if sent:
+            notes.append(("hd.note.sent_" + sent["status"], sent))
+        elif "no member matched" in reason:
+            notes.append(("hd.note.no_member", {}))
+        elif "no e-mail on file" in reason:
+            notes.append(("hd.note.no_email", {}))
+        elif "too many notices" in reason:
+            notes.append(("hd.note.capped", {}))
+    return notes

@@ -319,3 +319,36 @@ async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, cl
                           for birth in ("1985-04-01", "1985-04-02")]
     assert matched == unmatched == [matched[0]] * 10 and "認証キーをお送りしました" in matched[0]
     assert len(messages(tmp_path, "auth_key_notice")) == 5  # the hourly cap, silently
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_helpdesk_is_told_what_the_caller_cannot_see(app_factory, ctx, tmp_path, lang):
+    """The caller's screen says the same whatever matched; the agent's says whether a record matched
+    and where the notice went (in the agent's language), and nobody else's does."""
+    from bene_tui.i18n import t
+
+    register(ctx)
+    for mode in ("helpdesk", "demo"):
+        app = app_factory(mode=mode, lang=lang)
+        async with app.run_test(size=SIZE) as pilot:
+            await from_start(pilot, "forgot-keys", ForgotKeysScreen)
+            await fill(pilot, ("group_id", "TS000001"), ("kana", "ヤマダ タロウ"), ("birth_date", "1985-04-01"))
+            await wait_screen(pilot, ForgotKeysDoneScreen)
+            matched = screen_text(pilot)
+            await pilot.press("escape")
+            await from_start(pilot, "forgot-keys", ForgotKeysScreen)
+            await fill(pilot, ("group_id", "TS000001"), ("kana", "ヤマダ ジロウ"), ("birth_date", "1985-04-01"))
+            await wait_screen(pilot, ForgotKeysDoneScreen)
+            unmatched = screen_text(pilot)
+            await pilot.press("escape")
+            await from_start(pilot, "forgot-id", ForgotIdScreen)
+            await fill(pilot, ("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850401"))
+            await wait_screen(pilot, ForgotIdDoneScreen)
+            notice = screen_text(pilot)
+        sent = t(lang, "hd.note.sent_sent", to="taro@test-shoji.example.jp", channel="email")
+        if mode == "helpdesk":
+            assert sent in matched and t(lang, "hd.note.no_member") in unmatched
+            assert t(lang, "hd.note.sent_sent", to="taro@example.jp", channel="email") in notice
+        else:
+            assert matched == unmatched, "the caller's answer says nothing of a match"
+            assert "taro@test-shoji" not in matched and "taro@example.jp" not in notice

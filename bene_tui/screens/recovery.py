@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from .. import identify, recovery
+from .. import helpdesk, identify, recovery
 from ..normalize import display_login_id
 from ..widgets.button import Button
 from ..widgets.field import Field
@@ -24,6 +24,16 @@ class RecoveryScreen(FlowScreen):
 
     FIELDS: tuple[str, ...] = ()
     SUBMIT = ""
+
+    # -- helpdesk: what the caller cannot see (the answer on screen is the same whatever happened) --
+    async def _audit_mark(self) -> int:
+        return await self.app.call(helpdesk.last_audit_id) if self.app.mode == "helpdesk" else 0
+
+    async def _staff_notes(self, action: str, since: int) -> list[str]:
+        if self.app.mode != "helpdesk":
+            return []
+        notes = await self.app.call(helpdesk.recovery_notes, action, since)
+        return [self.t(key, **params) for key, params in notes] or [self.t("hd.note.nothing")]
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -42,6 +52,12 @@ class RecoveryScreen(FlowScreen):
 
 class FinalScreen(FlowScreen):
     """The last step: to the login screen or back to the top; Escape goes to the top."""
+
+    staff: list[str] = []  # helpdesk: what the request really did (RecoveryScreen._staff_notes)
+
+    def staff_lines(self) -> ComposeResult:
+        for note in self.staff:
+            yield Static(self.t("helpdesk.staff_reason", reason=note), classes="staff-note", markup=False)
 
     def buttons(self, login: bool = True) -> ComposeResult:
         with Horizontal(classes="buttons"):
@@ -107,9 +123,12 @@ class ForgotIdScreen(RecoveryScreen):
 
     @on(Button.Pressed, "#forgot-id-next")
     async def _next(self, event: Button.Pressed) -> None:
+        since = await self._audit_mark()
         result = await self.run_service(recovery.forgot_login_id, *self.values(), self.app.lang, button=event.button)
         if result is not None:
-            self.app.push_screen(ForgotIdDoneScreen(result["masked"], result["channel"]))
+            done = ForgotIdDoneScreen(result["masked"], result["channel"])
+            done.staff = await self._staff_notes("recovery.forgot_id", since)
+            self.app.push_screen(done)
 
 
 class ForgotIdDoneScreen(FinalScreen):
@@ -124,6 +143,7 @@ class ForgotIdDoneScreen(FinalScreen):
         yield Static(self.masked, id="masked-login-id", classes="big-name", markup=False)
         yield Static(self.t("recovery.forgot_id_sent_sms" if self.channel == "sms" else "recovery.forgot_id_sent_email"),
                      classes="lead", markup=False)
+        yield from self.staff_lines()
         yield from self.buttons()
 
 
@@ -237,9 +257,12 @@ class ForgotKeysScreen(RecoveryScreen):
 
     @on(Button.Pressed, "#keys-next")
     async def _next(self, event: Button.Pressed) -> None:
+        since = await self._audit_mark()
         done = await self.run_service(_forgot_keys, *self.values(), self.app.lang, button=event.button)
         if done:
-            self.app.push_screen(ForgotKeysDoneScreen())
+            screen = ForgotKeysDoneScreen()
+            screen.staff = await self._staff_notes("recovery.forgot_keys", since)
+            self.app.push_screen(screen)
 
 
 def _forgot_keys(ctx, group_id: str, kana: str, birth_date: str, lang: str) -> bool:
@@ -252,6 +275,7 @@ class ForgotKeysDoneScreen(FinalScreen):
 
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.keys_sent"), classes="lead", markup=False)
+        yield from self.staff_lines()
         yield from self.buttons(login=False)
 
 
