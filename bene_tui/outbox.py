@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from .i18n import t
-from .normalize import display_login_id
+from .normalize import display_login_id, ids_checked
 
 SENDER_EMAIL = "benefitone-platform@benefit-one.co.jp"
 SENDER_SMS = "BenefitOne"
@@ -41,6 +41,7 @@ def trouble(ctx) -> dict:
     return {"sms_delay_min": 0, "fail_email": False, "fail_sms": False, **_trouble(ctx)}
 
 
+@ids_checked
 def send(ctx, recipient: str, purpose: str, lang: str, *, code: str | None = None, link: str | None = None,
          flow_id: str | None = None, **params: object) -> dict:
     """Queue one message in the caller's transaction. Text comes from the catalogue: mail.<purpose>.*"""
@@ -91,6 +92,7 @@ def _scope_sql(scope: dict[str, float]) -> tuple[str, list]:
     return f"({clause})", [v for pair in scope.items() for v in pair]
 
 
+@ids_checked
 def messages(ctx, recipient: str | None = None, recipients: list[str] | None = None, limit: int = 200,
              delivered_only: bool = False, scope: dict[str, float] | None = None) -> list[dict]:
     """Newest first. `recipients` restricts to a set; `scope` (kiosk) to a set and a time each."""
@@ -146,16 +148,19 @@ def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 10
     return list(ctx.db.query(sql, [*args, limit]))
 
 
+@ids_checked
 def get(ctx, message_id: int) -> dict | None:
     rows = list(ctx.db.query("select * from outbox where id = ?", [message_id]))
     return rows[0] if rows else None
 
 
+@ids_checked
 def mark_read(ctx, message_id: int) -> None:
     with ctx.tx() as db:
         db.execute("update outbox set read = 1 where id = ?", [message_id])
 
 
+@ids_checked
 def latest(ctx, recipient: str, purpose: str | None = None) -> dict | None:
     sql = "select * from outbox where recipient = ?" + (" and purpose = ?" if purpose else "") + " order by id desc limit 1"
     rows = list(ctx.db.query(sql, [recipient, purpose] if purpose else [recipient]))
