@@ -31,14 +31,44 @@ def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command. A reader that stops early (`bene-tui outbox | head -1`) ends it quietly with
+    141 (128 + SIGPIPE, what a shell reports for a command killed by a closed pipe); Ctrl+C ends it
+    with one line and 130 (128 + SIGINT). Neither prints a traceback."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, so that a closed pipe is seen here and not at exit
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return 141
+    except KeyboardInterrupt:
+        _discard_stdout()  # what is still buffered may be for a pipe nobody reads
+        print("\nbene-tui: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     handler = COMMANDS.get(args.command or "run")
     try:
         return handler(args) or 0
     except ValueError as exc:  # bad settings (language, mode) or bad files
         print(f"bene-tui: {exc}", file=sys.stderr)
         return 2
+
+
+def _discard_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's last flush at exit cannot fail or block
+    (the Python docs' recipe for SIGPIPE: docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a file (a test's StringIO): nothing will flush to a pipe
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 # ---------------------------------------------------------------------------------------------
