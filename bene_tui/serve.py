@@ -56,8 +56,14 @@ class LockedServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
+        logging.getLogger("aiohttp.access").addFilter(self._hide_token)  # its lines quote the URL
         print(f"bene-tui: serving the app; open this URL (it carries this start's token):\n\n    {self.url}\n\n"
               "Ctrl+C stops serving.", flush=True)
+
+    def _hide_token(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = record.msg.replace(self.token, "<token>")
+        return True
 
     def refusal(self, request: web.Request) -> str | None:
         """Why this request may not go through, or None."""

@@ -29,8 +29,8 @@ def free_port() -> int:
 class Served:
     """A running `bene-tui serve`: its origin, the token it printed, its database."""
 
-    def __init__(self, port: int, token: str, db: str) -> None:
-        self.port, self.token, self.db = port, token, db
+    def __init__(self, port: int, token: str, db: str, output: list[str]) -> None:
+        self.port, self.token, self.db, self.output = port, token, db, output
         self.origin = f"http://127.0.0.1:{port}"
 
     def refusals(self) -> list[dict]:
@@ -83,7 +83,7 @@ def served(tmp_path):
     port, db = free_port(), str(tmp_path / "served.db")
     proc, lines = start_serve(db, port)
     try:
-        yield Served(port, wait_ready(port, proc, lines), db)
+        yield Served(port, wait_ready(port, proc, lines), db, lines)
     finally:
         stop(proc)
 
@@ -140,6 +140,9 @@ async def test_the_printed_url_opens_the_page_and_its_cookie_carries_the_token(s
         async with session.get(f"{served.origin}/") as again:
             assert again.status == 200
     assert served.refusals() == []
+    time.sleep(0.5)  # the access log lines of these requests
+    assert "GET /?token=<token> " in re.sub(r"\s+", " ", "".join(served.output))
+    assert "".join(served.output).count(served.token) == 1, "the token is printed once, in the URL to open"
 
 
 async def test_a_websocket_from_another_origin_is_refused_even_with_the_token(served):
