@@ -29,8 +29,13 @@ def ids_checked(fn):
     hostile or buggy caller gets the project's own error, never a TypeError or a sqlite3 one.
     """
     signature = inspect.signature(fn)
-    expected = {name: eval(p.annotation, fn.__globals__) if isinstance(p.annotation, str) else p.annotation
-                for name, p in signature.parameters.items() if name in ID_PARAMS}
+    expected = {}
+    for name, param in signature.parameters.items():
+        if name in ID_PARAMS:
+            if param.annotation is param.empty:
+                raise TypeError(f"{fn.__qualname__}: annotate {name} with the type its ids have")
+            kind = param.annotation  # a string under `from __future__ import annotations`: "int", "str | None"
+            expected[name] = eval(kind, fn.__globals__) if isinstance(kind, str) else kind
     if not expected:
         raise TypeError(f"{fn.__qualname__} takes none of the id parameters {ID_PARAMS}")
 
@@ -47,9 +52,10 @@ def ids_checked(fn):
 
 def _check_id(name: str, value: object, expected) -> None:
     if isinstance(value, bool) or not isinstance(value, expected):
-        raise ValidationError("error.unexpected", field=name, staff=f"{name} is a {type(value).__name__}, not {expected}")
+        raise ValidationError("error.unexpected", field=name,
+                              staff=f"{name} is a {type(value).__name__}, not {expected}")
     if isinstance(value, int) and value not in _SQLITE_INT:
-        raise ValidationError("error.unexpected", field=name, staff=f"{name} {value} is out of range")
+        raise ValidationError("error.unexpected", field=name, staff=f"{name} is beyond SQLite's 64-bit integers")
     if isinstance(value, str) and not value.isascii():
         try:
             value.encode("utf-8")

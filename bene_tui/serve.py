@@ -35,6 +35,10 @@ def _for_audit(text: str | None) -> str | None:
     return None if text is None else text[:200].encode("ascii", "backslashreplace").decode("ascii")
 
 
+def _is_websocket(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
 class LockedServer(Server):
     """textual-serve's Server with a guard (an aiohttp middleware) in front of every route."""
 
@@ -72,7 +76,7 @@ class LockedServer(Server):
             return "no token"
         if not hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
             return "wrong token"
-        if request.headers.get("Upgrade", "").lower() == "websocket" and request.headers.get("Origin") != self.public_url:
+        if _is_websocket(request) and request.headers.get("Origin") != self.public_url:
             return "foreign origin"
         return None
 
@@ -80,7 +84,8 @@ class LockedServer(Server):
     async def guard(self, request: web.Request, handler) -> web.StreamResponse:
         reason = self.refusal(request)
         if reason:
-            await asyncio.to_thread(self._audit_refusal, request, reason)  # the Store gives the thread its own connection
+            # In a thread, so a busy database never stalls the other sessions (the Store opens one per thread).
+            await asyncio.to_thread(self._audit_refusal, request, reason)
             raise web.HTTPForbidden(text="403 Forbidden: open the URL that `bene-tui serve` printed.\n")
         response = await handler(request)
         if not response.prepared:  # a websocket has already answered; it came with the cookie
@@ -94,6 +99,6 @@ class LockedServer(Server):
             with self.ctx.tx():
                 audit.record(self.ctx, "serve.request", f"peer:{request.remote}", "refused", reason,
                              path=_for_audit(request.path), origin=_for_audit(request.headers.get("Origin")),
-                             websocket=request.headers.get("Upgrade", "").lower() == "websocket")
+                             websocket=_is_websocket(request))
         except BeneError as exc:  # a busy database: the refusal stands, unaudited
             log.warning("could not audit a refused request (%s): %s", reason, exc.staff or exc.key)
