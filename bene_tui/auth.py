@@ -22,7 +22,7 @@ from datetime import datetime
 from . import accounts, audit, identify, passwords
 from .clock import JST
 from .errors import BeneError, ValidationError
-from .normalize import clean, login_id as parse_login_id, login_key
+from .normalize import clean, ids_checked, login_id as parse_login_id, login_key
 
 CASE1 = "login.case1"
 CASE2 = "login.case2"
@@ -54,6 +54,7 @@ def _hour_failures(ctx, account_id: int) -> list[float]:
         [f"account:{account_id}", *COUNTED_ACTIONS, WRONG_PASSWORD + "%", ctx.now() - 3600])]
 
 
+@ids_checked
 def verify_credentials(ctx, login_id: str, password: str, action: str = "auth.login") -> dict:
     """The account these credentials open (active or provisional), or BeneError(login.case1).
 
@@ -125,6 +126,7 @@ def account_services(ctx, account: dict | int) -> list[str]:
     return [r[0] for r in ctx.db.execute("select id from services order by rowid") if r[0] in allowed]
 
 
+@ids_checked
 def login(ctx, service_id: str, login_id: str, password: str) -> dict:
     """Log in to a service: {account_id, login_id, service_id, kind}, or Case 1 / Case 2."""
     if not ctx.db.execute("select 1 from services where id = ?", [service_id or ""]).fetchone():
@@ -148,11 +150,13 @@ def login(ctx, service_id: str, login_id: str, password: str) -> dict:
     return {"account_id": acct["id"], "login_id": acct["login_id"], "service_id": service_id, "kind": acct["kind"]}
 
 
+@ids_checked
 def logout(ctx, account_id: int) -> None:
     with ctx.tx():
         audit.record(ctx, "auth.logout", f"account:{account_id}", "ok")
 
 
+@ids_checked
 def profile(ctx, account_id: int) -> dict:
     """What マイページ shows: name, login ID, organisations, usable services."""
     acct = ctx.db["accounts"].get(account_id)

@@ -31,14 +31,44 @@ def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command. A reader that stops early (`bene-tui outbox | head -1`) ends it quietly with
+    141 (128 + SIGPIPE, what a shell reports for a command killed by a closed pipe); Ctrl+C ends it
+    with one line and 130 (128 + SIGINT). Neither prints a traceback."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, so that a closed pipe is seen here and not at exit
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return 141
+    except KeyboardInterrupt:
+        _discard_stdout()  # what is still buffered may be for a pipe nobody reads
+        print("\nbene-tui: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     handler = COMMANDS.get(args.command or "run")
     try:
         return handler(args) or 0
     except ValueError as exc:  # bad settings (language, mode) or bad files
         print(f"bene-tui: {exc}", file=sys.stderr)
         return 2
+
+
+def _discard_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's last flush at exit cannot fail or block
+    (the Python docs' recipe for SIGPIPE: docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a file (a test's StringIO): nothing will flush to a pipe
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,9 +219,13 @@ def _add_mode_commands(sub) -> None:
     play.add_argument("--speed", type=float, default=1.0,
                       help="1 = human pace (default), 2 = twice as fast, 0 = no waiting; +/- change it while playing")
     play.add_argument("--keep-data", action="store_true", help="play on the data as it is (default: restore the demo data first)")
-    serve = sub.add_parser("serve", help="serve the app to a web browser with textual-serve (loopback only by default)")
+    serve = sub.add_parser("serve", help="serve the app to a web browser with textual-serve (loopback only by default; "
+                                         "prints the URL with this start's token)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --host that is not loopback (anyone who can reach it and has the URL can "
+                            "drive the terminal; no TLS)")
 
 
 def _kiosk_pin_ready() -> bool:
@@ -260,25 +294,43 @@ def serve_cmd(args: argparse.Namespace) -> int:
     import ipaddress
     import shlex
 
-    from textual_serve.server import Server
-
     from .config import Settings
 
     settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # bad values fail here
     if settings.mode == "kiosk" and not _kiosk_pin_ready():
         return 2
+    try:
+        address = ipaddress.ip_address(args.host)
+    except ValueError:
+        address = None  # a host name
+    exposes = (f"anyone who can reach {args.host} port {args.port} and has the URL can drive the terminal "
+               "(in demo mode: read every code in the outbox), and it is plain HTTP (no TLS): anyone on the "
+               "way can read the URL's token and the screens")
+    if not (args.host == "localhost" or (address and address.is_loopback)):
+        if not args.allow_remote:
+            print(f"bene-tui: --host {args.host} is not a loopback address: {exposes}. "
+                  "Add --allow-remote if that is what you want.", file=sys.stderr)
+            return 2
+        if address and address.is_unspecified:
+            print(f"bene-tui: --host {args.host} names no address a browser can use: the page tells the browser "
+                  "where to connect. Give the address browsers will use (e.g. --host 192.168.1.20).", file=sys.stderr)
+            return 2
+        print(f"bene-tui: warning: {exposes}.", file=sys.stderr)
     command = [sys.executable, "-m", "bene_tui.cli"]
     for flag, value in (("--db", args.db), ("--lang", args.lang), ("--mode", args.mode)):
         if value:
             command += [flag, value]
+    from . import audit
+    from .serve import LockedServer
+
+    ctx = _context(args).as_actor("serve")
     try:
-        loopback = ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = args.host == "localhost"
-    if not loopback:
-        print(f"bene-tui: warning: serving on {args.host}: anyone who can reach this address can use the app "
-              "and see its outbox.", file=sys.stderr)
-    Server(shlex.join([*command, "run"]), host=args.host, port=args.port, title="bene-tui").serve()
+        server = LockedServer(shlex.join([*command, "run"]), ctx, host=args.host, port=args.port, title="bene-tui")
+        with ctx.tx():
+            audit.record(ctx, "serve.start", f"terminal:{ctx.terminal}", "ok", host=args.host, port=args.port)
+        server.serve()
+    finally:
+        ctx.store.close()
     return 0
 
 

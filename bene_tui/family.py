@@ -23,7 +23,7 @@ from . import accounts, audit, codes, identify, links, outbox, passwords, relati
 from .clock import JST
 from .errors import BeneError, Throttled, ValidationError
 from .i18n import t
-from .normalize import clean_date, clean_kana, clean_name, login_id as parse_login_id
+from .normalize import clean_date, clean_kana, clean_name, ids_checked, login_id as parse_login_id
 
 APPROVE = "family_approve"  # token purposes; also bind the keyed hash
 INVITE = "family_invite"
@@ -55,6 +55,7 @@ def family_services(ctx) -> list[str]:
     return [r[0] for r in ctx.db.execute("select id from services where family_allowed = 1 order by id")]
 
 
+@ids_checked
 def policy(ctx, account_id: int | None) -> Policy:
     """Family use is available to an active member account whose organisation turns it on and
     whose member record is active for a service that family accounts may use."""
@@ -103,6 +104,7 @@ def actions(state: str) -> dict[str, bool]:
     }
 
 
+@ids_checked
 def overview(ctx, account_id: int) -> dict:
     """Every invitation and family account of the member, newest first, with state and actions."""
     pol = policy(ctx, account_id)
@@ -170,6 +172,7 @@ def _refuse(ctx, action: str, subject: str, error: BeneError, **detail: object) 
 # Steps 1–4: the member invites; the approval request goes to the member's own login ID.
 
 
+@ids_checked
 def invite(ctx, account_id: int, name: str, kana: str, relationship: str | None, birth_date: str,
            contact: str, lang: str | None = None) -> dict:
     """Step 3 「招待」. Returns {"invitation_id", "message"} (the approval request sent, step 4)."""
@@ -312,6 +315,7 @@ def _token_subject(ctx, purpose: str, token: str | None) -> str:
     return f"terminal:{ctx.terminal}"
 
 
+@ids_checked
 def check_link(ctx, purpose: str, token: str | None) -> None:
     """Raise the link's problem, if any (used before asking the member to log in)."""
     _checked(ctx, purpose, token, "family.link")
@@ -329,6 +333,7 @@ def _view(ctx, inv: dict) -> dict:
 # Steps 5–7: the member opens the approval link and approves; the invitation goes out.
 
 
+@ids_checked
 def approval_view(ctx, token: str, account_id: int | None) -> dict:
     """Step 5: what the member invited — shown only to the member who invited."""
     _, inv = _checked(ctx, APPROVE, token, "family.approval_view")
@@ -341,6 +346,7 @@ def approval_view(ctx, token: str, account_id: int | None) -> dict:
     return _view(ctx, inv)
 
 
+@ids_checked
 def approve(ctx, token: str, account_id: int | None) -> dict:
     """Step 6 「承認」: the invitation goes to the family member (step 7). Returns the message sent."""
     now = ctx.now()
@@ -376,6 +382,7 @@ def approve(ctx, token: str, account_id: int | None) -> dict:
 # Steps 8–9: the family member opens the invitation link and registers.
 
 
+@ids_checked
 def invitation_view(ctx, token: str) -> dict:
     """Step 7→8: who invited and whom. The birth date is the check, so it is never returned."""
     _, inv = _checked(ctx, INVITE, token, "family.invitation_view")
@@ -384,6 +391,7 @@ def invitation_view(ctx, token: str) -> dict:
     return view
 
 
+@ids_checked
 def register(ctx, token: str, name: str, birth_date: str, password: str, agreed: bool,
              lang: str | None = None) -> int:
     """Step 8 「設定」 → step 9: the family account. Returns its account id.
@@ -490,6 +498,7 @@ def _own_invitation(ctx, account_id: int, invitation_id: int) -> dict:
     return rows[0]
 
 
+@ids_checked
 def resend(ctx, account_id: int, invitation_id: int, lang: str | None = None) -> dict:
     """Send the link of the invitation's current stage again; the old link stops working."""
     lang = lang or ctx.lang
@@ -531,6 +540,7 @@ def resend(ctx, account_id: int, invitation_id: int, lang: str | None = None) ->
     return message
 
 
+@ids_checked
 def cancel(ctx, account_id: int, invitation_id: int) -> None:
     """取消: the invitation's links stop working."""
     now = ctx.now()
@@ -550,6 +560,7 @@ def cancel(ctx, account_id: int, invitation_id: int) -> None:
         raise error
 
 
+@ids_checked
 def remove(ctx, account_id: int, invitation_id: int) -> None:
     """削除: the family account can no longer log in; the row and the audit trail remain."""
     now = ctx.now()

@@ -29,7 +29,7 @@ import unicodedata
 from . import accounts, audit, flows, verification
 from .clock import fmt_time
 from .errors import BeneError, ValidationError
-from .normalize import clean, compact, display_login_id, login_id as parse_login_id, login_key
+from .normalize import clean, compact, display_login_id, ids_checked, login_id as parse_login_id, login_key
 
 SEARCH_LIMIT = 100
 # How long the partial-match scans (a name or login ID fragment anywhere in the text) may read
@@ -310,6 +310,7 @@ def _parse_ref(ref: str) -> tuple[str, int]:
     return kind, int(raw)
 
 
+@ids_checked
 def person(ctx, ref: str) -> dict:
     """Everything the helpdesk shows about one person."""
     kind, pid = _parse_ref(ref)
@@ -446,6 +447,7 @@ def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
     return entries[:TIMELINE_LIMIT]
 
 
+@ids_checked
 def timeline(ctx, ref: str) -> list[dict]:
     return person(ctx, ref)["timeline"]
 
@@ -459,6 +461,7 @@ def _refused(op, action: str, subject: str, error: BeneError, **detail: object) 
     return error
 
 
+@ids_checked
 def resend_code(ctx, flow_id: str, operator: str, lang: str | None = None) -> dict:
     """Send a new code for a live provisional registration or password reset (the limits apply)."""
     op = as_operator(ctx, operator)
@@ -484,6 +487,7 @@ def resend_code(ctx, flow_id: str, operator: str, lang: str | None = None) -> di
     return message
 
 
+@ids_checked
 def unlock_account(ctx, account_id: int, operator: str) -> dict:
     """Clear the login failures and the lock of an account."""
     op = as_operator(ctx, operator)
@@ -509,6 +513,7 @@ def unlock_account(ctx, account_id: int, operator: str) -> dict:
     return {"account_id": account_id, "failures": before["failed_logins"] or 0, "was_locked": was_locked}
 
 
+@ids_checked
 def cancel_invitation(ctx, invitation_id: int, operator: str) -> dict:
     """Cancel a family invitation: its state becomes cancelled and its links stop working."""
     op = as_operator(ctx, operator)
@@ -546,6 +551,7 @@ def cancel_invitation(ctx, invitation_id: int, operator: str) -> dict:
     return {"invitation_id": invitation_id, "was": state}
 
 
+@ids_checked
 def end_provisional(ctx, account_id: int, operator: str) -> dict:
     """End a provisional registration: its flows end, its codes are void, the login ID is free again.
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from . import accounts, audit, auth, flows, identify
 from .errors import BeneError, ValidationError
+from .normalize import ids_checked
 from .registration import KIND
 
 LINK_STATES = ("identified", "provisional", "link_authenticated")
 
 
+@ids_checked
 def authenticate(ctx, flow_id: str, login_id: str, password: str) -> dict:
     """Step 3 「ログイン」: the existing account's credentials. Sets the flow to link_authenticated.
 
@@ -61,6 +63,7 @@ def _drop_own_provisional(ctx, flow: dict) -> None:
                      "person chose to link an existing account instead", flow=flow["id"])
 
 
+@ids_checked
 def complete(ctx, flow_id: str, confirmed: bool) -> int:
     """Step 4 「ベネアカウントの紐づけを完了する」: link the member record to the account."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("link_authenticated",))

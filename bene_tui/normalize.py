@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -9,10 +11,56 @@ from dataclasses import dataclass
 from .errors import ValidationError
 
 MAX_FIELD = 256  # no legitimate field of these forms is longer
+# Parameters of the service entry points that carry an id (checked by `ids_checked`).
+ID_PARAMS = ("flow_id", "login_id", "group_id", "service_id", "account_id", "invitation_id", "message_id",
+             "member_id", "token", "ref", "recipient")
+_SQLITE_INT = range(-(2**63), 2**63)  # a larger int is an OverflowError in sqlite3
 # Control characters, invisible direction marks, and lone surrogates (they cannot even be stored: SQLite wants UTF-8).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 # What a typed phone number may contain: digits, +, brackets, dots, spaces and the dashes Japanese keyboards make.
 _PHONE_CHARS = re.compile(r"[0-9+() .\-\u2010-\u2015\u2212\u30fc\ufe63]+")
+
+
+def ids_checked(fn):
+    """Guard a service entry: each id parameter (ID_PARAMS) must have its annotated type.
+
+    A row id is an int SQLite can hold (never a bool); a text id is a str without lone surrogates
+    (SQLite cannot store them). Anything else is a ValidationError before the service runs, so a
+    hostile or buggy caller gets the project's own error, never a TypeError or a sqlite3 one.
+    """
+    signature = inspect.signature(fn)
+    expected = {}
+    for name, param in signature.parameters.items():
+        if name in ID_PARAMS:
+            if param.annotation is param.empty:
+                raise TypeError(f"{fn.__qualname__}: annotate {name} with the type its ids have")
+            kind = param.annotation  # a string under `from __future__ import annotations`: "int", "str | None"
+            expected[name] = eval(kind, fn.__globals__) if isinstance(kind, str) else kind
+    if not expected:
+        raise TypeError(f"{fn.__qualname__} takes none of the id parameters {ID_PARAMS}")
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name, value in bound.arguments.items():
+            if name in expected:
+                _check_id(name, value, expected[name])
+        return fn(*args, **kwargs)
+
+    return checked
+
+
+def _check_id(name: str, value: object, expected) -> None:
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise ValidationError("error.unexpected", field=name,
+                              staff=f"{name} is a {type(value).__name__}, not {expected}")
+    if isinstance(value, int) and value not in _SQLITE_INT:
+        raise ValidationError("error.unexpected", field=name, staff=f"{name} is beyond SQLite's 64-bit integers")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: what clean() says of typed text
+            raise ValidationError("error.control_chars", field=name) from None
 
 
 def clean(value: object, field: str, *, max_len: int = MAX_FIELD, required: bool = True) -> str:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from .i18n import t
-from .normalize import display_login_id
+from .normalize import display_login_id, ids_checked
 
 SENDER_EMAIL = "benefitone-platform@benefit-one.co.jp"
 SENDER_SMS = "BenefitOne"
@@ -42,6 +42,7 @@ def trouble(ctx) -> dict:
     return {"sms_delay_min": 0, "fail_email": False, "fail_sms": False, **_trouble(ctx)}
 
 
+@ids_checked
 def send(ctx, recipient: str, purpose: str, lang: str, *, code: str | None = None, link: str | None = None,
          flow_id: str | None = None, **params: object) -> dict:
     """Queue one message in the caller's transaction. Text comes from the catalogue: mail.<purpose>.*"""
@@ -124,6 +125,7 @@ class KioskScope:
         return "(" + " or ".join(parts) + ")", args
 
 
+@ids_checked
 def messages(ctx, recipient: str | None = None, recipients: list[str] | None = None, limit: int = 200,
              delivered_only: bool = False, scope: KioskScope | None = None) -> list[dict]:
     """Newest first. `recipients` restricts to a set; `scope` to what a kiosk session owns."""
@@ -179,6 +181,7 @@ def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 10
     return list(ctx.db.query(sql, [*args, limit]))
 
 
+@ids_checked
 def get(ctx, message_id: int, scope: KioskScope | None = None) -> dict | None:
     """One message; None when there is none, or when a kiosk `scope` does not own it."""
     if scope is not None and not scope:
@@ -188,11 +191,13 @@ def get(ctx, message_id: int, scope: KioskScope | None = None) -> dict | None:
     return rows[0] if rows else None
 
 
+@ids_checked
 def mark_read(ctx, message_id: int) -> None:
     with ctx.tx() as db:
         db.execute("update outbox set read = 1 where id = ?", [message_id])
 
 
+@ids_checked
 def latest(ctx, recipient: str, purpose: str | None = None) -> dict | None:
     sql = "select * from outbox where recipient = ?" + (" and purpose = ?" if purpose else "") + " order by id desc limit 1"
     rows = list(ctx.db.query(sql, [recipient, purpose] if purpose else [recipient]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from . import audit, flows, identify, outbox, passwords, throttle, verification
 from .errors import BeneError, Throttled
 from .i18n import t
-from .normalize import clean, clean_date, clean_kana, compact, login_id as parse_login_id, login_key, mask
+from .normalize import clean, clean_date, clean_kana, compact, ids_checked, login_id as parse_login_id, login_key, mask
 
 RESET_KIND = "password_reset"
 RESET_PURPOSE = "password_reset"
@@ -32,6 +32,7 @@ def _notices_sent(ctx, recipient: str, purpose: str) -> int:
 
 # -- ベネアカウントが不明 --------------------------------------------------------------------------
 
+@ids_checked
 def forgot_login_id(ctx, group_id: str, key1: str, key2: str, lang: str | None = None) -> dict:
     """{masked, channel}: the login ID of the account holding this member record, sent to it in full."""
     lang = lang or ctx.lang
@@ -66,6 +67,7 @@ def _reset_key(ctx) -> str:
     return throttle.terminal_key(ctx, "password_reset")
 
 
+@ids_checked
 def start_reset(ctx, login_id: str, lang: str | None = None) -> dict:
     """{flow_id, shown, recipient}: the same screen whether or not an account has this login ID.
 
@@ -103,6 +105,7 @@ def _issue_reset_code(ctx, flow_id: str, acct: dict | None, key: str, lang: str)
     return None if acct else "unknown login ID: no code sent"
 
 
+@ids_checked
 def resend_reset_code(ctx, flow_id: str, lang: str | None = None) -> None:
     """「認証コードを再送信する」: the resend interval is the flow's own, so it is the same for everyone."""
     lang = lang or ctx.lang
@@ -119,6 +122,7 @@ def resend_reset_code(ctx, flow_id: str, lang: str | None = None) -> None:
         audit.record(ctx, "recovery.reset_resent", f"flow:{flow_id}", "ok" if reason is None else "refused", reason)
 
 
+@ids_checked
 def check_reset_code(ctx, flow_id: str, code: str) -> bool:
     """The code from the message. Wrong entries count per code (5 void it) and per terminal."""
     flow = flows.get(ctx, flow_id, kinds=(RESET_KIND,), states=("code_sent", "code_verified"))
@@ -138,6 +142,7 @@ def check_reset_code(ctx, flow_id: str, code: str) -> bool:
     return True
 
 
+@ids_checked
 def set_new_password(ctx, flow_id: str, password: str, lang: str | None = None) -> None:
     """The new password (registration's policy). The old one stops working, lockout is cleared, a notice is sent.
 
@@ -172,6 +177,7 @@ def _keys_key(ctx) -> str:
     return throttle.terminal_key(ctx, "forgot_keys")
 
 
+@ids_checked
 def forgot_keys(ctx, group_id: str, kana: str, birth_date: str, lang: str | None = None) -> None:
     """Send the auth keys to the e-mail on file of the member(s) matching; never return them."""
     lang = lang or ctx.lang

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import accounts, audit, flows, identify, passwords, verification
 from .errors import BeneError, ValidationError
-from .normalize import login_id as parse_login_id, login_key
+from .normalize import ids_checked, login_id as parse_login_id, login_key
 
 KIND = "enrol"  # the flow that registration and linking share after step 1
 PURPOSE = "verification"
@@ -23,6 +23,7 @@ class Started:
     org_name: str
 
 
+@ids_checked
 def start(ctx, group_id: str, key1: str, key2: str, service_id: str | None = None) -> Started:
     """Step 1. A member record already linked to an account is told so (it can only be linked once)."""
     member = identify.identify(ctx, group_id, key1, key2, action="registration.step1")
@@ -41,6 +42,7 @@ def start(ctx, group_id: str, key1: str, key2: str, service_id: str | None = Non
     return Started(flow["id"], org["name"])
 
 
+@ids_checked
 def flow_summary(ctx, flow_id: str) -> dict:
     """What the screens of a flow need: organisation labels, login ID, state."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
@@ -71,6 +73,7 @@ def hash_ahead(ctx, password: str) -> passwords.Prehashed:
     return passwords.prehash(password, ctx.rules)
 
 
+@ids_checked
 def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: str, agreed: bool,
                        lang: str | None = None, prehashed: passwords.Prehashed | None = None) -> dict:
     """Step 2: provisional registration and the first code. Returns the outbox message sent.
@@ -126,12 +129,14 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
     return message
 
 
+@ids_checked
 def resend_code(ctx, flow_id: str, lang: str | None = None) -> dict:
     flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
     with ctx.tx():
         return verification.issue(ctx, flow_id, PURPOSE, flow["login_id"], lang or ctx.lang)
 
 
+@ids_checked
 def verify_code(ctx, flow_id: str, code: str) -> bool:
     """Step 3. True when the code was right (a wrong one raises)."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("provisional",))
@@ -163,6 +168,7 @@ def verify_code(ctx, flow_id: str, code: str) -> bool:
     return True
 
 
+@ids_checked
 def registered_name(ctx, flow_id: str) -> dict:
     """Step 4 shows the 「姓名」 the organisation registered (to the person who proved the keys)."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
@@ -171,6 +177,7 @@ def registered_name(ctx, flow_id: str) -> dict:
     return {"name": member["name"], "kana": member["kana"], "org_name": org["name"]}
 
 
+@ids_checked
 def complete(ctx, flow_id: str, confirmed: bool) -> int:
     """Step 4 「ベネアカウントの登録を完了する」: activate the account and link the member record."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,), states=("verified",))
@@ -198,6 +205,7 @@ def complete(ctx, flow_id: str, confirmed: bool) -> int:
     return flow["account_id"]
 
 
+@ids_checked
 def report_wrong_name(ctx, flow_id: str) -> str:
     """Step 4 "my name is wrong": nothing is completed; the person must contact their organisation."""
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
@@ -210,6 +218,7 @@ def report_wrong_name(ctx, flow_id: str) -> str:
     return org["name"]
 
 
+@ids_checked
 def grant_benefit(ctx, account_id: int) -> bool:
     """Step 5 初回特典: granted once per account. True when granted now, False when already had."""
     with ctx.tx() as db:

@@ -1,9 +1,17 @@
-"""The data subcommands: import, import-roster, outbox, demo --reset (run in-process)."""
+"""The data subcommands: import, import-roster, outbox, demo --reset (run in-process); and the real
+command in a subprocess for closed pipes and Ctrl+C."""
 
 from __future__ import annotations
 
+import fcntl
+import io
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
+import termios
+import time
 
 import pytest
 
@@ -128,3 +136,61 @@ def test_demo_reset_restores_after_changes(ctx, db_path, capsys):
     assert count(db_path, "select count(*) from outbox") == 0
     code, _, err = run(capsys, "--db", db_path, "demo")
     assert code == 2 and "--reset" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# The real command in a subprocess: a reader that stops early, Ctrl+C. Never a traceback.
+
+
+def _send_many(ctx, n: int = 1000) -> None:
+    """Far more output than a pipe holds (64 KiB), so the command is still writing when the reader stops."""
+    with ctx.tx():
+        for i in range(n):
+            outbox.send(ctx, f"reader{i}@example.jp", "verification", "ja", code="123456")
+
+
+def _cli(*argv: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bene_tui.cli", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_outbox_into_a_reader_that_stops_after_one_line(ctx, db_path, json_flag):
+    """`bene-tui outbox | head -1`: the command ends quietly with 141 (128 + SIGPIPE), no BrokenPipeError."""
+    _send_many(ctx)
+    proc = _cli("--db", db_path, "outbox", "--limit", "1000", *json_flag)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert first.startswith(b"[" if json_flag else b"#1000 ")
+    assert err == "", err
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_130(ctx, db_path):
+    """SIGINT while the command is busy (here: writing into a pipe nobody reads yet) ends it with
+    one line on stderr and 130; nothing still buffered for the full pipe keeps it from exiting."""
+    _send_many(ctx)
+    proc = _cli("--db", db_path, "outbox", "--limit", "1000")
+    nearly_full = fcntl.fcntl(proc.stdout.fileno(), fcntl.F_GETPIPE_SZ) - io.DEFAULT_BUFFER_SIZE
+    waiting, seen = bytearray(4), -1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the pipe is full and stays so: the command is blocked in a write
+        time.sleep(0.2)
+        fcntl.ioctl(proc.stdout.fileno(), termios.FIONREAD, waiting)
+        now = int.from_bytes(waiting, sys.byteorder)
+        if now == seen >= nearly_full:
+            break
+        seen = now
+    else:
+        pytest.fail("the command never filled the pipe")
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the command did not end after SIGINT")
+    err = proc.stderr.read().decode()
+    proc.stdout.close()
+    assert code == 130
+    assert err.strip() == "bene-tui: interrupted.", err

@@ -656,3 +656,97 @@ def test_audit_rows_say_when_where_who_and_how(world, clock):
         assert row["action"] and row["outcome"] and row["subject"], row
         if row["outcome"] == "refused":
             assert row["reason"], row
+
+
+# ---------------------------------------------------------------------------------------------
+# Ids of the wrong type: every public service entry refuses them with the project's own error.
+
+def _service_modules():
+    from bene_tui import auth, family, helpdesk, linking, recovery
+
+    return (registration, linking, auth, recovery, family, helpdesk, outbox)
+
+
+def _id_entries() -> list[tuple[object, str, str]]:
+    """(function, id parameter, its annotation) for every public function taking ctx and an id."""
+    import inspect
+
+    entries = []
+    for module in _service_modules():
+        for name, fn in sorted(vars(module).items()):
+            if name.startswith("_") or not inspect.isfunction(inspect.unwrap(fn)) or fn.__module__ != module.__name__:
+                continue
+            params = inspect.signature(fn).parameters
+            if next(iter(params), None) != "ctx":
+                continue
+            entries += [(fn, p.name, p.annotation) for p in params.values() if p.name in normalize.ID_PARAMS]
+    return entries
+
+
+ID_ENTRIES = _id_entries()
+IN_RANGE = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what SQLite can take as an integer
+WRONG_FOR_ANY_ID = [
+    st.booleans(), st.floats(), st.binary(max_size=8), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.builds(object),
+    st.integers(min_value=2**63), st.integers(max_value=-(2**63) - 1),
+    st.just("\ud800"), st.builds(lambda a, s, b: a + s + b, st.text(max_size=10), SURROGATES, st.text(max_size=10)),
+]
+
+
+def wrong_ids(annotation: str):
+    """Values no id of this annotation may be: other types, lone surrogates, None unless optional."""
+    other_type = st.text(max_size=40) if annotation.startswith("int") else IN_RANGE
+    choices = [*WRONG_FOR_ANY_ID, other_type]
+    if "None" not in annotation:
+        choices.append(st.none())
+    return st.one_of(choices)
+
+
+@pytest.fixture
+def id_world(member_account):
+    """Real values for every parameter, so only the id under test is wrong."""
+    ctx, account_id = member_account
+    flow_id = registration.start(ctx, "TS000001", "1002", "19900512").flow_id
+    values = {
+        "flow_id": flow_id, "login_id": "ids.fuzz@example.jp", "group_id": "TS000001", "service_id": "benefit_station",
+        "account_id": account_id, "invitation_id": 1, "message_id": 1, "member_id": 1, "token": "t" * 32,
+        "ref": f"account:{account_id}", "recipient": "ids.fuzz@example.jp",
+        "key1": "1002", "key2": "19900512", "kind": "email", "password": GOOD_PASSWORD, "agreed": True,
+        "confirmed": True, "code": "000000", "name": "山田 花子", "kana": "ヤマダ ハナコ", "birth_date": "1987-06-01",
+        "relationship": "spouse", "contact": "hanako.ids@example.jp", "purpose": "invitation", "operator": "tester",
+        "lang": "ja",
+    }
+    return ctx, values
+
+
+@pytest.mark.parametrize("entry", ID_ENTRIES, ids=lambda e: f"{e[0].__module__.rsplit('.', 1)[1]}.{e[0].__name__}:{e[1]}")
+@FUZZ
+@given(data=st.data())
+def test_service_entries_refuse_wrong_ids_with_own_errors(id_world, entry, data):
+    """An int, None, bytes, a list or a lone surrogate where an id belongs (a flow id, a login ID, a
+    group or account id...) is refused with a BeneError both catalogues can say, before any write."""
+    import inspect
+
+    ctx, values = id_world
+    fn, param, annotation = entry
+    wrong = data.draw(wrong_ids(annotation), label=param)
+    kwargs = {name: values[name] for name, p in inspect.signature(fn).parameters.items()
+              if name != "ctx" and p.default is p.empty and p.kind is not p.VAR_KEYWORD}
+    kwargs[param] = wrong
+    before = state(ctx)
+    with pytest.raises(BeneError) as refused:
+        fn(ctx, **kwargs)
+    said_in_both_languages(refused.value)
+    assert not ctx.db.conn.in_transaction
+    assert state(ctx) == before, "a refused id wrote something"
+
+
+def test_every_service_entry_with_an_id_is_covered():
+    """The test above finds its entries itself: this pins that it finds the ones we know."""
+    found = {f"{fn.__module__.rsplit('.', 1)[1]}.{fn.__name__}:{param}" for fn, param, _ in ID_ENTRIES}
+    assert {"registration.start:group_id", "registration.submit_credentials:flow_id",
+            "registration.submit_credentials:login_id", "linking.authenticate:login_id", "auth.login:login_id",
+            "auth.profile:account_id", "recovery.start_reset:login_id", "recovery.set_new_password:flow_id",
+            "family.invite:account_id", "family.approve:token", "family.resend:invitation_id",
+            "helpdesk.person:ref", "helpdesk.unlock_account:account_id", "outbox.get:message_id",
+            "outbox.latest:recipient"} <= found

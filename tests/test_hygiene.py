@@ -15,7 +15,7 @@ PACKAGE = Path(bene_tui.__file__).parent
 
 # The user-interface layer. Every other module of the package is a service or the store and
 # must import without Textual: a new module is held to that unless it is added here on purpose.
-UI_MODULES = {"app", "cli", "modes", "scenario"}
+UI_MODULES = {"app", "cli", "modes", "scenario", "serve"}  # serve: textual-serve (rich) in front of the app
 UI_PACKAGES = {"screens", "widgets"}
 
 FORBIDDEN_IN_UI = ("sqlite_utils", "sqlite3", "keyring", ".execute(", "db[")

@@ -1,15 +1,19 @@
-"""`bene-tui serve` (issue 5): textual-serve on a free loopback port; the page loads over HTTP and
-the app's websocket session answers with the app's own output."""
+"""`bene-tui serve` (issue 5; security point 4): textual-serve on a free loopback port, locked by the
+token printed at start and by the websocket's Origin. Over real HTTP and a real websocket against a
+server each test starts and stops."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import aiohttp
@@ -22,49 +26,150 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+class Served:
+    """A running `bene-tui serve`: its origin, the token it printed, its database."""
+
+    def __init__(self, port: int, token: str, db: str, output: list[str]) -> None:
+        self.port, self.token, self.db, self.output = port, token, db, output
+        self.origin = f"http://127.0.0.1:{port}"
+
+    def refusals(self) -> list[dict]:
+        with sqlite3.connect(self.db) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute("select * from audit where action = 'serve.request' order by id").fetchall()
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+def start_serve(db: str, port: int, *flags: str) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bene_tui.cli", "--db", db, "--mode", "helpdesk", "serve", "--port", str(port), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
+    )
+    lines: list[str] = []
+    # Read everything it prints, so a full pipe never stalls the server.
+    threading.Thread(target=lambda: lines.extend(line.decode(errors="replace") for line in proc.stdout),
+                     daemon=True).start()
+    return proc, lines
+
+
+def wait_ready(port: int, proc: subprocess.Popen, lines: list[str], timeout: float = 60.0) -> str:
+    """The token of the URL the server printed, once it listens."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {proc.stdout.read().decode(errors='replace')}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("serve never listened")
+            raise AssertionError(f"serve exited early: {''.join(lines)}")
+        found = re.search(rf"http://127\.0\.0\.1:{port}/\?token=([A-Za-z0-9_-]+)", "".join(lines))
+        if found:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return found[1]
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"serve never printed its URL and listened: {''.join(lines)}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)  # the server and the app processes it started
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture
-def server(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bene_tui.cli", "--db", str(tmp_path / "served.db"), "--mode", "helpdesk", "serve",
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
-    )
+def served(tmp_path):
+    port, db = free_port(), str(tmp_path / "served.db")
+    proc, lines = start_serve(db, port)
     try:
-        wait_listening(port, proc)
-        yield port
+        yield Served(port, wait_ready(port, proc, lines), db, lines)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and the app process it started
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
-async def test_serve_loads_the_page_and_the_app_session_speaks(server, tmp_path):
-    port = server
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{port}/") as page:
+def jar() -> aiohttp.CookieJar:
+    return aiohttp.CookieJar(unsafe=True)  # aiohttp keeps no cookies of an IP address otherwise; browsers do
+
+
+async def ws_refused(session: aiohttp.ClientSession, url: str, **kw) -> int:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with session.ws_connect(url, **kw):
+            pass
+    return refused.value.status
+
+
+async def test_requests_without_the_right_token_are_refused_and_audited(served):
+    async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+        for path in ("/", "/static/css/xterm.css", "/?token=", f"/?token={served.token[:-1]}",
+                     f"/?token={served.token}x", "/?token=%F0%9F%98%80"):
+            async with session.get(served.origin + path) as response:
+                assert response.status == 403, path
+                assert "Set-Cookie" not in response.headers
+        session.cookie_jar.update_cookies({f"bene-tui-{served.port}": "not-the-token"})
+        async with session.get(served.origin + "/") as response:
+            assert response.status == 403, "a cookie with another value"
+        # the websocket: right Origin, but no token / a wrong one
+        async with aiohttp.ClientSession() as bare:
+            assert await ws_refused(bare, f"ws://127.0.0.1:{served.port}/ws", origin=served.origin) == 403
+            assert await ws_refused(bare, f"ws://127.0.0.1:{served.port}/ws?token=guess", origin=served.origin) == 403
+    rows = served.refusals()
+    assert [r["reason"] for r in rows] == ["no token", "no token", "no token", "wrong token", "wrong token",
+                                           "wrong token", "wrong token", "no token", "wrong token"]
+    assert [r["detail"]["path"] for r in rows[:2]] == ["/", "/static/css/xterm.css"]
+    assert [r["detail"]["websocket"] for r in rows[-2:]] == [True, True]
+    for row in rows:
+        assert row["outcome"] == "refused" and row["actor"] == "serve" and row["subject"] == "peer:127.0.0.1"
+        assert served.token not in json.dumps(row), "the audit trail never holds the token"
+
+
+async def test_the_printed_url_opens_the_page_and_its_cookie_carries_the_token(served):
+    assert len(served.token) >= 43, "32 random bytes"
+    async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+        async with session.get(f"{served.origin}/?token={served.token}") as page:
             assert page.status == 200
             html = await page.text()
-        assert f"ws://127.0.0.1:{port}/ws" in html, "the page points the browser at the app's websocket"
+            cookie = page.headers["Set-Cookie"]
+            assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert f"ws://127.0.0.1:{served.port}/ws" in html, "the page points the browser at the app's websocket"
+        assert cookie.startswith(f"bene-tui-{served.port}={served.token};")
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        # the page's own requests carry the cookie, not the token in the URL
+        async with session.get(f"{served.origin}/static/css/xterm.css") as css:
+            assert css.status == 200
+        async with session.get(f"{served.origin}/") as again:
+            assert again.status == 200
+    assert served.refusals() == []
+    time.sleep(0.5)  # the access log lines of these requests
+    assert "GET /?token=<token> " in re.sub(r"\s+", " ", "".join(served.output))
+    assert "".join(served.output).count(served.token) == 1, "the token is printed once, in the URL to open"
 
+
+async def test_a_websocket_from_another_origin_is_refused_even_with_the_token(served):
+    async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+        async with session.get(f"{served.origin}/?token={served.token}") as page:
+            assert page.status == 200  # the cookie is set
+        ws = f"ws://127.0.0.1:{served.port}/ws"
+        for origin in ("http://evil.example", f"http://localhost:{served.port}", f"https://127.0.0.1:{served.port}",
+                       "null"):
+            assert await ws_refused(session, ws, origin=origin) == 403, origin
+        assert await ws_refused(session, f"{ws}?token={served.token}", origin="http://evil.example") == 403
+        assert await ws_refused(session, ws) == 403, "no Origin at all"
+    rows = served.refusals()
+    assert [r["reason"] for r in rows] == ["foreign origin"] * 6
+    assert [r["detail"]["origin"] for r in rows] == ["http://evil.example", f"http://localhost:{served.port}",
+                                                     f"https://127.0.0.1:{served.port}", "null",
+                                                     "http://evil.example", None]
+
+
+async def test_the_page_websocket_upgrades_and_the_app_session_speaks(served):
+    async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+        async with session.get(f"{served.origin}/?token={served.token}") as page:
+            assert page.status == 200
         received = b""
-        async with session.ws_connect(f"ws://127.0.0.1:{port}/ws?width=100&height=30") as ws:
+        # as the page's script does it: its own origin, the cookie, no token in the URL
+        async with session.ws_connect(f"ws://127.0.0.1:{served.port}/ws?width=100&height=30",
+                                      origin=served.origin) as ws:
             await ws.send_str(json.dumps(["resize", {"width": 100, "height": 30}]))
             deadline = time.monotonic() + 60
             # The app's first frames: escape sequences, then the screen itself (its title).
@@ -78,14 +183,58 @@ async def test_serve_loads_the_page_and_the_app_session_speaks(server, tmp_path)
                     break
             assert received.startswith(b"\x1b["), "terminal output from the app process"
             assert "ベネアカウント".encode() in received, "the app's start screen reached the browser"
-            deadline = time.monotonic() + 30
-            while not (tmp_path / "served.db").exists() and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            assert (tmp_path / "served.db").exists(), "the served app opened the database it was given"
+    assert served.refusals() == []
+
+
+def test_each_start_prints_a_new_token(tmp_path):
+    """The token comes from `secrets` at each start: two starts, two tokens."""
+    tokens = []
+    for _ in range(2):
+        port = free_port()
+        proc, lines = start_serve(str(tmp_path / "served.db"), port)
+        try:
+            tokens.append(wait_ready(port, proc, lines))
+        finally:
+            stop(proc)
+    assert tokens[0] != tokens[1]
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--host", "0.0.0.0"], "--allow-remote"),
+    (["--host", "192.168.1.20"], "--allow-remote"),
+    (["--host", "0.0.0.0", "--allow-remote"], "names no address a browser can use"),
+], ids=["wildcard", "lan", "wildcard-allowed"])
+def test_a_host_beyond_loopback_needs_allow_remote(tmp_path, flags, says):
+    proc = subprocess.run([sys.executable, "-m", "bene_tui.cli", "--db", str(tmp_path / "b.db"), "serve",
+                           "--port", str(free_port()), *flags], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert says in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+    if says == "--allow-remote":
+        assert "drive the terminal" in proc.stderr and "no TLS" in proc.stderr, "it says what it would expose"
 
 
 def test_serve_is_loopback_by_default():
     from bene_tui.cli import build_parser
 
     args = build_parser().parse_args(["serve"])
-    assert args.host == "127.0.0.1" and args.port == 8000
+    assert args.host == "127.0.0.1" and args.port == 8000 and not args.allow_remote
+
+
+def test_textual_serve_still_builds_its_app_in_make_app(ctx):
+    """bene_tui/serve.py puts its guard in front of textual-serve's routes by overriding
+    Server._make_app, textual-serve's one place that builds the aiohttp app (it is private):
+    if textual-serve renames or reshapes it, this fails rather than serving unguarded."""
+    import inspect
+
+    from textual_serve.server import Server
+
+    from bene_tui.serve import LockedServer
+
+    assert inspect.iscoroutinefunction(Server._make_app)
+    assert list(inspect.signature(Server._make_app).parameters) == ["self"]
+    server = LockedServer("true", ctx, host="127.0.0.1", port=free_port(), title="t")
+    app = asyncio.run(server._make_app())
+    assert server.guard in app.middlewares
+    names = {route.name for route in app.router.routes() if route.name}
+    assert {"index", "websocket", "static"} <= names, names
+    assert LockedServer("true", ctx, host="127.0.0.1", port=1, title="t").token != server.token
