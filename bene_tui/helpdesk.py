@@ -350,7 +350,9 @@ def person(ctx, ref: str) -> dict:
         "invitations": [{"id": i["id"], "name": i["name"], "kana": i["kana"] or "", "contact": i["contact"],
                          "relationship": i["relationship"], "state": _invitation_state(ctx, i),
                          "attempts": i["attempts"] or 0, "expires_at": i["expires_at"],
-                         "inviter": i["account_id"], "family_account_id": i["family_account_id"]}
+                         "created_at": i["created_at"], "inviter": i["account_id"],
+                         "inviter_login_id": _login_id_of(ctx, i["account_id"]),
+                         "family_account_id": i["family_account_id"], "links": _links_of(ctx, i)}
                         for i in invitations],
         "flows": [{"id": f["id"], "kind": f["kind"], "state": f["state"], "login_id": f["login_id"],
                    "expires_at": f["expires_at"], "live": (f["expires_at"] or 0) > now} for f in person_flows],
@@ -358,6 +360,33 @@ def person(ctx, ref: str) -> dict:
     summary["actions"] = _actions(ctx, summary, person_flows)
     summary["timeline"] = _timeline(ctx, account, members, invitations, person_flows)
     return summary
+
+
+def _login_id_of(ctx, account_id: int | None) -> str | None:
+    row = ctx.db.execute("select login_id from accounts where id = ?", [account_id]).fetchone() if account_id else None
+    return row[0] if row else None
+
+
+def _links_of(ctx, inv: dict) -> list[dict]:
+    """Every link the invitation sent, newest first, with what became of it: live, used, replaced
+    (a newer link voided it), expired, or dead with its invitation (locked after 5 wrong birth
+    dates, cancelled, removed). Read through the tokens' invitation index."""
+    now, out = ctx.now(), []
+    for t in ctx.db.query("select purpose, created_at, expires_at, used_at, voided_at from tokens "
+                          "where invitation_id = ? order by id desc", [inv["id"]]):
+        if t["used_at"]:
+            state = "used"
+        elif t["voided_at"]:
+            state = "replaced"
+        elif inv["state"] in ("locked", "cancelled", "removed"):
+            state = inv["state"]
+        elif (t["expires_at"] or 0) <= now:
+            state = "expired"
+        else:
+            state = "live"
+        out.append({"purpose": "approve" if t["purpose"].endswith("approve") else "invite",
+                    "sent_at": t["created_at"], "expires_at": t["expires_at"], "state": state})
+    return out
 
 
 def _flows(ctx, account: dict | None, members: list[dict]) -> list[dict]:
@@ -389,6 +418,8 @@ def _actions(ctx, summary: dict, person_flows: list[dict]) -> list[dict]:
         out.append({"action": "unlock", "target": acct["id"], "label": display_login_id(acct["login_id"])})
     for inv in summary["invitations"]:
         if inv["state"] in CANCELLABLE and (acct is None or inv["inviter"] == acct["id"]):
+            # Resend beside cancel: a new link, the old one void (family.resend's rules apply).
+            out.append({"action": "resend_invitation", "target": inv["id"], "label": inv["name"]})
             out.append({"action": "cancel_invitation", "target": inv["id"], "label": inv["name"]})
     if acct and acct["status"] in ("provisional", "provisional_expired"):
         out.append({"action": "end_provisional", "target": acct["id"], "label": display_login_id(acct["login_id"])})
@@ -514,6 +545,27 @@ def unlock_account(ctx, account_id: int, operator: str) -> dict:
 
 
 @ids_checked
+def resend_invitation(ctx, invitation_id: int, operator: str, lang: str | None = None) -> dict:
+    """Send the invitation's current link again (approval request, or the invitation itself): a new
+    link, the old one void. The family flow's own resend keeps its rules (interval, slots, contact)."""
+    from .family import resend as family_resend
+
+    op = as_operator(ctx, operator)
+    subject = f"invitation:{invitation_id}"
+    rows = list(ctx.db.query("select account_id from invitations where id = ?", [invitation_id]))
+    try:
+        if not rows:
+            raise BeneError("hd.error.no_person", staff=f"no invitation {invitation_id}")
+        message = family_resend(op, rows[0]["account_id"], invitation_id, lang or op.lang)
+    except BeneError as error:
+        raise _refused(op, "helpdesk.resend_invitation", subject, error) from None
+    with op.tx():
+        audit.record(op, "helpdesk.resend_invitation", subject, "ok", message_id=message["id"],
+                     channel=message["channel"], delivery=message["status"])
+    return message
+
+
+@ids_checked
 def cancel_invitation(ctx, invitation_id: int, operator: str) -> dict:
     """Cancel a family invitation: its state becomes cancelled and its links stop working."""
     op = as_operator(ctx, operator)
@@ -592,6 +644,7 @@ def end_provisional(ctx, account_id: int, operator: str) -> dict:
 ACTIONS = {
     "resend_code": resend_code,
     "unlock": unlock_account,
+    "resend_invitation": resend_invitation,
     "cancel_invitation": cancel_invitation,
     "end_provisional": end_provisional,
 }

@@ -406,3 +406,47 @@ async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_ty
 def query_db(ctx, flow_id):
     return ctx.db.execute("select a.status from accounts a join flows f on f.account_id = a.id where f.id = ?",
                           [flow_id]).fetchone()[0]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_factory, ctx, clock, lang, size):
+    """Inviter, dates, every link sent and what became of it (replaced, live, expired); resend beside
+    cancel: a new link, the old one void, audited with the agent's name."""
+    from bene_tui import family
+    from bene_tui.i18n import t
+
+    account_id = _active_account(ctx)
+    inv = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
+    clock.advance(61)
+    family.resend(ctx, account_id, inv["invitation_id"])  # the member resent it: the first link is replaced
+    clock.advance(61)
+    app = app_factory(mode="helpdesk", lang=lang)
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        screen = await open_person(pilot, app, "hanako@example.jp", "山田 花子")
+        summary = str(screen.query_one("#hd-summary", Static).render())
+        assert "taro@example.jp" in summary, "the inviter"
+        assert summary.count(t(lang, "hd.link.approve")) == 2
+        assert t(lang, "hd.link.replaced") in summary and t(lang, "hd.link.live") in summary
+        kinds = [a["action"] for a in screen.actions]
+        assert kinds[:2] == ["resend_invitation", "cancel_invitation"]
+        resend = screen.query_one("#act-0", Button)
+        assert resend.parent.id == "hd-actions" and screen.query_one("#act-1", Button).parent.id == "hd-danger"
+        before = ctx.db.execute("select count(*) from tokens where invitation_id = ?", [inv["invitation_id"]]).fetchone()[0]
+        resend.focus()
+        await pilot.press("enter")
+        await wait_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ctx.db.execute("select count(*) from tokens where invitation_id = ?",
+                                                     [inv["invitation_id"]]).fetchone()[0] == before + 1)
+        await wait_for(pilot, lambda: str(screen.query_one("#hd-summary", Static).render()).count(
+            t(lang, "hd.link.replaced")) == 2, what="the old link void")
+        clock.advance(8 * 86400)  # past the approval link's life
+        await screen.load()
+        assert t(lang, "hd.link.expired") in str(screen.query_one("#hd-summary", Static).render())
+    live = ctx.db.execute("select count(*) from tokens where invitation_id = ? and voided_at is null and used_at is null",
+                          [inv["invitation_id"]]).fetchone()[0]
+    assert live == 1
+    [row] = ctx.db.execute("select actor, outcome from audit where action = 'helpdesk.resend_invitation'").fetchall()
+    assert tuple(row) == ("operator:佐々木", "ok")

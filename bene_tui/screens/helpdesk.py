@@ -326,6 +326,11 @@ class PersonScreen(BaseScreen):
             lines.append(t("hd.invitation_line", id=i["id"], name=i["name"], kana=i["kana"],
                            relationship=t(f"family.rel.{i['relationship']}"), contact=display_login_id(i["contact"]),
                            state=t(f"hd.status.invitation_{i['state']}"), attempts=i["attempts"]))
+            lines.append(t("hd.invitation_more", inviter=display_login_id(i["inviter_login_id"] or "-"),
+                           created=fmt_time(i["created_at"]), expires=fmt_time(i["expires_at"])))
+            for link in i["links"]:  # its history: every link sent, and what became of it
+                lines.append(t("hd.invitation_link", what=t(f"hd.link.{link['purpose']}"), sent=fmt_time(link["sent_at"]),
+                               expires=fmt_time(link["expires_at"]), state=t(f"hd.link.{link['state']}")))
         for f in data["flows"]:
             if f["live"]:
                 lines.append(t("hd.flow_line", kind=f["kind"], state=f["state"],
