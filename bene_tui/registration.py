@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import accounts, audit, flows, identify, passwords, verification
 from .errors import BeneError, ValidationError
-from .normalize import ids_checked, login_id as parse_login_id, login_key
+from .normalize import compact, ids_checked, login_id as parse_login_id, login_key
 
 KIND = "enrol"  # the flow that registration and linking share after step 1
 PURPOSE = "verification"
@@ -174,7 +174,14 @@ def registered_name(ctx, flow_id: str) -> dict:
     flow = flows.get(ctx, flow_id, kinds=(KIND,))
     member = identify.member(ctx, flow["member_id"])
     org = identify.organisation(ctx, member["group_id"])
-    return {"name": member["name"], "kana": member["kana"], "org_name": org["name"]}
+    # Linking: the 姓名 already on the account, where they differ from this record's (the helpdesk
+    # says so; a person who changed employer may also have changed name, or it is someone else's).
+    others = [] if not flow["account_id"] else [
+        row[0] for row in ctx.db.execute(
+            "select m.name from account_members am join members m on m.id = am.member_id where am.account_id = ? "
+            "order by am.linked_at", [flow["account_id"]])
+        if compact(row[0] or "") != compact(member["name"] or "")]
+    return {"name": member["name"], "kana": member["kana"], "org_name": org["name"], "other_names": others}
 
 
 @ids_checked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import pytest
 from textual.widgets import Button, Checkbox, Input, Static
 
 from bene_tui import registration
@@ -193,3 +194,29 @@ async def test_a_linked_record_says_so_at_step1(app_factory, ctx, tmp_path):
     assert query(tmp_path, "select count(*) n from account_members")[0]["n"] == 1
     assert query(tmp_path, "select reason from audit where action = 'registration.step1' and outcome = 'refused'") == [
         {"reason": "member already linked"}]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(app_factory, ctx, lang):
+    """Linking 高橋 美咲's record to 山田 太郎's account: the agent is told (the caller's screen is unchanged);
+    the same person's record at a new employer says nothing."""
+    from bene_tui.i18n import t
+
+    register(ctx)  # 山田 太郎 (TS000001)
+    for mode, member, told in (("helpdesk", ("TS000002", "A-78", "M9002"), True), ("demo", ("TS000002", "A-78", "M9002"), False),
+                               ("helpdesk", CITY, False)):
+        app = app_factory(mode=mode, lang=lang)
+        async with app.run_test(size=SIZE) as pilot:
+            step2 = await step1(pilot, member)
+            step2.query_one("#link-instead", Button).focus()
+            await pilot.press("enter")
+            await wait_screen(pilot, LinkLoginScreen)
+            await link_login(pilot, "taro@example.jp", GOOD_PASSWORD)
+            step4 = await wait_screen(pilot, Step4Screen)
+            await wait_for(pilot, lambda: step4.person is not None)
+            await pilot.pause()
+            note = str(step4.query_one("#staff-name-note", Static).render())
+            if told:
+                assert t(lang, "link.staff_other_names", name="高橋 美咲", others="山田 太郎") in note
+            else:
+                assert note == "", (mode, member)

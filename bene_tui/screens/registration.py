@@ -406,6 +406,7 @@ class Step4Screen(FlowScreen):
         yield Static("", id="org-name", markup=False)
         yield Static("", id="name", classes="big-name", markup=False)
         yield Static("", id="kana", markup=False)
+        yield Static("", id="staff-name-note", classes="form-error", markup=False)  # helpdesk only
         yield Tick(self.t("reg.name_ok"), id="confirm")
         yield FieldError(id="confirm-error")
         with Horizontal(classes="buttons"):
@@ -438,6 +439,10 @@ class Step4Screen(FlowScreen):
             self.query_one("#org-name", Static).update(self.t("reg.org", org=self.person["org_name"]))
             self.query_one("#name", Static).update(self.t("reg.full_name", name=self.person["name"]))
             self.query_one("#kana", Static).update(self.person["kana"] or "")
+            others = self.person.get("other_names")
+            if self.app.mode == "helpdesk" and others:
+                note = self.t("link.staff_other_names", name=self.person["name"], others="、".join(others))
+                self.query_one("#staff-name-note", Static).update(self.t("helpdesk.staff_reason", reason=note))
         if self.wrong_org is not None:
             self.query_one("#wrong-note", Static).update(self.t("reg.name_wrong_note", org=self.wrong_org))
             self.query_one("#wrong-box").remove_class("hidden")
