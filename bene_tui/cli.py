@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("url", help="https://bene-account.local/... as printed by `bene-tui outbox`")
     _add_data_commands(sub)
     _add_mode_commands(sub)
+    _add_admin_commands(sub)
     return p
 
 
@@ -282,9 +283,113 @@ def serve_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Administration: the audit trail out, demo snapshots, the effective settings.
+
+
+def _add_admin_commands(sub) -> None:
+    aud = sub.add_parser("audit", help="export or prune the audit trail")
+    asub = aud.add_subparsers(dest="audit_command", required=True)
+    exp = asub.add_parser("export", help="stream the audit rows (id order) as JSON Lines or CSV")
+    exp.add_argument("--since", metavar="DATE", help="from this day (YYYY-MM-DD, Japan time) on")
+    exp.add_argument("--until", metavar="DATE", help="up to and including this day")
+    exp.add_argument("--format", choices=["jsonl", "csv"], required=True)
+    exp.add_argument("--out", metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+    pr = asub.add_parser("prune", help="remove audit rows older than a day (the prune is audited)")
+    pr.add_argument("--before", metavar="DATE",
+                    help="remove rows before this day (default: the retention, audit_retention_days, 400)")
+    pr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _progress(total: int, label: str):
+    """A rich progress bar on stderr when it is a terminal, else nothing: (context manager, update)."""
+    from contextlib import nullcontext
+
+    if not sys.stderr.isatty():
+        return nullcontext(), None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda done: bar.update(task, completed=done)
+
+
+def audit_cmd(args: argparse.Namespace) -> int:
+    return {"export": audit_export, "prune": audit_prune}[args.audit_command](args)
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    import os
+
+    from . import audit_trail
+
+    start, end = audit_trail.day_range(args.since, args.until)  # a ValueError: main() prints it
+    ctx = _context(args)
+    partial = f"{args.out}.partial" if args.out else None
+    try:
+        with ctx.db.conn:  # one read snapshot: the count and the rows agree
+            ctx.db.conn.execute("begin")
+            total = audit_trail.count(ctx, start, end)
+            bar, update = _progress(total, "exporting")
+            if partial:
+                out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                                encoding="utf-8", newline="")
+                os.chmod(partial, 0o600)  # an earlier file of that name kept its own mode
+            else:
+                out = sys.stdout
+            try:
+                with bar:
+                    rows = audit_trail.export(ctx, out, args.format, start, end, update)
+            finally:
+                if partial:
+                    out.close()
+        if partial:
+            os.replace(partial, args.out)  # a whole file or none
+        audit_trail.record_export(ctx, rows, args.format, start, end)
+    except BaseException:
+        if partial and os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    finally:
+        ctx.store.close()
+    if args.out:
+        print(f"Exported {rows:,} audit row(s) to {args.out}.", file=sys.stderr)
+    return 0
+
+
+def audit_prune(args: argparse.Namespace) -> int:
+    from . import audit_trail
+    from .clock import fmt_time
+
+    ctx = _context(args)
+    try:
+        before = audit_trail.parse_day(args.before) if args.before else audit_trail.retention_cutoff(ctx)
+        due = audit_trail.count(ctx, None, before)
+        when = fmt_time(before)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"bene-tui: {due:,} audit row(s) before {when} would be removed; "
+                      "add --yes to remove them.", file=sys.stderr)
+                return 2
+            answer = input(f"Remove {due:,} audit row(s) before {when}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was removed.")
+                return 1
+        bar, update = _progress(due, "pruning")
+        with bar:
+            result = audit_trail.prune(ctx, before, update)
+    finally:
+        ctx.store.close()
+    print(f"Removed {result.removed:,} audit row(s) before {when}; the prune itself is recorded in the audit trail.")
+    return 0
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
 COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
+COMMANDS.update({"audit": audit_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -39,6 +39,7 @@ class Rules:
     kiosk_idle: int = 90
     kiosk_countdown: int = 15
     kiosk_done_return: int = 20
+    audit_retention_days: int = 400  # `bene-tui audit prune` without --before removes rows older than this
 
 
 @dataclass
