@@ -58,8 +58,13 @@ def _add_data_commands(sub) -> None:
     out.add_argument("--json", action="store_true", help="print JSON (an array; an object with --last)")
     out.add_argument("--last", action="store_true", help="only the newest message")
     out.add_argument("--limit", type=int, default=200, help="at most this many messages (default 200)")
-    demo = sub.add_parser("demo", help="demo data")
-    demo.add_argument("--reset", action="store_true", help="wipe the database and restore the demo organisations")
+    demo = sub.add_parser("demo", help="demo data and snapshots")
+    what = demo.add_mutually_exclusive_group()
+    what.add_argument("--reset", action="store_true", help="wipe the database and restore the demo organisations")
+    what.add_argument("--save", metavar="NAME", help="save the whole store as snapshot NAME (while terminals run)")
+    what.add_argument("--load", metavar="NAME", help="replace the store's contents by snapshot NAME; the demo's "
+                                                      "ctrl+t then rewinds to it")
+    what.add_argument("--list", action="store_true", help="list the saved snapshots")
 
 
 def _context(args: argparse.Namespace):
@@ -166,8 +171,10 @@ def outbox_cmd(args: argparse.Namespace) -> int:
 def demo_cmd(args: argparse.Namespace) -> int:
     from . import roster
 
+    if args.save is not None or args.load is not None or args.list:
+        return snapshot_cmd(args)
     if not args.reset:
-        print("bene-tui demo: nothing to do; use --reset to restore the demo data", file=sys.stderr)
+        print("bene-tui demo: nothing to do; use --reset, --save NAME, --load NAME or --list", file=sys.stderr)
         return 2
     ctx = _context(args)
     try:
@@ -383,6 +390,39 @@ def audit_prune(args: argparse.Namespace) -> int:
     finally:
         ctx.store.close()
     print(f"Removed {result.removed:,} audit row(s) before {when}; the prune itself is recorded in the audit trail.")
+    return 0
+
+
+def snapshot_cmd(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from . import snapshots
+    from .clock import JST
+
+    if args.list:
+        found = snapshots.available()
+        for snap in found:
+            saved = datetime.fromtimestamp(snap.saved_at, JST).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{snap.name:40} {saved}  {snap.bytes / 2**20:9.1f} MiB")
+        if not found:
+            print("No snapshots. Save one with `bene-tui demo --save NAME`.")
+        return 0
+    snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
+    if args.save is not None:
+        from .config import Settings
+        from .paths import default_db_path
+
+        db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
+        snap = snapshots.save(db, args.save)
+        print(f"Saved snapshot {snap.name} ({snap.bytes / 2**20:.1f} MiB) in {snap.seconds:.1f} s: {snap.path}")
+        return 0
+    snapshots.find(args.load)
+    ctx = _context(args)
+    try:
+        snap = snapshots.restore(ctx, args.load, remember=True)
+    finally:
+        ctx.store.close()
+    print(f"Loaded snapshot {snap.name} in {snap.seconds:.1f} s. In demo mode, ctrl+t rewinds to it.")
     return 0
 
 

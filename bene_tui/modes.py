@@ -396,10 +396,45 @@ class DemoMode:
         out += [(key, f"'advance', {seconds}", "demo.key_clock" if key == "f5" else None)
                 for key, seconds, _ in self.STEPS]
         out += [("f9", "'trouble'", "demo.key_trouble"), ("ctrl+r", "'reset'", "demo.key_reset")]
+        out += [("ctrl+t", "'rewind'", None)]  # not in the (full) footer: see README
         return out
 
     def mount(self) -> None:
         self.app.set_interval(1.0, self.poll, name="demo-poll")
+        self.app.run_worker(self.remember_start(), group="demo-snapshot")
+
+    # -- rewind: back to the snapshot the demo started from (snapshots.py) ---------------------------
+    start_snapshot: str | None = None
+
+    async def remember_start(self) -> None:
+        from . import snapshots
+
+        try:
+            self.start_snapshot = await self.app.call(snapshots.start_point)
+        except Exception:  # e.g. a full disk: the demo runs on, only without its rewind point
+            log.exception("could not save the demo's start snapshot")
+
+    def action_rewind(self) -> None:
+        from .screens.demo import ConfirmResetScreen
+
+        if isinstance(self.app.screen, ConfirmResetScreen):
+            return
+        if self.start_snapshot is None:
+            self.app.notify(self.app.t("demo.rewind_none"), severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.run_worker(self.rewind(), group="demo-reset", exclusive=True)
+
+        self.app.push_screen(ConfirmResetScreen("demo.rewind", name=self.start_snapshot), answered)
+
+    async def rewind(self) -> None:
+        from . import snapshots
+
+        await self.app.call(snapshots.restore, self.start_snapshot)
+        self.fresh_start()
+        self.app.notify(self.app.t("demo.rewind_done", name=self.start_snapshot), markup=False)
 
     # -- chrome: the live outbox on the right ------------------------------------------------------
     def decorate(self, screen) -> None:
@@ -516,9 +551,13 @@ class DemoMode:
         from . import roster
 
         result = await self.app.call(roster.reset_demo)
-        self.app.clock.reset()
-        self._seen_id = self.panel_seen_id = None
-        self.modes.wipe_session()
+        self.fresh_start()
         if notify:
             self.app.notify(self.app.t("demo.reset_done", organisations=result.organisations,
                                        members=result.members))
+
+    def fresh_start(self) -> None:
+        """After the data was replaced: the demo clock at the present, the panel and the session anew."""
+        self.app.clock.reset()
+        self._seen_id = self.panel_seen_id = None
+        self.modes.wipe_session()
