@@ -306,6 +306,8 @@ def _add_admin_commands(sub) -> None:
     pr.add_argument("--before", metavar="DATE",
                     help="remove rows before this day (default: the retention, audit_retention_days, 400)")
     pr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_parser("config", help="print the effective settings and where each came from (flag, environment, "
+                                  "file, default)")
 
 
 def _progress(total: int, label: str):
@@ -426,10 +428,24 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def config_cmd(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .paths import default_db_path
+
+    settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # a bad file: main() says so
+    path = settings.config_file
+    print(f"Config file: {path} ({'read' if path.is_file() else 'none there; every setting can go in one'})")
+    for name, value, source in settings.effective():
+        if name == "database" and value is None:
+            value = default_db_path()
+        print(f"{name:24} {value!s:40} {source}")
+    return 0
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
 COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
-COMMANDS.update({"audit": audit_cmd})
+COMMANDS.update({"audit": audit_cmd, "config": config_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -75,6 +75,11 @@ def install(app) -> "Modes":
     return Modes(app)
 
 
+def binding_id(action: str) -> str:
+    """The id a mode's key has in Textual's keymap (config.toml [keys]): "'advance', 60" → "advance_60"."""
+    return "_".join(part.strip(" '") for part in action.split(","))
+
+
 def is_done_screen(screen) -> bool:
     if getattr(screen, "FLOW_DONE", False):
         return True
@@ -108,7 +113,8 @@ class Modes:
         keymap = self.app._bindings.key_to_bindings
         for key, action, label in self._bindings():
             keymap[key] = [Binding(key, f"mode({action})", self.app.t(label) if label else "",
-                                   show=label is not None, priority=True, key_display=KEY_DISPLAY.get(key))]
+                                   show=label is not None, priority=True, key_display=KEY_DISPLAY.get(key),
+                                   id=binding_id(action))]
 
     def relabel(self) -> None:
         """After a language switch: footer labels in the new language, chrome back on the screen."""
