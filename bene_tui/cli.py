@@ -409,12 +409,13 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
         if not found:
             print("No snapshots. Save one with `bene-tui demo --save NAME`.")
         return 0
-    snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
-    if args.save is not None:
-        from .config import Settings
-        from .paths import default_db_path
+    from .config import Settings
+    from .paths import default_db_path
 
-        db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
+    snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
+    db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
+    snapshots.check_tools(db)
+    if args.save is not None:
         snap = snapshots.save(db, args.save)
         print(f"Saved snapshot {snap.name} ({snap.bytes / 2**20:.1f} MiB) in {snap.seconds:.1f} s: {snap.path}")
         return 0

@@ -154,13 +154,19 @@ def _sqlite_load(path: Path, db: str) -> None:
 
 # -- PostgreSQL --------------------------------------------------------------------------------
 
+def check_tools(db: str) -> None:
+    """Before anything is opened: a PostgreSQL store needs the PostgreSQL client tools."""
+    if is_postgres(db):
+        missing = [tool for tool in ("pg_dump", "pg_restore") if shutil.which(tool) is None]
+        if missing:
+            raise SnapshotError("snapshots of a PostgreSQL store need pg_dump and pg_restore (the PostgreSQL "
+                                f"client tools) on the PATH; not found: {', '.join(missing)}")
+
+
 def _pg(tool: str, *args: str) -> None:
-    """Run pg_dump or pg_restore; without the PostgreSQL client tools, say what is needed."""
-    exe = shutil.which(tool)
-    if exe is None:
-        raise SnapshotError("snapshots of a PostgreSQL store need pg_dump and pg_restore (the PostgreSQL client "
-                            f"tools) on the PATH; {tool} was not found")
-    done = subprocess.run([exe, *args], capture_output=True, text=True)
+    """Run pg_dump or pg_restore (check_tools has made sure they are there)."""
+    check_tools("postgresql://")
+    done = subprocess.run([shutil.which(tool), *args], capture_output=True, text=True)
     if done.returncode:
         raise SnapshotError(f"{tool} failed: {done.stderr.strip()[:500]}")
 

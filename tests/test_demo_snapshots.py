@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -95,11 +96,15 @@ def test_loading_what_is_not_there_or_not_a_snapshot(world, capsys):
     assert accounts(world.store.path) == 0 and world.db.execute("select count(*) from members").fetchone()[0] > 20
 
 
-def test_postgresql_without_its_tools_says_what_is_needed(monkeypatch):
+def test_postgresql_without_its_tools_says_what_is_needed(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(snapshots.shutil, "which", lambda tool: None)
+    url = "postgresql://bene@localhost/bene"
     with pytest.raises(snapshots.SnapshotError, match="need pg_dump and pg_restore"):
-        snapshots.save("postgresql://bene@localhost/bene", "demo-a")
-    assert not snapshots.available()
+        snapshots.save(url, "demo-a")
+    for flag in ("--save", "--load"):
+        code, out, err = run(capsys, "--db", url, "demo", flag, "demo-a")
+        assert code == 2 and "need pg_dump and pg_restore" in err and "not found: pg_dump, pg_restore" in err
+    assert not snapshots.available() and not Path("postgresql:").exists()  # nothing was opened
 
 
 async def test_ctrl_t_rewinds_to_the_start_of_the_demo(app_factory, tmp_path, clock):
