@@ -115,7 +115,8 @@ class PruneResult:
 
 
 def prune(ctx, before: float, progress: Callable[[int], None] | None = None) -> PruneResult:
-    """Delete the rows older than `before`, PRUNE_BATCH per transaction, then record the prune itself.
+    """Delete the rows older than `before`, PRUNE_BATCH per transaction, then record the prune itself
+    (also when it is interrupted: what was deleted by then stays deleted, and the row says how much).
 
     Each batch is found by a read outside the write lock (id order, from where the last one ended)
     and deleted by its id range inside a short transaction, so terminals writing meanwhile wait for
@@ -125,22 +126,30 @@ def prune(ctx, before: float, progress: Callable[[int], None] | None = None) -> 
     top = ctx.db.execute("select coalesce(max(id), 0) from audit").fetchone()[0]
     find = ("select max(id), count(*) from (select id from audit where id > ? and at < ? "
             "order by id limit ?)")
-    while True:
-        high, n = ctx.db.execute(find, [last, before, PRUNE_BATCH]).fetchone()
-        if not n:
-            break
-        with ctx.tx() as db:
-            removed += db.execute("delete from audit where id > ? and id <= ? and at < ?",
-                                  [last, high, before]).rowcount
-        last = high
-        if progress is not None:
-            progress(removed)
+    outcome = "interrupted"  # until the last batch is done: batches already deleted stay deleted, and said so
+    try:
+        while True:
+            high, n = ctx.db.execute(find, [last, before, PRUNE_BATCH]).fetchone()
+            if not n:
+                break
+            with ctx.tx() as db:
+                removed += db.execute("delete from audit where id > ? and id <= ? and at < ?",
+                                      [last, high, before]).rowcount
+            last = high
+            if progress is not None:
+                progress(removed)
+        outcome = "ok"
+    finally:
+        _record_prune(ctx, outcome, removed, before, top)
+    return PruneResult(removed=removed, before=before)
+
+
+def _record_prune(ctx, outcome: str, removed: int, before: float, top: int) -> None:
     with ctx.tx() as db:
-        audit.record(ctx, "audit.prune", f"terminal:{ctx.terminal}", "ok", removed=removed, before=_iso(before))
+        audit.record(ctx, "audit.prune", f"terminal:{ctx.terminal}", outcome, removed=removed, before=_iso(before))
         row = db.conn.execute("select last_insert_rowid()").fetchone()[0]
         if row <= top:  # the newest rows went too: SQLite would hand their ids out again
             db.execute("update audit set id = ? where id = ?", [top + 1, row])
-    return PruneResult(removed=removed, before=before)
 
 
 def retention_cutoff(ctx) -> float:

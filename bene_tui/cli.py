@@ -335,8 +335,16 @@ def audit_export(args: argparse.Namespace) -> int:
     from . import audit_trail
 
     start, end = audit_trail.day_range(args.since, args.until)  # a ValueError: main() prints it
-    ctx = _context(args)
     partial = f"{args.out}.partial" if args.out else None
+    try:
+        out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8",
+                        newline="") if partial else sys.stdout
+        if partial:
+            os.chmod(partial, 0o600)  # an earlier file of that name kept its own mode
+    except OSError as exc:
+        print(f"bene-tui: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    ctx = _context(args)
     try:
         # Through SQLite's page cache, not the memory map: a scan of 10 M rows through the map would
         # count each page of the file it touched in this process's RSS (bench/audit_export_bench.py).
@@ -345,12 +353,6 @@ def audit_export(args: argparse.Namespace) -> int:
             ctx.db.conn.execute("begin")
             total = audit_trail.count(ctx, start, end)
             bar, update = _progress(total, "exporting")
-            if partial:
-                out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                                encoding="utf-8", newline="")
-                os.chmod(partial, 0o600)  # an earlier file of that name kept its own mode
-            else:
-                out = sys.stdout
             try:
                 with bar:
                     rows = audit_trail.export(ctx, out, args.format, start, end, update)

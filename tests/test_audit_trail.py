@@ -182,3 +182,24 @@ def test_no_password_code_or_token_in_any_export_of_a_full_world(world, clock, c
         assert code == 0 and out.count("\n") > 20
         leaked = [s for s in secrets if s in out]
         assert not leaked, (fmt, leaked)
+
+
+def test_an_interrupted_prune_says_how_much_it_removed(world, clock, monkeypatch):
+    rows_at(world, clock, [30] * 5)
+    monkeypatch.setattr(audit_trail, "PRUNE_BATCH", 2)
+
+    def stop(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        audit_trail.prune(world, audit_trail.parse_day("2026-03-20"), progress=stop)
+    last = next(world.db.query("select * from audit order by id desc limit 1"))
+    assert (last["action"], last["outcome"]) == ("audit.prune", "interrupted")
+    assert json.loads(last["detail"])["removed"] == 2
+    assert sum(1 for _, _, s in actions(world) if s == "day:30") == 3
+
+
+def test_export_to_a_place_that_cannot_be_written(world, tmp_path, capsys):
+    code, out, err = run(capsys, "--db", world.store.path, "audit", "export", "--format", "csv",
+                         "--out", str(tmp_path / "no" / "such" / "dir.csv"))
+    assert code == 1 and "cannot write" in err and "No such file" in err and "Traceback" not in err
