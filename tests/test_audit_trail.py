@@ -203,3 +203,12 @@ def test_export_to_a_place_that_cannot_be_written(world, tmp_path, capsys):
     code, out, err = run(capsys, "--db", world.store.path, "audit", "export", "--format", "csv",
                          "--out", str(tmp_path / "no" / "such" / "dir.csv"))
     assert code == 1 and "cannot write" in err and "No such file" in err and "Traceback" not in err
+
+
+def test_the_progress_bar_only_on_a_terminal(world, capsys, monkeypatch):
+    code, out, err = run(capsys, "--db", world.store.path, "audit", "export", "--format", "jsonl")
+    assert code == 0 and err == ""  # a pipe or a file: nothing but the rows
+    monkeypatch.setattr(type(__import__("sys").stderr), "isatty", lambda self: True, raising=False)
+    code, out, err = run(capsys, "--db", world.store.path, "audit", "export", "--format", "jsonl")
+    assert code == 0 and "exporting" in err and "exporting" not in out
+    assert all(line.startswith("{") for line in out.splitlines())
