@@ -438,7 +438,13 @@ class DemoMode:
     async def rewind(self) -> None:
         from . import snapshots
 
-        await self.app.call(snapshots.restore, self.start_snapshot)
+        try:
+            await self.app.call(snapshots.restore, self.start_snapshot)
+        except Exception as exc:  # the snapshot deleted meanwhile, a full disk: the demo stays as it is
+            log.exception("could not rewind to snapshot %s", self.start_snapshot)
+            self.app.notify(self.app.t("demo.rewind_failed", name=self.start_snapshot, error=str(exc)),
+                            severity="error", timeout=15, markup=False)
+            return
         self.fresh_start()
         self.app.notify(self.app.t("demo.rewind_done", name=self.start_snapshot), markup=False)
 

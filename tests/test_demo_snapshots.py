@@ -138,3 +138,17 @@ async def test_ctrl_t_rewinds_to_the_start_of_the_demo(app_factory, tmp_path, cl
         assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
         groups = {r["group_id"] for r in query(tmp_path, "select group_id from organisations")}
         assert "TS000001" in groups  # the world as the demo started, not the bare demo data
+
+
+async def test_a_rewind_point_that_vanished_is_said_and_the_demo_goes_on(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.modes.demo.start_snapshot == snapshots.AUTO)
+        (snapshots.snapshots_dir() / f"{snapshots.AUTO}.sqlite").unlink()
+        await pilot.press("ctrl+t")
+        await wait_screen(pilot, ConfirmResetScreen)
+        await pilot.press("shift+tab", "enter")
+        await wait_for(pilot, lambda: any("戻せませんでした" in str(n.message) for n in app._notifications), timeout=20)
+        assert isinstance(app.screen, StartScreen) and app.is_running
+        assert query(tmp_path, "select count(*) as n from members where group_id = 'TS000001'") == [{"n": 4}]
