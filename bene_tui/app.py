@@ -52,8 +52,8 @@ class BeneApp(App):
     CSS_PATH = "app.tcss"  # and kiosk.tcss in kiosk mode (its rules are all under .kiosk)
     TITLE = "ベネアカウント"
     BINDINGS = [
-        Binding("f2", "outbox", "Outbox", priority=True),
-        Binding("f4", "toggle_lang", "言語/Language", priority=True),
+        Binding("f2", "outbox", "Outbox", priority=True, id="outbox"),  # ids: config.toml [keys] remaps them
+        Binding("f4", "toggle_lang", "言語/Language", priority=True, id="language"),
     ]
 
     def __init__(self, db_path: str | None = None, lang: str | None = None, mode: str | None = None,
@@ -78,6 +78,8 @@ class BeneApp(App):
         self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
         self.quiet_gc = QuietCollector(self)  # garbage collected between screen changes (quiet_gc.py)
+        if self.settings.keymap:  # config.toml [keys]: for terminals whose F-keys are taken
+            self.set_keymap(self.settings.keymap)
 
     # -- start-up: the start screen first, the database behind it --------------------------
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("url", help="https://bene-account.local/... as printed by `bene-tui outbox`")
     _add_data_commands(sub)
     _add_mode_commands(sub)
+    _add_admin_commands(sub)
     return p
 
 
@@ -87,8 +88,13 @@ def _add_data_commands(sub) -> None:
     out.add_argument("--json", action="store_true", help="print JSON (an array; an object with --last)")
     out.add_argument("--last", action="store_true", help="only the newest message")
     out.add_argument("--limit", type=int, default=200, help="at most this many messages (default 200)")
-    demo = sub.add_parser("demo", help="demo data")
-    demo.add_argument("--reset", action="store_true", help="wipe the database and restore the demo organisations")
+    demo = sub.add_parser("demo", help="demo data and snapshots")
+    what = demo.add_mutually_exclusive_group()
+    what.add_argument("--reset", action="store_true", help="wipe the database and restore the demo organisations")
+    what.add_argument("--save", metavar="NAME", help="save the whole store as snapshot NAME (while terminals run)")
+    what.add_argument("--load", metavar="NAME", help="replace the store's contents by snapshot NAME; the demo's "
+                                                      "ctrl+t then rewinds to it")
+    what.add_argument("--list", action="store_true", help="list the saved snapshots")
 
 
 def _context(args: argparse.Namespace):
@@ -195,8 +201,10 @@ def outbox_cmd(args: argparse.Namespace) -> int:
 def demo_cmd(args: argparse.Namespace) -> int:
     from . import roster
 
+    if args.save is not None or args.load is not None or args.list:
+        return snapshot_cmd(args)
     if not args.reset:
-        print("bene-tui demo: nothing to do; use --reset to restore the demo data", file=sys.stderr)
+        print("bene-tui demo: nothing to do; use --reset, --save NAME, --load NAME or --list", file=sys.stderr)
         return 2
     ctx = _context(args)
     try:
@@ -334,9 +342,168 @@ def serve_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Administration: the audit trail out, demo snapshots, the effective settings.
+
+
+def _add_admin_commands(sub) -> None:
+    aud = sub.add_parser("audit", help="export or prune the audit trail")
+    asub = aud.add_subparsers(dest="audit_command", required=True)
+    exp = asub.add_parser("export", help="stream the audit rows (id order) as JSON Lines or CSV")
+    exp.add_argument("--since", metavar="DATE", help="from this day (YYYY-MM-DD, Japan time) on")
+    exp.add_argument("--until", metavar="DATE", help="up to and including this day")
+    exp.add_argument("--format", choices=["jsonl", "csv"], required=True)
+    exp.add_argument("--out", metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+    pr = asub.add_parser("prune", help="remove audit rows older than a day (the prune is audited)")
+    pr.add_argument("--before", metavar="DATE",
+                    help="remove rows before this day (default: the retention, audit_retention_days, 400)")
+    pr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_parser("config", help="print the effective settings and where each came from (flag, environment, "
+                                  "file, default)")
+
+
+def _progress(total: int, label: str):
+    """A rich progress bar on stderr when it is a terminal, else nothing: (context manager, update)."""
+    from contextlib import nullcontext
+
+    if not sys.stderr.isatty():
+        return nullcontext(), None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda done: bar.update(task, completed=done)
+
+
+def audit_cmd(args: argparse.Namespace) -> int:
+    return {"export": audit_export, "prune": audit_prune}[args.audit_command](args)
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    import os
+
+    from . import audit_trail
+
+    start, end = audit_trail.day_range(args.since, args.until)  # a ValueError: main() prints it
+    partial = f"{args.out}.partial" if args.out else None
+    try:
+        out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8",
+                        newline="") if partial else sys.stdout
+        if partial:
+            os.chmod(partial, 0o600)  # an earlier file of that name kept its own mode
+    except OSError as exc:
+        print(f"bene-tui: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    ctx = _context(args)
+    try:
+        # Through SQLite's page cache, not the memory map: a scan of 10 M rows through the map would
+        # count each page of the file it touched in this process's RSS (bench/audit_export_bench.py).
+        ctx.db.conn.execute("pragma mmap_size = 0")
+        with ctx.db.conn:  # one read snapshot: the count and the rows agree
+            ctx.db.conn.execute("begin")
+            total = audit_trail.count(ctx, start, end)
+            bar, update = _progress(total, "exporting")
+            try:
+                with bar:
+                    rows = audit_trail.export(ctx, out, args.format, start, end, update)
+            finally:
+                if partial:
+                    out.close()
+        if partial:
+            os.replace(partial, args.out)  # a whole file or none
+        audit_trail.record_export(ctx, rows, args.format, start, end)
+    except BaseException:
+        if partial and os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    finally:
+        ctx.store.close()
+    if args.out:
+        print(f"Exported {rows:,} audit row(s) to {args.out}.", file=sys.stderr)
+    return 0
+
+
+def audit_prune(args: argparse.Namespace) -> int:
+    from . import audit_trail
+    from .clock import fmt_time
+
+    ctx = _context(args)
+    try:
+        before = audit_trail.parse_day(args.before) if args.before else audit_trail.retention_cutoff(ctx)
+        due = audit_trail.count(ctx, None, before)
+        when = fmt_time(before)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"bene-tui: {due:,} audit row(s) before {when} would be removed; "
+                      "add --yes to remove them.", file=sys.stderr)
+                return 2
+            answer = input(f"Remove {due:,} audit row(s) before {when}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was removed.")
+                return 1
+        bar, update = _progress(due, "pruning")
+        with bar:
+            result = audit_trail.prune(ctx, before, update)
+    finally:
+        ctx.store.close()
+    print(f"Removed {result.removed:,} audit row(s) before {when}; the prune itself is recorded in the audit trail.")
+    return 0
+
+
+def snapshot_cmd(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from . import snapshots
+    from .clock import JST
+
+    if args.list:
+        found = snapshots.available()
+        for snap in found:
+            saved = datetime.fromtimestamp(snap.saved_at, JST).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{snap.name:40} {saved}  {snap.bytes / 2**20:9.1f} MiB")
+        if not found:
+            print("No snapshots. Save one with `bene-tui demo --save NAME`.")
+        return 0
+    from .config import Settings
+    from .paths import default_db_path
+
+    snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
+    db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
+    snapshots.check_tools(db)
+    if args.save is not None:
+        snap = snapshots.save(db, args.save)
+        print(f"Saved snapshot {snap.name} ({snap.bytes / 2**20:.1f} MiB) in {snap.seconds:.1f} s: {snap.path}")
+        return 0
+    snapshots.find(args.load)
+    ctx = _context(args)
+    try:
+        snap = snapshots.restore(ctx, args.load, remember=True)
+    finally:
+        ctx.store.close()
+    print(f"Loaded snapshot {snap.name} in {snap.seconds:.1f} s. In demo mode, ctrl+t rewinds to it.")
+    return 0
+
+
+def config_cmd(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .paths import default_db_path
+
+    settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # a bad file: main() says so
+    path = settings.config_file
+    print(f"Config file: {path} ({'read' if path.is_file() else 'none there; every setting can go in one'})")
+    for name, value, source in settings.effective():
+        if name == "database" and value is None:
+            value = default_db_path()
+        print(f"{name:24} {value!s:40} {source}")
+    return 0
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
 COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
+COMMANDS.update({"audit": audit_cmd, "config": config_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -75,6 +75,11 @@ def install(app) -> "Modes":
     return Modes(app)
 
 
+def binding_id(action: str) -> str:
+    """The id a mode's key has in Textual's keymap (config.toml [keys]): "'advance', 60" → "advance_60"."""
+    return "_".join(part.strip(" '") for part in action.split(","))
+
+
 def is_done_screen(screen) -> bool:
     if getattr(screen, "FLOW_DONE", False):
         return True
@@ -108,7 +113,8 @@ class Modes:
         keymap = self.app._bindings.key_to_bindings
         for key, action, label in self._bindings():
             keymap[key] = [Binding(key, f"mode({action})", self.app.t(label) if label else "",
-                                   show=label is not None, priority=True, key_display=KEY_DISPLAY.get(key))]
+                                   show=label is not None, priority=True, key_display=KEY_DISPLAY.get(key),
+                                   id=binding_id(action))]
 
     def relabel(self) -> None:
         """After a language switch: footer labels in the new language, chrome back on the screen."""
@@ -398,10 +404,51 @@ class DemoMode:
         out += [(key, f"'advance', {seconds}", "demo.key_clock" if key == "f5" else None)
                 for key, seconds, _ in self.STEPS]
         out += [("f9", "'trouble'", "demo.key_trouble"), ("ctrl+r", "'reset'", "demo.key_reset")]
+        out += [("ctrl+t", "'rewind'", None)]  # not in the (full) footer: see README
         return out
 
     def mount(self) -> None:
         self.app.set_interval(1.0, self.poll, name="demo-poll")
+        self.app.run_worker(self.remember_start(), group="demo-snapshot")
+
+    # -- rewind: back to the snapshot the demo started from (snapshots.py) ---------------------------
+    start_snapshot: str | None = None
+
+    async def remember_start(self) -> None:
+        from . import snapshots
+
+        try:
+            self.start_snapshot = await self.app.call(snapshots.start_point)
+        except Exception:  # e.g. a full disk: the demo runs on, only without its rewind point
+            log.exception("could not save the demo's start snapshot")
+
+    def action_rewind(self) -> None:
+        from .screens.demo import ConfirmResetScreen
+
+        if isinstance(self.app.screen, ConfirmResetScreen):
+            return
+        if self.start_snapshot is None:
+            self.app.notify(self.app.t("demo.rewind_none"), severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.run_worker(self.rewind(), group="demo-reset", exclusive=True)
+
+        self.app.push_screen(ConfirmResetScreen("demo.rewind", name=self.start_snapshot), answered)
+
+    async def rewind(self) -> None:
+        from . import snapshots
+
+        try:
+            await self.app.call(snapshots.restore, self.start_snapshot)
+        except Exception as exc:  # the snapshot deleted meanwhile, a full disk: the demo stays as it is
+            log.exception("could not rewind to snapshot %s", self.start_snapshot)
+            self.app.notify(self.app.t("demo.rewind_failed", name=self.start_snapshot, error=str(exc)),
+                            severity="error", timeout=15, markup=False)
+            return
+        await self.fresh_start()
+        self.app.notify(self.app.t("demo.rewind_done", name=self.start_snapshot), markup=False)
 
     # -- chrome: the live outbox on the right ------------------------------------------------------
     def decorate(self, screen) -> None:
@@ -549,13 +596,20 @@ class DemoMode:
         self.app.push_screen(ConfirmResetScreen(), answered)
 
     async def reset(self, notify: bool = True) -> None:
-        from . import roster, shared_clock
+        from . import roster
 
         result = await self.app.call(roster.reset_demo)
-        await self.app.call(shared_clock.reset)  # real time again, on every terminal of the store
-        self.app.clock.reset()
-        self._seen_id = self.panel_seen_id = None
-        self.modes.wipe_session()
+        await self.fresh_start()
         if notify:
             self.app.notify(self.app.t("demo.reset_done", organisations=result.organisations,
                                        members=result.members))
+
+    async def fresh_start(self) -> None:
+        """After the data was replaced: the demo clock at the present (on every terminal of the store),
+        the panel and the session anew."""
+        from . import shared_clock
+
+        await self.app.call(shared_clock.reset)
+        self.app.clock.reset()
+        self._seen_id = self.panel_seen_id = None
+        self.modes.wipe_session()

@@ -29,6 +29,7 @@ def _isolate(tmp_path, monkeypatch):
     for k, v in CHEAP_ARGON2.items():
         monkeypatch.setenv("BENE_TUI_" + k.upper(), str(v))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("BENE_TUI_CONFIG", str(tmp_path / "config.toml"))  # absent unless a test writes it
 
 
 def make_settings(tmp_path, **kw) -> Settings:

@@ -18,9 +18,9 @@ log = logging.getLogger("bene_tui")
 
 class BaseScreen(Screen):
     BINDINGS = [
-        Binding("escape", "back", "戻る/Back"),
-        Binding("f1", "guide", "ガイド/Guide"),  # helpdesk (and demo): the official text of this step
-        Binding("f3", "helpdesk_search", "検索/Search"),  # helpdesk only
+        Binding("escape", "back", "戻る/Back", id="back"),
+        Binding("f1", "guide", "ガイド/Guide", id="guide"),  # helpdesk (and demo): the official text of this step
+        Binding("f3", "helpdesk_search", "検索/Search", id="search"),  # helpdesk only
     ]
 
     def t(self, key: str, **params: Any) -> str:

@@ -101,14 +101,21 @@ class ConfirmResetScreen(ModalScreen[bool]):
                                     background: $surface; }
     """
 
+    def __init__(self, keys: str = "demo.reset", **params: str) -> None:
+        """`keys`: the catalogue prefix of its texts (demo.rewind for the snapshot rewind); `params` fill them."""
+        super().__init__()
+        self.keys, self.params = keys, params
+
     def compose(self) -> ComposeResult:
-        t = self.app.t
+        def t(part: str) -> str:
+            return self.app.t(f"{self.keys}_{part}", **self.params)
+
         with Vertical(id="reset-box"):
-            yield Static(t("demo.reset_title"), classes="title")
-            yield Static(t("demo.reset_body"), classes="lead")
+            yield Static(t("title"), classes="title", markup=False)
+            yield Static(t("body"), classes="lead", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(t("demo.reset_yes"), id="reset-yes", variant="error")
-                yield Button(t("demo.reset_no"), id="reset-no", variant="primary")
+                yield Button(t("yes"), id="reset-yes", variant="error")
+                yield Button(t("no"), id="reset-no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#reset-no", Button).focus()

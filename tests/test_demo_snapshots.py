@@ -1,0 +1,154 @@
+"""Demo snapshots (issue 16, point 4): `bene-tui demo --save/--load/--list`, and the demo's
+ctrl+t that rewinds to the snapshot the demo started from — through the real screens."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from bene_tui import cli, registration, snapshots
+from bene_tui.context import open_context
+from bene_tui.screens.demo import ConfirmResetScreen
+from bene_tui.screens.registration import Step1Screen
+from bene_tui.screens.start import StartScreen
+from bene_tui.secret_store import SecretStore
+from conftest import GOOD_PASSWORD, make_settings
+from helpers import query, type_into, wait_for, wait_screen
+
+SIZE = (160, 50)
+TARO = ("TS000001", "1001", "19850401")
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def accounts(path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("select count(*) from accounts").fetchone()[0]
+
+
+def register(ctx, login: str, member=TARO) -> None:
+    flow = registration.start(ctx, *member).flow_id
+    message = registration.submit_credentials(ctx, flow, "email", login, GOOD_PASSWORD, True, "ja")
+    registration.verify_code(ctx, flow, message["code"])
+    registration.complete(ctx, flow, True)
+
+
+def test_save_is_private_and_consistent_while_another_terminal_writes(world, capsys):
+    db = world.store.path
+    register(world, "taro@example.jp")
+    other = sqlite3.connect(db)
+    other.execute("BEGIN IMMEDIATE")  # another terminal in the middle of a write
+    other.execute("update accounts set login_id = 'half@example.jp'")
+    code, out, _ = run(capsys, "--db", db, "demo", "--save", "before-hanako")
+    other.execute("COMMIT")
+    other.close()
+    assert code == 0 and "Saved snapshot before-hanako" in out
+    path = snapshots.snapshots_dir() / "before-hanako.sqlite"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(path) as snap:
+        assert snap.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert snap.execute("select login_id from accounts").fetchall() == [("taro@example.jp",)]
+        assert snap.execute("pragma journal_mode").fetchone()[0] == "delete"  # one self-contained file
+    code, out, _ = run(capsys, "--db", db, "demo", "--list")
+    assert code == 0 and out.startswith("before-hanako ") and "MiB" in out
+
+
+def test_load_replaces_the_contents_under_an_open_terminal(world, capsys):
+    db = world.store.path
+    register(world, "taro@example.jp")
+    assert run(capsys, "--db", db, "demo", "--save", "one-account")[0] == 0
+    register(world, "hanako@example.jp", ("TS000001", "1003", "19781120"))
+    assert accounts(db) == 2
+    # `world` stays open, as a running terminal's connection would
+    code, out, _ = run(capsys, "--db", db, "demo", "--load", "one-account")
+    assert code == 0 and "Loaded snapshot one-account" in out
+    assert world.db.execute("select login_id from accounts").fetchall() == [("taro@example.jp",)]
+    assert world.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert world.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert snapshots.start_point(world) == "one-account"  # the demo now rewinds to it
+    last = world.db.execute("select action, detail from audit order by id desc limit 1").fetchone()
+    assert tuple(last) == ("demo.snapshot_load", '{"name": "one-account"}')
+    register(world, "ichiro@example.jp", ("TS000001", "1004", "19950303"))  # the store works on
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "[b]x[/b]", "x" * 41, ".hidden", "", "名前"])
+def test_names_that_could_leave_the_folder_or_mark_up_are_refused(world, capsys, tmp_path, name):
+    for flag in ("--save", "--load"):
+        code, out, err = run(capsys, "--db", world.store.path, "demo", flag, name)
+        assert code == 2 and "a snapshot name is 1 to 40 letters" in err and not out
+    assert not snapshots.available() and not list(tmp_path.rglob("*.sqlite"))
+
+
+def test_loading_what_is_not_there_or_not_a_snapshot(world, capsys):
+    code, _, err = run(capsys, "--db", world.store.path, "demo", "--load", "nothing")
+    assert code == 2 and "no snapshot named 'nothing'" in err
+    (snapshots.snapshots_dir() / "foreign.sqlite").write_bytes(b"")
+    code, _, err = run(capsys, "--db", world.store.path, "demo", "--load", "foreign")
+    assert code == 2 and "not a bene-tui snapshot" in err
+    assert accounts(world.store.path) == 0 and world.db.execute("select count(*) from members").fetchone()[0] > 20
+
+
+def test_postgresql_without_its_tools_says_what_is_needed(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(snapshots.shutil, "which", lambda tool: None)
+    url = "postgresql://bene@localhost/bene"
+    with pytest.raises(snapshots.SnapshotError, match="need pg_dump and pg_restore"):
+        snapshots.save(url, "demo-a")
+    for flag in ("--save", "--load"):
+        code, out, err = run(capsys, "--db", url, "demo", flag, "demo-a")
+        assert code == 2 and "need pg_dump and pg_restore" in err and "not found: pg_dump, pg_restore" in err
+    assert not snapshots.available() and not Path("postgresql:").exists()  # nothing was opened
+
+
+async def test_ctrl_t_rewinds_to_the_start_of_the_demo(app_factory, tmp_path, clock):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.modes.demo.start_snapshot == snapshots.AUTO)
+        ctx, _ = open_context(make_settings(tmp_path), clock=clock,
+                              secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+        register(ctx, "taro.rehearse@example.jp")  # the story, told once
+        ctx.store.close()
+        await pilot.press("f7")
+        await pilot.press("enter")
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+
+        await pilot.press("ctrl+t")
+        dialog = await wait_screen(pilot, ConfirmResetScreen)
+        assert "demo-start" in str(dialog.query_one(".lead").render())
+        assert dialog.focused is dialog.query_one("#reset-no")
+        await pilot.press("enter")  # Cancel: nothing changes
+        await wait_screen(pilot, Step1Screen)
+        assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 1}]
+
+        await pilot.press("ctrl+t")
+        await wait_screen(pilot, ConfirmResetScreen)
+        await pilot.press("shift+tab", "enter")
+        await wait_for(pilot, lambda: any("demo-start" in str(n.message) for n in app._notifications), timeout=20)
+        await wait_screen(pilot, StartScreen)
+        assert len(app.screen_stack) == 2 and clock.offset == 0
+        assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
+        groups = {r["group_id"] for r in query(tmp_path, "select group_id from organisations")}
+        assert "TS000001" in groups  # the world as the demo started, not the bare demo data
+
+
+async def test_a_rewind_point_that_vanished_is_said_and_the_demo_goes_on(app_factory, tmp_path):
+    app = app_factory(mode="demo")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.modes.demo.start_snapshot == snapshots.AUTO)
+        (snapshots.snapshots_dir() / f"{snapshots.AUTO}.sqlite").unlink()
+        await pilot.press("ctrl+t")
+        await wait_screen(pilot, ConfirmResetScreen)
+        await pilot.press("shift+tab", "enter")
+        await wait_for(pilot, lambda: any("戻せませんでした" in str(n.message) for n in app._notifications), timeout=20)
+        assert isinstance(app.screen, StartScreen) and app.is_running
+        assert query(tmp_path, "select count(*) as n from members where group_id = 'TS000001'") == [{"n": 4}]
