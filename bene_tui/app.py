@@ -16,6 +16,7 @@ from .config import Settings
 from .i18n import t as translate
 from .modes import install as install_modes, new_outbox_grants
 from .quiet_gc import QuietCollector
+from .textual_compat import app_running, clear_render_caches
 
 log = logging.getLogger("bene_tui")
 _frozen = False
@@ -29,21 +30,6 @@ def _freeze_imports() -> None:
     if not _frozen:
         gc.freeze()
         _frozen = True
-
-
-def _release_render_caches() -> None:
-    """Textual 8.2 keeps the render caches of up to 1,024 widgets alive after their screens have
-    closed: `StylesCache.get_inner_outer` is an lru_cache on an instance method (textual#6665).
-    The kiosk's heap then grows for dozens of screens and each full garbage collection walks it
-    all (stalls of 150-200 ms in bench/transitions.py). The cache only maps two colours to two
-    styles, so it is emptied whenever a screen closes."""
-    try:
-        from textual._styles_cache import StylesCache
-    except ImportError:  # a Textual without the module has no such cache
-        return
-    clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
-    if clear is not None:
-        clear()
 
 
 class BeneApp(App):
@@ -101,7 +87,7 @@ class BeneApp(App):
         # its on_mount then finds no widgets. Nobody saw it and nothing is lost, so it is no error.
         from textual.css.query import NoMatches
 
-        if isinstance(error, NoMatches) and not self._running:
+        if isinstance(error, NoMatches) and not app_running(self):
             log.debug("screen composed ahead cut short by the app closing: %s", error)
             return
         super()._handle_exception(error)
@@ -199,7 +185,7 @@ class BeneApp(App):
 
     def pop_screen(self):
         result = super().pop_screen()
-        _release_render_caches()
+        clear_render_caches()  # textual#6665 (textual_compat.py)
         return result
 
     # -- the kiosk outbox: only what this session owns (outbox.KioskScope) ----------------------

@@ -27,6 +27,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.theme import Theme
 
+from .textual_compat import app_key_bindings
+
 log = logging.getLogger("bene_tui")
 
 def new_outbox_grants(app):
@@ -110,7 +112,7 @@ class Modes:
         return out
 
     def _bind(self) -> None:
-        keymap = self.app._bindings.key_to_bindings
+        keymap = app_key_bindings(self.app)
         for key, action, label in self._bindings():
             keymap[key] = [Binding(key, f"mode({action})", self.app.t(label) if label else "",
                                    show=label is not None, priority=True, key_display=KEY_DISPLAY.get(key),
@@ -269,7 +271,7 @@ class KioskMode:
         """No quit keys, no command palette: only the operator leaves, with the PIN."""
         app = self.app
         app.use_command_palette = False
-        keymap = app._bindings.key_to_bindings
+        keymap = app_key_bindings(app)
         for key, bindings in list(keymap.items()):
             if any(b.action in ("quit", "app.quit", "help_quit", "app.help_quit", "command_palette",
                                 "app.command_palette", "suspend_process", "app.suspend_process") for b in bindings):

@@ -42,6 +42,7 @@ from typing import Any
 
 from . import shared_clock
 from .paths import SCENARIOS_DIR
+from .textual_compat import notifications
 
 log = logging.getLogger("bene_tui")
 
@@ -625,5 +626,5 @@ def visible_text(app) -> str:
             parts.append(widget.value)
         elif isinstance(widget, (Static, Label, Button)):
             parts.append(str(widget.render()))
-    parts.extend(str(n.message) for n in app._notifications)
+    parts.extend(str(n.message) for n in notifications(app))
     return "\n".join(parts)

@@ -150,25 +150,34 @@ async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
 
 async def test_full_collections_come_between_screen_changes_not_during_them(app_factory, monkeypatch):
     """quiet_gc.py: while the app runs Python's automatic collector is off; the app collects
-    everything once a screen has settled, and switches the collector back on when it closes."""
+    everything once a screen has settled (SETTLE after it was shown, never between the press and
+    then), and switches the collector back on when it closes. Timed on the clock, not by polling:
+    a busy machine may take longer than SETTLE to report the screen."""
+    import time
+
     from bene_tui import quiet_gc
 
-    collected: list[int] = []
+    events: list[tuple[str, float]] = []
     real_collect = gc.collect
-    monkeypatch.setattr(quiet_gc.gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
+    monkeypatch.setattr(quiet_gc.gc, "collect",
+                        lambda generation=2: events.append(("collect", time.monotonic())) or real_collect(generation))
     assert gc.isenabled()
     app = app_factory()
+    real_settle = app.quiet_gc.settle
+    monkeypatch.setattr(app.quiet_gc, "settle", lambda: events.append(("settle", time.monotonic())) or real_settle())
     async with app.run_test(size=SIZE) as pilot:
         start = await wait_screen(pilot, StartScreen)
         assert not gc.isenabled()
         await asyncio.sleep(quiet_gc.SETTLE + 0.2)
-        collected.clear()
-        start.query_one("#register", Button).press()
-        await wait_screen(pilot, Step1Screen)
-        assert collected == []  # not while the screen changes ...
-        await wait_for(pilot, lambda: collected == [2], timeout=quiet_gc.SETTLE + 2, what="a full collection")
-        collected.clear()  # ... but once it has settled
-        await pilot.press("escape")
-        await wait_screen(pilot, StartScreen)
-        await wait_for(pilot, lambda: collected == [2], timeout=quiet_gc.SETTLE + 2, what="a full collection")
+        for press in (lambda: start.query_one("#register", Button).press(), lambda: app.pop_screen()):
+            events.clear()
+            pressed = time.monotonic()
+            press()
+            await wait_for(pilot, lambda: [e for e in events if e[0] == "collect"], timeout=quiet_gc.SETTLE + 5,
+                           what="a full collection")
+            settled = [at for kind, at in events if kind == "settle"]
+            first_collect = next(at for kind, at in events if kind == "collect")
+            assert settled and pressed <= settled[0] <= first_collect, events  # the screen shown, then collected
+            last_shown = max(at for at in settled if at <= first_collect)
+            assert first_collect - last_shown >= quiet_gc.SETTLE * 0.9, "collected only once it had settled"
     assert gc.isenabled()

@@ -20,6 +20,8 @@ from typing import Callable
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ..textual_compat import register_screen
+
 DELAY = 0.05  # seconds after the owner's first frame: before anyone has typed a key, never inside it
 
 
@@ -40,8 +42,7 @@ class Ahead:
         self.screen, self._made_for = self.build(), (app.lang, app.mode)
         if self.screen is None:
             return
-        # What push_screen does first (App._get_screen); Textual has no public call for it.
-        app._register(app, self.screen)
+        register_screen(app, self.screen)  # what push_screen does first (textual_compat.py)
 
     def take(self) -> Screen | None:
         """The next screen: the one composed ahead if it still fits, else a new one. The caller

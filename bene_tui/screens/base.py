@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from ..errors import BeneError
+from ..textual_compat import forget_pressed_radio
 from .ahead import Ahead
 
 log = logging.getLogger("bene_tui")
@@ -173,7 +174,7 @@ class BaseScreen(Screen):
                 if isinstance(w, (Input, Checkbox)):
                     w.value = value
                 elif isinstance(w, RadioSet) and value >= 0:
-                    w._pressed_button = None
+                    forget_pressed_radio(w)
                     buttons = list(w.query("RadioButton"))
                     if value < len(buttons):
                         buttons[value].value = True

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from .. import outbox
 from ..clock import fmt_time
 from ..normalize import display_login_id
+from ..textual_compat import is_being_removed
 from .literal import literal
 
 
@@ -90,7 +91,7 @@ class OutboxView(Vertical):
         scope = self.scope()
         self._last_seen = await self.app.call(outbox.last_id)
         rows = await self.app.call(outbox.recipients_summary, scope=scope)
-        if not self.is_attached or self._pruning:  # the screen closed while the outbox was read
+        if not self.is_attached or is_being_removed(self):  # the screen closed while the outbox was read
             return
         recipients = self.query_one("#ob-recipients", OptionList)
         recipients.clear_options()

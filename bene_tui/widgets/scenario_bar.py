@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ..textual_compat import is_being_removed
+
 
 class ScenarioBar(Vertical):
     DEFAULT_CSS = """
@@ -33,7 +35,7 @@ class ScenarioBar(Vertical):
 
     def show_state(self) -> None:
         player = getattr(self.app.modes, "player", None)
-        if player is None or not self.is_attached or self._pruning:
+        if player is None or not self.is_attached or is_being_removed(self):
             return
         caption, status, keys = player.bar_text()
         self.caption_line.update(caption)
