@@ -14,8 +14,9 @@ from . import shared_clock
 from .clock import Clock
 from .config import Settings
 from .i18n import t as translate
-from .modes import install as install_modes, new_outbox_grants
+from .modes import install as install_modes
 from .quiet_gc import QuietCollector
+from .session import Session
 from .textual_compat import app_running, clear_render_caches
 
 log = logging.getLogger("bene_tui")
@@ -54,14 +55,13 @@ class BeneApp(App):
         self.lang = self.settings.lang
         self.mode = self.settings.mode
         self.clock = clock or Clock()
-        self.start_link = open_link
         self._secret_store = secret_store
         self.ctx = None  # the services' Context, opened off the event loop
         self.seeded = False
         self._ctx_ready = asyncio.Event()
-        self.outbox_grants = new_outbox_grants(self)  # what a kiosk session may read of the outbox
-        self.service_id = "benefit_station"
-        self.account_id: int | None = None  # who is logged in (set by the login screen, None after logout)
+        self.session = Session.new(self.clock.now(), start_link=open_link)  # one person's use (session.py)
+        self.operator: str | None = None  # the helpdesk agent, typed once per shift (screens/helpdesk.py)
+        self.guide_visible = False  # F1's guide panel (helpdesk, demo)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (modes.py)
         self.quiet_gc = QuietCollector(self)  # garbage collected between screen changes (quiet_gc.py)
         if self.settings.keymap:  # config.toml [keys]: for terminals whose F-keys are taken
@@ -113,8 +113,8 @@ class BeneApp(App):
         self._ctx_ready.set()
         if seeded:
             self.notify(self.t("app.seeded"), timeout=6)
-        if self.start_link:
-            self.open_link(self.start_link)
+        if self.session.start_link:
+            self.open_link(self.session.start_link)
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a service function in a worker thread with the Context first; the screen stays live."""
@@ -191,15 +191,15 @@ class BeneApp(App):
     # -- the kiosk outbox: only what this session owns (outbox.KioskScope) ----------------------
     def grant_flow(self, flow_id: str) -> None:
         """A registration started here: its step-3 codes are this session's to read."""
-        self.outbox_grants.allow_flow(flow_id)
+        self.session.outbox.allow_flow(flow_id)
 
     def grant_owner(self, login_id: str) -> None:
         """A login ID proven here (its code entered, or its password): what it is sent from now on."""
-        self.outbox_grants.allow_owner(login_id)
+        self.session.outbox.allow_owner(login_id)
 
     def outbox_scope(self):
         """What the outbox viewer may show: everything, except in a kiosk (outbox.KioskScope)."""
-        return self.outbox_grants if self.mode == "kiosk" else None
+        return self.session.outbox if self.mode == "kiosk" else None
 
     def go_home(self) -> None:
         """Back to the start screen, dropping every flow screen above it."""

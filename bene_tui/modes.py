@@ -27,25 +27,11 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.theme import Theme
 
+from .session import Session
 from .textual_compat import app_key_bindings
 
 log = logging.getLogger("bene_tui")
 
-def new_outbox_grants(app):
-    """A new session owns nothing of the outbox yet (outbox.KioskScope): from now on, on the app's clock."""
-    from .outbox import KioskScope
-
-    return KioskScope(since=app.clock.now())
-
-
-# What a kiosk session keeps on the app, and what it is reset to (each factory is given the app).
-# Other areas add theirs with `SESSION_STATE[name] = factory` (or a `SESSION_STATE` dict on the app class).
-SESSION_STATE: dict[str, Callable[[Any], Any]] = {
-    "outbox_grants": new_outbox_grants,
-    "account_id": lambda app: None,
-    "service_id": lambda app: "benefit_station",
-    "start_link": lambda app: None,
-}
 
 # Screens that end a flow (by class name, subclasses included); a screen can also say so itself
 # with `FLOW_DONE = True`. FinalScreen: the last step of the three "I forgot" procedures.
@@ -219,7 +205,7 @@ class Modes:
         """Drop every screen and everything the session put in memory; a fresh start screen returns.
 
         Screens hold the typed values and flow ids; popping them removes their widgets. The app
-        keeps the session's recipients, the logged-in account and the chosen service: reset.
+        keeps one person's use in `app.session` (session.py): replaced by a new one.
         Notifications (which may name a login ID) and the clipboard are cleared too. `keep_lang`:
         a presenter who stopped a scenario stays in the language they chose.
         """
@@ -234,9 +220,7 @@ class Modes:
                     field.value = ""
         while len(app.screen_stack) > 1:
             app.pop_screen()
-        state = {**SESSION_STATE, **getattr(app, "SESSION_STATE", {})}
-        for name, factory in state.items():
-            setattr(app, name, factory(app))
+        app.session = Session.new(app.clock.now())  # everything of the last person, in one object
         app.clear_notifications()
         try:
             app.copy_to_clipboard("")
@@ -309,9 +293,7 @@ class KioskMode:
         from .screens.start import StartScreen
 
         app = self.app
-        if app.outbox_grants or getattr(app, "account_id", None):
-            return True
-        if getattr(app, "service_id", "benefit_station") != "benefit_station" or app.lang != app.settings.lang:
+        if app.session.dirty() or app.lang != app.settings.lang:
             return True
         stack = app.screen_stack
         if len(stack) > 2 or not isinstance(stack[-1], StartScreen):

@@ -66,14 +66,14 @@ async def test_service_chosen_on_the_start_screen_is_the_one_registered_for(app_
         menu = await wait_screen(pilot, ServiceMenu)
         await pilot.press("escape")  # changed nothing
         await wait_screen(pilot, StartScreen)
-        assert app.service_id == "benefit_station"
+        assert app.session.service_id == "benefit_station"
 
         await press_button(pilot, button)
         menu = await wait_screen(pilot, ServiceMenu)
         assert menu.query_one("#service-menu").highlighted == 0  # the current one
         await pilot.press("down", "enter")
         await wait_screen(pilot, StartScreen)
-        assert app.service_id == "bene_learning"
+        assert app.session.service_id == "bene_learning"
         assert "ベネ・ラーニング" in str(start.query_one("#service").label)
 
         start.query_one("#register").focus()

@@ -328,7 +328,7 @@ async def test_reset_asks_first_then_restores_the_demo_world(app_factory, tmp_pa
         await pilot.press("enter")
         await wait_for(pilot, lambda: "デモデータを初期化しました" in notifications(app), timeout=20)
         await wait_screen(pilot, StartScreen)
-        assert len(app.screen_stack) == 2 and not app.outbox_grants
+        assert len(app.screen_stack) == 2 and not app.session.outbox
         assert clock.pushed == 0
     assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
     assert query(tmp_path, "select count(*) as n from outbox") == [{"n": 0}]

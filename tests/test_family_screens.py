@@ -111,7 +111,7 @@ async def to_settings(pilot, login_id: str = "taro@example.jp") -> FamilySetting
 async def settings_of(pilot, account_id: int) -> FamilySettingsScreen:
     """The family settings of a member, as マイページ opens them (skipping the login screens)."""
     await wait_screen(pilot, StartScreen)
-    pilot.app.account_id = account_id
+    pilot.app.session.account_id = account_id
     pilot.app.open_family_settings()
     settings = await wait_screen(pilot, FamilySettingsScreen)
     await wait_for(pilot, lambda: settings.data is not None, what="family overview")
@@ -189,7 +189,7 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         # Step 1: log in to ベネフィット・ステーション, マイページ, 「家族設定」
         settings = await to_settings(pilot)
-        assert app.account_id == acc
+        assert app.session.account_id == acc
         text = screen_text(pilot)
         assert "家族設定" in text and "家族アカウントを追加する" in text and "0 / 10" in text
         await wait_focus(pilot, "#add")
@@ -263,7 +263,7 @@ async def test_nine_steps_through_the_screens(app_factory, sctx, tmp_path):
         await pilot.press("enter")
         await login(pilot, "hanako@example.jp", FAMILY_PASSWORD, service="benefit_station")
         await wait_screen(pilot, MyPageScreen)
-        assert app.account_id == fam[0]["id"]
+        assert app.session.account_id == fam[0]["id"]
         await wait_for(pilot, lambda: "家族アカウント" in screen_text(pilot), what="family badge")
         actions = [r["action"] for r in query(tmp_path, "select action from audit where outcome = 'ok' order by id")]
         for a in ("family.invite", "family.approve", "family.register", "auth.login"):
@@ -281,7 +281,7 @@ async def test_family_account_logging_in_to_another_service_gets_case2(app_facto
         await login(pilot, "hanako@example.jp", FAMILY_PASSWORD, service="bene_learning")
         screen = app.screen
         await wait_for(pilot, lambda: not screen.query_one("#case2").has_class("hidden"), what="Case 2")
-        assert isinstance(app.screen, LoginScreen) and app.account_id is None
+        assert isinstance(app.screen, LoginScreen) and app.session.account_id is None
         text = screen_text(pilot)
         assert "該当サービスの有効会員でない可能性があります" in text and "ベネフィット・ステーション" in text
         assert "ベネ・ラーニング" not in str(screen.query_one("#case2-services").render())
@@ -313,13 +313,13 @@ async def test_removed_family_account_cannot_log_in(app_factory, sctx, tmp_path)
                                            [f"account:{fam['id']}"])][-1] == "family.remove"
         # log out, try the family account
         app.go_home()
-        app.account_id = None
+        app.session.account_id = None
         start = await wait_screen(pilot, StartScreen)
         start.query_one("#login", Button).press()
         await login(pilot, "hanako@example.jp", FAMILY_PASSWORD, service="benefit_station")
         screen = app.screen
         await wait_for(pilot, lambda: not screen.query_one("#case1").has_class("hidden"), what="Case 1")
-        assert app.account_id is None
+        assert app.session.account_id is None
 
 
 async def test_resend_and_cancel_from_the_settings(app_factory, sctx, tmp_path, clock):
@@ -452,7 +452,7 @@ async def test_approval_link_asks_to_log_in_first(app_factory, sctx, tmp_path):
         await login(pilot, "taro@example.jp")
         approve = await wait_screen(pilot, ApproveScreen)
         await wait_for(pilot, lambda: approve.view is not None, what="invitation shown")
-        assert app.account_id == acc
+        assert app.session.account_id == acc
         await pilot.press("enter")
         await wait_screen(pilot, FamilyApprovedScreen)
         assert invitations(tmp_path)[0]["state"] == "invited"
@@ -510,7 +510,7 @@ async def test_relationships_offered_follow_the_policy(app_factory, sctx):
         db["organisations"].update("TS000001", {"family_max_degree": 1})
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        app.account_id = acc
+        app.session.account_id = acc
         app.push_screen(FamilyInviteScreen(acc))
         form = await wait_screen(pilot, FamilyInviteScreen)
         await wait_for(pilot, lambda: form.allowed, what="relationships")
@@ -544,7 +544,7 @@ async def test_invite_errors_beside_their_fields(app_factory, sctx, tmp_path):
     acc = member(sctx)
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        app.account_id = acc
+        app.session.account_id = acc
         app.push_screen(FamilyInviteScreen(acc))
         form = await wait_screen(pilot, FamilyInviteScreen)
         await wait_for(pilot, lambda: form.allowed)
@@ -562,7 +562,7 @@ async def test_language_switch_keeps_the_form(app_factory, sctx, tmp_path):
     acc = member(sctx)
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        app.account_id = acc
+        app.session.account_id = acc
         app.push_screen(FamilyInviteScreen(acc))
         form = await wait_screen(pilot, FamilyInviteScreen)
         await wait_for(pilot, lambda: form.allowed)

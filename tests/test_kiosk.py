@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 
 from bene_tui import cli, pin, registration
 from bene_tui.context import open_context
-from bene_tui.modes import SESSION_STATE
+from bene_tui.session import Session
 from bene_tui.screens.base import BaseScreen
 from bene_tui.screens.kiosk import CountdownScreen, OperatorExitScreen
 from bene_tui.screens.outbox import OutboxScreen
@@ -152,8 +152,8 @@ async def test_idle_countdown_then_wipe_leaves_nothing_of_the_session(app_factor
     app, fake = kiosk_app(app_factory)
     async with app.run_test(size=SIZE) as pilot:
         flow_id = (await to_step3(pilot)).flow_id
-        app.account_id = 4242  # as the login screen sets it
-        assert app.outbox_grants.flows == [flow_id]
+        app.session.account_id = 4242  # as the login screen sets it
+        assert app.session.outbox.flows == [flow_id]
         old_screens = [weakref.ref(s) for s in app.screen_stack[1:]]
         old_inputs = [weakref.ref(w) for s in app.screen_stack for w in s.query(Input)]
         assert any(r().value == GOOD_PASSWORD for r in old_inputs)
@@ -187,8 +187,8 @@ async def test_idle_countdown_then_wipe_leaves_nothing_of_the_session(app_factor
                                                                          for r in old_screens))
         assert app.screen is not start_screen_before(), "the start screen itself is rebuilt"
         assert type(app.screen_stack[0]) is Screen
-        assert not app.outbox_grants and app.account_id is None
-        assert app.service_id == "benefit_station"
+        assert not app.session.outbox and app.session.account_id is None
+        assert app.session.service_id == "benefit_station"
 
         held = everything_visible_or_held(app)
         for secret in (TARO_LOGIN, GOOD_PASSWORD, "19850401", "TS000001", flow_id, "山田"):
@@ -254,16 +254,24 @@ async def test_a_finished_flow_returns_to_the_start_after_20_seconds(app_factory
         fake.now += 1
         app.modes.kiosk.tick()
         await wait_screen(pilot, StartScreen)
-        assert len(app.screen_stack) == 2 and not app.outbox_grants
+        assert len(app.screen_stack) == 2 and not app.session.outbox
         assert TARO_LOGIN not in everything_visible_or_held(app)
     assert query(tmp_path, "select status from accounts where login_id = ?", [TARO_LOGIN]) == [{"status": "active"}]
 
 
-def test_session_state_covers_what_the_app_keeps(app_factory):
-    """Every per-person attribute the app defines is reset by the wipe."""
-    app = app_factory(mode="kiosk")
-    for name in ("outbox_grants", "account_id", "service_id"):
-        assert name in SESSION_STATE and hasattr(app, name)
+async def test_the_wipe_replaces_the_whole_session(app_factory):
+    """One person's use is one typed object (session.py): the wipe puts a new one in its place, so no
+    field of it can be forgotten by a reset list."""
+    app, fake = kiosk_app(app_factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, StartScreen)
+        old = app.session
+        app.grant_owner(TARO_LOGIN)
+        old.account_id, old.service_id = 4242, "bene_learning"
+        app.modes.wipe_session()
+        await wait_screen(pilot, StartScreen)
+        assert app.session is not old and isinstance(app.session, Session)
+        assert app.session == Session.new(app.session.outbox.since)
 
 
 # -- the outbox of a kiosk session: only what this session owns (outbox.KioskScope) ----------------
@@ -296,7 +304,7 @@ async def test_kiosk_shows_a_person_their_own_code_on_the_real_clock(app_factory
         await type_into(pilot, "#code", code)
         await pilot.press("enter")
         await wait_screen(pilot, Step4Screen)
-        assert app.outbox_grants.owners == [TARO_LOGIN], "its code entered here: the login ID is the session's"
+        assert app.session.outbox.owners == [TARO_LOGIN], "its code entered here: the login ID is the session's"
 
 
 async def test_kiosk_outbox_shows_only_this_sessions_own_messages(app_factory, tmp_path):

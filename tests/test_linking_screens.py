@@ -121,7 +121,7 @@ async def test_link_a_second_organisation_then_log_in_to_its_service(app_factory
         await wait_for(pilot, lambda: "テスト市役所" in screen_text(pilot), what="both organisations")
         text = screen_text(pilot)
         assert "テスト商事株式会社" in text and "ベネ・ウェルネス" in text
-        assert app.account_id == account_id
+        assert app.session.account_id == account_id
 
     assert links_of(tmp_path, account_id) == [("TS000001", "1001"), ("TS000002", "A-77")]
     assert query(tmp_path, "select count(*) n from accounts")[0]["n"] == 1

@@ -108,7 +108,7 @@ async def test_open_link_while_running(app_factory, sctx):
     async with app.run_test(size=SIZE) as pilot:
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: app.ctx is not None)
-        app.account_id = acc
+        app.session.account_id = acc
         app.open_link(result["message"]["link"])
         screen = await wait_screen(pilot, ApproveScreen)
         await wait_for(pilot, lambda: screen.view is not None, what="invitation shown")

@@ -89,13 +89,13 @@ async def test_login_opens_mypage_and_logout_forgets_the_session(app_factory, ct
         await wait_for(pilot, lambda: "山田 太郎" in screen_text(pilot), what="the name")
         text = screen_text(pilot)
         assert "テスト商事株式会社" in text and "ベネ・ラーニング" in text and "家族設定" in text
-        assert app.account_id == account_id
+        assert app.session.account_id == account_id
         assert page.focused is page.query_one("#family-settings")
         # the start screen is right below マイページ: the login screen was replaced
         assert [type(s).__name__ for s in app.screen_stack[1:]] == ["StartScreen", "MyPageScreen"]
 
         called = []
-        app.open_family_settings = lambda: called.append(app.account_id)
+        app.open_family_settings = lambda: called.append(app.session.account_id)
         await pilot.press("enter")
         assert called == [account_id]
 
@@ -103,7 +103,7 @@ async def test_login_opens_mypage_and_logout_forgets_the_session(app_factory, ct
         await pilot.press("enter")
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: audit_for(tmp_path, f"account:{account_id}")[-1]["action"] == "auth.logout")
-        assert app.account_id is None
+        assert app.session.account_id is None
     rows = [(r["action"], r["outcome"]) for r in audit_for(tmp_path, f"account:{account_id}")]
     assert rows[-2:] == [("auth.login", "ok"), ("auth.logout", "ok")]
     assert query(tmp_path, "select detail from audit where action = 'auth.login'")[0]["detail"] == '{"service": "benefit_station"}'
@@ -133,7 +133,7 @@ async def test_case1_is_the_same_screen_for_unknown_id_wrong_password_and_locked
 
         assert unknown == wrong == locked  # byte for byte
         assert not visible(pilot, "#case2") and not isinstance(app.screen, MyPageScreen)
-        assert app.account_id is None
+        assert app.session.account_id is None
 
         clock.advance(61)  # the wait is over
         await submit(pilot, "taro@example.jp", GOOD_PASSWORD)
@@ -174,7 +174,7 @@ async def test_case2_lists_the_services_this_person_can_use(app_factory, ctx, tm
         assert CASE2_JA in text and "ご利用可能サービス" in text
         services = str(screen.query_one("#case2-services", Static).render())
         assert services == "・ベネフィット・ステーション"
-        assert not visible(pilot, "#case1") and app.account_id is None
+        assert not visible(pilot, "#case1") and app.session.account_id is None
         # choosing a service they can use logs them in
         await submit(pilot, "hanako@example.jp", GOOD_PASSWORD, service="benefit_station")
         await wait_screen(pilot, MyPageScreen)
@@ -210,7 +210,7 @@ async def test_then_callback_replaces_mypage(app_factory, ctx, tmp_path):
         await submit(pilot, "taro@example.jp", GOOD_PASSWORD)
         await wait_for(pilot, lambda: seen, what="the callback")
         await wait_screen(pilot, StartScreen)
-        assert seen == [(app, account_id)] and app.account_id == account_id
+        assert seen == [(app, account_id)] and app.session.account_id == account_id
     assert audit_for(tmp_path, f"account:{account_id}")[-1]["action"] == "auth.login"
 
 

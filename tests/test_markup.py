@@ -120,7 +120,7 @@ async def test_approval_screen(app_factory, people):
     async with app.run_test(size=SIZE) as pilot:
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: app.ctx is not None, what="database open")
-        app.account_id = people["account"]  # logged in as the inviting member
+        app.session.account_id = people["account"]  # logged in as the inviting member
         app.open_link(people["approval_link"])
         await wait_screen(pilot, ApproveScreen)
         await assert_literal(pilot, PENDING)

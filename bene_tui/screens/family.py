@@ -60,7 +60,7 @@ class FamilyScreen(FlowScreen):
 
 
 def _account_id(app) -> int | None:
-    return getattr(app, "account_id", None)
+    return app.session.account_id
 
 
 def _login_screen(**kw):

@@ -50,12 +50,12 @@ def open_search(app) -> None:
 def with_operator(app, then) -> None:
     """Run `then()` once the agent is named: BENE_TUI_OPERATOR, the name typed earlier in this
     session, or asked now (an empty field: the agent types it)."""
-    if not getattr(app, "operator", None) and helpdesk.configured_operator():
+    if not app.operator and helpdesk.configured_operator():
         try:
             app.operator = helpdesk.operator_name(helpdesk.configured_operator())
         except BeneError:
             pass  # an unusable name in the environment: ask instead
-    if getattr(app, "operator", None):
+    if app.operator:
         then()
         return
 
@@ -156,7 +156,7 @@ class SearchScreen(BaseScreen):
         yield AppHeader()
         with Vertical(classes="hd"):
             yield Static(self.t("hd.title"), classes="title")
-            yield Static(self.t("hd.operator", name=getattr(self.app, "operator", "") or ""), id="hd-operator",
+            yield Static(self.t("hd.operator", name=self.app.operator or ""), id="hd-operator",
                          markup=False)
             yield Field("query", self.t("hd.query"), placeholder="taro@example.jp / 090-1234-5678 / ヤマダ / BO100001",
                         value=self.query_text, hint=self.t("hd.query_hint"))

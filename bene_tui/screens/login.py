@@ -69,7 +69,7 @@ class LoginScreen(BaseScreen):
 
     @property
     def service(self) -> str:
-        return self.service_id or getattr(self.app, "service_id", None) or SERVICES[0]
+        return self.service_id or self.app.session.service_id or SERVICES[0]
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -154,7 +154,7 @@ class LoginScreen(BaseScreen):
             return
         finally:
             event.button.disabled = False
-        self.app.account_id = result["account_id"]
+        self.app.session.account_id = result["account_id"]
         self.app.grant_owner(result["login_id"])  # its password entered here
         if self.then is not None:
             self.app.pop_screen()

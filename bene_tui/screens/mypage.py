@@ -75,7 +75,7 @@ class MyPageScreen(BaseScreen):
     async def logout(self) -> None:
         """Back to the start screen; the app forgets who was logged in."""
         self.profile = None
-        self.app.account_id = None
+        self.app.session.account_id = None
         try:
             await self.app.call(auth.logout, self.account_id)
         except Exception:  # the audit row is not worth a traceback on the start screen

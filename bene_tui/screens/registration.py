@@ -132,7 +132,7 @@ class Step1Screen(FlowScreen):
     async def _next(self, event: Button.Pressed) -> None:
         v = {k: self.query_one(f"#{k}", Input).value for k in ("group_id", "key1", "key2")}
         started = await self.run_service(registration.start, v["group_id"], v["key1"], v["key2"],
-                                         self.app.service_id, button=event.button)
+                                         self.app.session.service_id, button=event.button)
         if started is None:
             return
         if self.purpose == "link":

@@ -59,16 +59,16 @@ class StartScreen(BaseScreen):
         self.query_one("#register", Button).focus()
 
     def _service_label(self) -> str:
-        return f"{self.t(f'service.{self.app.service_id}')}  ▾"
+        return f"{self.t(f'service.{self.app.session.service_id}')}  ▾"
 
     @on(Button.Pressed, "#service")
     def _pick_service(self) -> None:
         def chosen(service: str | None) -> None:
             if service in SERVICES:
-                self.app.service_id = service
+                self.app.session.service_id = service
                 self.query_one("#service", Button).label = self._service_label()
 
-        self.app.push_screen(ServiceMenu(self.app.service_id), chosen)
+        self.app.push_screen(ServiceMenu(self.app.session.service_id), chosen)
 
     @on(Button.Pressed, "#register")
     def _register(self) -> None:

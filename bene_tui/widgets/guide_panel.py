@@ -57,7 +57,7 @@ def enabled(app) -> bool:
 
 
 def visible(app) -> bool:
-    return enabled(app) and bool(getattr(app, "guide_visible", False))
+    return enabled(app) and app.guide_visible
 
 
 def sync(screen) -> None:
@@ -85,5 +85,5 @@ def toggle(app) -> None:
     """F1: show or hide the panel on the current screen (and every screen after it)."""
     if not enabled(app):
         return
-    app.guide_visible = not getattr(app, "guide_visible", False)
+    app.guide_visible = not app.guide_visible
     sync(app.screen)
