@@ -40,6 +40,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -753,7 +754,7 @@ def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
     """
     from .paths import DEMO_FILE
 
-    with ctx.tx() as db:
+    with _secure_delete(ctx.db.conn), ctx.tx() as db:
         conn = db.conn
         conn.execute("pragma defer_foreign_keys = on")  # delete in any order; checked at commit
         for table in app_tables(db):
@@ -763,4 +764,34 @@ def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
                 conn.execute(f'delete from "{table}"')
         result = import_file(ctx, demo_file or DEMO_FILE)
         audit.record(ctx, "demo.reset", f"terminal:{ctx.terminal}", "ok")
+    _leave_no_trace(ctx)
     return result
+
+
+@contextmanager
+def _secure_delete(conn):
+    """SQLite zeroes what is deleted (cells and freed pages) instead of leaving it in free space."""
+    old = conn.execute("pragma secure_delete").fetchone()[0]
+    conn.execute("pragma secure_delete = on")
+    try:
+        yield
+    finally:
+        conn.execute(f"pragma secure_delete = {int(old)}")
+
+
+def _leave_no_trace(ctx) -> None:
+    """What the reset deleted (codes, links, messages, keys) must not stay readable in the files:
+    VACUUM rewrites the database from what is left (pages freed before the reset held deleted
+    content too) and the checkpoint empties the WAL, whose older frames hold the pages as they
+    were. A terminal reading at that very moment keeps its frames until the next checkpoint."""
+    from .store import busy_error, is_busy
+
+    if ctx.db.conn.in_transaction:  # inside a caller's transaction: nothing is deleted yet
+        return
+    try:
+        ctx.db.execute("vacuum")
+        ctx.db.execute("pragma wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise busy_error(exc) from exc
+        raise
