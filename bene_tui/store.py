@@ -79,7 +79,7 @@ def connect(path: str | Path) -> Database:
 def create_private(path: str | Path) -> None:
     """The file holds every member's 認証キー and the outbox: readable by its owner only (0600).
     It is created so before SQLite opens it; SQLite gives the -wal, -shm and -journal files it
-    creates the main file's mode (whatever the umask: tests/test_security_storage.py), so no
+    creates the main file's mode (whatever the umask: tests/test_private_files.py), so no
     umask is needed. Files left 0644 by an older version are tightened."""
     from .paths import private
 
