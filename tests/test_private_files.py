@@ -12,11 +12,14 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from bene_tui import cli, outbox, registration, roster
 from conftest import GOOD_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]  # `python -m` imports this checkout's bene_tui
 
 
 def mode(path) -> int:
@@ -26,7 +29,7 @@ def mode(path) -> int:
 def run_cli(env, *argv, stdin: str | None = None) -> subprocess.CompletedProcess:
     """The real command in its own process, with the umask that would make every file world-readable."""
     return subprocess.run([sys.executable, "-m", "bene_tui.cli", *argv], env=env, capture_output=True, text=True,
-                          input=stdin, timeout=120, preexec_fn=lambda: os.umask(0))
+                          input=stdin, timeout=120, cwd=ROOT, preexec_fn=lambda: os.umask(0))
 
 
 @pytest.fixture
