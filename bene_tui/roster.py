@@ -513,6 +513,9 @@ def drop_secondary_member_indexes(conn) -> list[str]:
     return dropped
 
 
+_TWICE = "bene-tui: a member twice in one file"  # the message of the trigger that refuses it
+
+
 class _Writer:
     """Everything one import writes, inside the caller's transaction."""
 
@@ -659,9 +662,6 @@ class _Writer:
         self.result.organisations += 1
         audit.record(self.ctx, "roster.import", f"org:{group_id}", "ok",
                      members=self.result.per_org.get(group_id, 0))
-
-
-_TWICE = "bene-tui: a member twice in one file"
 
 
 def _small_int(value: object, field: str, where: str, low: int, high: int) -> int:
