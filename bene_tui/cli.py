@@ -83,6 +83,8 @@ def _add_data_commands(sub) -> None:
     csv_ = sub.add_parser("import-roster", help="import one organisation's members from a CSV file")
     csv_.add_argument("group_id", help="団体ID of an organisation already imported")
     csv_.add_argument("file", help="CSV with header auth_key_1,auth_key_2,name,kana,birth_date,email_on_file,services")
+    csv_.add_argument("--encoding", default="utf-8",
+                      help="the file's encoding: utf-8 (the default; with or without a BOM) or cp932 for Shift-JIS")
     out = sub.add_parser("outbox", help="list the simulated e-mails and SMS, newest first")
     out.add_argument("--to", metavar="LOGIN_ID", help="only messages to this e-mail address or mobile number")
     out.add_argument("--json", action="store_true", help="print JSON (an array; an object with --last)")
@@ -127,8 +129,7 @@ def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
             task = bar.add_task(label, total=path.stat().st_size)
             result = do_import(ctx, path, lambda done, total: bar.update(task, completed=done, total=total))
     except RosterError as exc:
-        print(f"bene-tui: {path.name}: {exc}", file=sys.stderr)
-        print("bene-tui: nothing was imported.", file=sys.stderr)
+        print(f"bene-tui: {path.name}: {exc.explain(ctx.lang)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bene-tui: interrupted; nothing was imported.", file=sys.stderr)
@@ -152,7 +153,8 @@ def import_roster(args: argparse.Namespace) -> int:
     from . import roster
 
     return _run_import(args, f"importing {args.group_id}",
-                       lambda ctx, path, progress: roster.import_roster_csv(ctx, args.group_id, path, progress))
+                       lambda ctx, path, progress: roster.import_roster_csv(ctx, args.group_id, path, progress,
+                                                                            args.encoding))
 
 
 def outbox_cmd(args: argparse.Namespace) -> int:

@@ -86,7 +86,8 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
 
     path = settings.db_path or str(default_db_path())
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # A directory made here is private; an existing one (a --db under /tmp) is the user's choice.
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = Store(path)
     ctx = Context(
         store=store,

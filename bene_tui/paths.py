@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -15,8 +16,22 @@ def user_data_dir() -> Path:
     from platformdirs import user_data_path
 
     path = user_data_path("bene-tui", appauthor=False)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private(path)  # made by an older version with the umask's mode (0755): it holds everyone's records
     return path
+
+
+def private(path: Path | str) -> None:
+    """Take group and other permissions off a file or directory of ours (POSIX only; Windows
+    has no such bits). Someone else's file (a shared --db) is left as its owner set it."""
+    if os.name != "posix":
+        return
+    try:
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def default_db_path() -> Path:

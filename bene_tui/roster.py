@@ -31,6 +31,11 @@ is optional; `family` defaults to on, second degree, Rules.family_max_accounts. 
 (`import_roster_csv`) have a header row of member field names, services separated by | or ;.
 Re-importing updates members by (group_id, auth_key_1) and keeps their ids (account links
 survive); members missing from the file are left as they are.
+
+A file the import cannot be sure of is refused whole, naming the record: a key twice in one
+JSON object (json would keep the last), the same organisation, service or member (group_id +
+auth_key_1, once normalised) twice in one file (the last would overwrite the first), bytes that
+are not the file's encoding (UTF-8, with or without a BOM; CSV may say `encoding="cp932"`).
 """
 
 from __future__ import annotations
@@ -40,10 +45,13 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import time
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count, islice
+from operator import length_hint
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -99,8 +107,9 @@ class RosterError(ValidationError, ValueError):
     plain English sentence for the command line.
     """
 
-    def __init__(self, record: str | None, field: str | None, detail: str) -> None:
-        super().__init__("error.import_record", field=field, record=record, detail=detail)
+    def __init__(self, record: str | None, field: str | None, detail: str, key: str = "error.import_record",
+                 **params: object) -> None:
+        super().__init__(key, field=field, record=record, detail=detail, **params)
         self.record = record
         self.detail = detail
 
@@ -113,6 +122,55 @@ class RosterError(ValidationError, ValueError):
     def __str__(self) -> str:
         where = f"{self.record}, field {self.field!r}" if self.field else self.record
         return f"bad roster: {where}: {self.detail}"
+
+    def explain(self, lang: str) -> str:
+        """What the command line says: the catalogue's sentence where this error has its own
+        (an unreadable file), else the English one naming the record and the field."""
+        if self.key == "error.import_record":
+            return f"{self}; nothing was imported."
+        from .i18n import t
+
+        return t(lang, self.key, **self.params)
+
+
+class _DuplicateKey(Exception):
+    """A JSON object with the same key twice: json would keep the last value and drop the first."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey(next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
+    return obj
+
+
+def _undecodable(path: Path, encoding: str, key: str) -> RosterError:
+    """The error for a file that is not `encoding` text, naming the line of the first bad byte.
+    Lines are counted by their 0x0A bytes, which are line ends in every encoding a roster comes
+    in (UTF-8, Shift-JIS/cp932, EUC-JP): never part of a multi-byte character."""
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
+    line = 0
+    with path.open("rb") as fh:
+        for line, raw in enumerate(fh, 1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError:
+                break
+    return RosterError(f"line {line}", None, f"cannot be read as {encoding} text", key=key, line=line,
+                       encoding=encoding)
+
+
+def _codec(encoding: str) -> str:
+    """The Python codec for a roster's encoding: UTF-8 files may start with a BOM (Excel's "CSV UTF-8")."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise RosterError("command line", "encoding", f"unknown encoding {encoding!r} (e.g. utf-8, cp932)") from None
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 
 @dataclass
@@ -287,7 +345,7 @@ class _JsonStream:
     def __init__(self, fh, total: int, progress: Progress | None) -> None:
         self._fh = fh
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(object_pairs_hook=_unique_keys)
         self._raw_decode = decoder.raw_decode
         self._scan_once = decoder.scan_once  # raw_decode minus a Python frame, for the member loop
         self._progress = progress
@@ -303,10 +361,7 @@ class _JsonStream:
             return False
         data = self._fh.read(CHUNK)
         self.bytes_read += len(data)
-        try:
-            text = self._decoder.decode(data, final=not data)
-        except UnicodeDecodeError as exc:
-            raise _JsonSyntax(f"not UTF-8 near byte {self.bytes_read - len(data) + exc.start}") from None
+        text = self._decoder.decode(data, final=not data)  # UnicodeDecodeError: import_file names the line
         self.eof = not data
         self.consumed += self.pos
         self.buf = self.buf[self.pos:] + text
@@ -339,6 +394,8 @@ class _JsonStream:
         while True:
             try:
                 value, end = self._raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise _JsonSyntax(f"a value nested too deeply at character {self.consumed + self.pos}") from None
             except json.JSONDecodeError as exc:
                 # Most likely the value runs past the buffer; a real error repeats at EOF or cap.
                 if len(self.buf) - self.pos <= MAX_VALUE and self._fill():
@@ -380,7 +437,7 @@ class _JsonStream:
             try:
                 value, end = scan_once(buf, self.pos)
                 m = sep(buf, end)
-            except (StopIteration, json.JSONDecodeError):
+            except (StopIteration, json.JSONDecodeError, RecursionError):  # the careful way says which
                 m = None
             if m is not None and m.end() < len(buf):
                 self.pos = m.end()
@@ -456,6 +513,9 @@ def drop_secondary_member_indexes(conn) -> list[str]:
     return dropped
 
 
+_TWICE = "bene-tui: a member twice in one file"  # the message of the trigger that refuses it
+
+
 class _Writer:
     """Everything one import writes, inside the caller's transaction."""
 
@@ -474,18 +534,48 @@ class _Writer:
         # members.id is handed out here (the table is keyed by 団体ID + 認証キー1, migrations.py); an
         # updated member keeps its id, so the number its row would have taken is simply not used.
         self.member_ids = count(existing + 1)
+        self._once_per_file(existing)
+        self.group_ids: dict[str, str] = {}  # group_id → the organisation record that has it
+        self.service_ids: set[str] = set()  # services the file defines
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
             self._dropped = drop_secondary_member_indexes(self.conn)
+
+    def _once_per_file(self, existing: int) -> None:
+        """A member (団体ID + 認証キー1) may appear once in a file: the upsert would let a second record
+        silently overwrite the first. It turns a repeat into an UPDATE, which this trigger refuses:
+        of a row the import inserted (an id above `existing`) at once, of a row it updates by the
+        primary key of `import_updated`. Nothing is held in Python and a new member costs nothing
+        (no UPDATE). Both live in the import's transaction: a rollback removes them, finish() drops them."""
+        self.conn.execute("drop trigger if exists temp.import_once")
+        self.conn.execute("drop table if exists temp.import_updated")
+        self.conn.execute("create temp table import_updated (group_id text, auth_key_1 text, "
+                          "primary key (group_id, auth_key_1)) without rowid")
+        self.conn.execute(f"""create temp trigger import_once before update on main.members begin
+            select raise(abort, '{_TWICE}') where old.id > {int(existing)};
+            insert into import_updated values (old.group_id, old.auth_key_1);
+          end""")
 
     def finish(self) -> None:
         for service_id, (record, field) in self.unknown_services.items():
             if service_id not in self.services:
                 raise RosterError(record, field, f"unknown service {service_id!r}")
+        self.conn.execute("drop trigger temp.import_once")
+        self.conn.execute("drop table temp.import_updated")
         for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
             self.conn.execute(sql)
 
+    def claim_org(self, group_id: str, where: str) -> None:
+        """One record per organisation: a second would silently replace the first one's fields."""
+        first = self.group_ids.setdefault(group_id, where)
+        if first != where:
+            raise RosterError(where, "group_id", f"{group_id!r} appears twice in the file (also {first})")
+
     def service(self, raw: object, where: str) -> None:
-        self.services.add(_upsert_service(self.ctx.db, raw, where))
+        service_id = _upsert_service(self.ctx.db, raw, where)
+        if service_id in self.service_ids:
+            raise RosterError(where, "id", f"service {service_id!r} appears twice in the file")
+        self.service_ids.add(service_id)
+        self.services.add(service_id)
         self.result.services += 1
 
     def org_services(self, value: object, where: str) -> list[str]:
@@ -542,13 +632,25 @@ class _Writer:
         self.conn.execute("insert or ignore into organisations (group_id, name, updated_at) values (?, ?, ?)",
                           [group_id, group_id, self.ctx.now()])
 
-    def members(self, group_id: str, rows: Iterable[tuple]) -> int:
+    def members(self, group_id: str, rows: Iterable[tuple], record: Callable[[int, int], str]) -> int:
+        """Write one organisation's member rows. `record(n, back)` names the n-th of them (from 0), the
+        `back`-th from the end of those read so far (from 1), if it turns out to repeat an earlier one."""
         before = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         n = 0
         rows = iter(rows)
         ids = self.member_ids
         while batch := [(next(ids), *row) for row in islice(rows, BATCH)]:
-            self.conn.executemany(UPSERT_MEMBER, batch)
+            pending = iter(batch)
+            try:
+                self.conn.executemany(UPSERT_MEMBER, pending)
+            except sqlite3.IntegrityError as exc:
+                if _TWICE not in str(exc) and "import_updated" not in str(exc):
+                    raise
+                back = length_hint(pending) + 1  # executemany takes one row at a time: it stopped at this one
+                _, _, key1, *_ = batch[-back]
+                raise RosterError(record(n + len(batch) - back, back), "auth_key_1",
+                                  f"member {key1!r} of {group_id} appears twice in the file "
+                                  "(a member is one group_id + auth_key_1)") from None
             n += len(batch)
         after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         self.result.members += n
@@ -607,6 +709,8 @@ def import_file(ctx, path: str | Path, progress: Progress | None = None) -> Impo
                 _read_document(stream, writer)
             except _JsonSyntax as exc:
                 raise RosterError(path.name, None, f"invalid JSON: {exc}") from None
+            except UnicodeDecodeError:
+                raise _undecodable(path, "UTF-8", "error.import_encoding") from None
             writer.finish()
             result = writer.result
     _after_big_import(ctx, result.members)
@@ -615,34 +719,50 @@ def import_file(ctx, path: str | Path, progress: Progress | None = None) -> Impo
 
 
 def _read_document(stream: _JsonStream, writer: _Writer) -> None:
-    seen = False
+    seen: set[str] = set()
     for key in stream.keys():
+        if key in seen:
+            raise RosterError("file", key, "appears twice in the document")
+        seen.add(key)
         if key == "services":
             for i in stream.items():
-                writer.service(stream.value(), f"services[{i}]")
+                writer.service(_value(stream, f"services[{i}]"), f"services[{i}]")
         elif key == "organisations":
-            seen = True
             for i in stream.items():
                 _read_org(stream, writer, i)
         else:
             raise RosterError("file", key, "unknown top-level field (expected services, organisations)")
     if stream.peek():
         raise _JsonSyntax(f"unexpected data after the document at character {stream.consumed + stream.pos}")
-    if not seen:
+    if "organisations" not in seen:
         raise RosterError("file", "organisations", "is required")
+
+
+def _value(stream: _JsonStream, where: str, field: str | None = None):
+    """One value of the document (not a member record: see _read_org), whose objects have each key once."""
+    try:
+        return stream.value()
+    except _DuplicateKey as exc:
+        raise RosterError(where, f"{field}.{exc.key}" if field else exc.key, "appears twice in the object") from None
 
 
 def _read_org(stream: _JsonStream, writer: _Writer, i: int) -> None:
     where = f"organisations[{i}]"
     header: dict = {}
     norm = _Normaliser(None)
+    seen: set[str] = set()
     for key in stream.keys():
         if key not in ORG_FIELDS:
             raise RosterError(where, key, "unknown field (expected " + ", ".join(ORG_FIELDS) + ")")
+        if key in seen:
+            named = f" ({header['group_id']})" if "group_id" in header else ""
+            raise RosterError(where, key, f"appears twice in the organisation{named}")
+        seen.add(key)
         if key != "members":
-            value = stream.value()
+            value = _value(stream, where, key)
             if key == "group_id":
                 value = _text(value, "group_id", where, max_len=MAX_KEY)
+                writer.claim_org(value, where)
             elif key == "services":
                 value = writer.org_services(value, where)
                 norm.org_services = set(value)
@@ -655,14 +775,18 @@ def _read_org(stream: _JsonStream, writer: _Writer, i: int) -> None:
         writer.placeholder_org(group_id)
 
         def rows() -> Iterator[tuple]:
-            for j, raw in stream.values():
-                try:
-                    row = norm.row(group_id, raw, j)
-                except RosterError as exc:
-                    raise exc.at(f"{where}.members[{j}]") from None
-                yield row
+            j = -1
+            try:
+                for j, raw in stream.values():
+                    try:
+                        row = norm.row(group_id, raw, j)
+                    except RosterError as exc:
+                        raise exc.at(f"{where}.members[{j}]") from None
+                    yield row
+            except _DuplicateKey as exc:  # in the record after the last one read
+                raise RosterError(f"{where}.members[{j + 1}]", exc.key, "appears twice in the record") from None
 
-        writer.members(group_id, rows())
+        writer.members(group_id, rows(), lambda n, back: f"{where}.members[{n}]")
     if "group_id" not in header:
         raise RosterError(where, "group_id", "is required")
     writer.org(header, where)
@@ -675,12 +799,17 @@ def _read_org(stream: _JsonStream, writer: _Writer, i: int) -> None:
 # CSV
 
 
-def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress | None = None) -> ImportResult:
-    """Import one organisation's members from a CSV whose header names the member fields."""
+def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress | None = None,
+                      encoding: str = "utf-8") -> ImportResult:
+    """Import one organisation's members from a CSV whose header names the member fields.
+
+    `encoding` is the file's: UTF-8 with or without a BOM by default, "cp932" for the Shift-JIS
+    that Excel and most Japanese HR systems write."""
     started = time.perf_counter()
     path = Path(path)
     total = path.stat().st_size
     group_id = _text(group_id, "group_id", "command line", max_len=MAX_KEY)
+    codec = _codec(encoding)
     conn = ctx.db.conn
     with _import_pragmas(conn):
         with path.open("rb") as raw, ctx.tx():
@@ -688,41 +817,33 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
                 "select service_id from org_services where group_id = ?", [group_id])]
             if conn.execute("select 1 from organisations where group_id = ?", [group_id]).fetchone() is None:
                 raise RosterError("command line", "group_id", f"no organisation {group_id!r}; import it first")
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
+            reader = csv.reader(io.TextIOWrapper(raw, encoding=codec, newline=""))
             try:
-                header = [h.strip() for h in next(reader)]
-            except StopIteration:
-                raise RosterError("line 1", None, "the file is empty (expected a header row)") from None
-            for h in header:
-                if h not in MEMBER_FIELDS:
-                    raise RosterError("line 1", h, "unknown column (expected " + ", ".join(MEMBER_FIELDS) + ")")
-            if len(set(header)) != len(header):
-                raise RosterError("line 1", None, "a column appears twice")
-            for h in REQUIRED_MEMBER_FIELDS:
-                if h not in header:
-                    raise RosterError("line 1", h, "required column is missing")
-            writer = _Writer(ctx, total // (EST_BYTES_PER_MEMBER // 2))
-            norm = _Normaliser(org_services)
-            width = len(header)
+                header = _csv_header(reader)
+                writer = _Writer(ctx, total // (EST_BYTES_PER_MEMBER // 2))
+                norm = _Normaliser(org_services)
+                width = len(header)
+                lines: deque[int] = deque(maxlen=BATCH)  # of the rows being written, to name a repeated one
 
-            def rows() -> Iterator[tuple]:
-                for n, cells in enumerate(reader):
-                    if not cells:
-                        continue
-                    if progress and n % BATCH == 0:
-                        progress(raw.tell(), total)
-                    try:
-                        if len(cells) != width:
-                            raise RosterError(None, None, f"expected {width} cells, found {len(cells)}")
-                        row = norm.row(group_id, dict(zip(header, cells)), reader.line_num)
-                    except RosterError as exc:
-                        raise exc.at(f"line {reader.line_num}") from None
-                    yield row
+                def rows() -> Iterator[tuple]:
+                    for n, cells in enumerate(reader):
+                        if not cells:
+                            continue
+                        if progress and n % BATCH == 0:
+                            progress(raw.tell(), total)
+                        try:
+                            if len(cells) != width:
+                                raise RosterError(None, None, f"expected {width} cells, found {len(cells)}")
+                            row = norm.row(group_id, dict(zip(header, cells)), reader.line_num)
+                        except RosterError as exc:
+                            raise exc.at(f"line {reader.line_num}") from None
+                        lines.append(reader.line_num)
+                        yield row
 
-            try:
-                writer.members(group_id, rows())
-            except (csv.Error, UnicodeDecodeError) as exc:
+                writer.members(group_id, rows(), lambda n, back: f"line {lines[-back]}")
+            except UnicodeDecodeError:  # read ahead in blocks: the line is found again
+                raise _undecodable(path, encoding, "error.import_encoding_csv") from None
+            except csv.Error as exc:
                 raise RosterError(f"line {reader.line_num}", None, f"unreadable CSV: {exc}") from None
             writer.finish()
             writer.audit_org(group_id)
@@ -732,6 +853,22 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
     _after_big_import(ctx, result.members)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _csv_header(reader) -> list[str]:
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise RosterError("line 1", None, "the file is empty (expected a header row)") from None
+    for h in header:
+        if h not in MEMBER_FIELDS:
+            raise RosterError("line 1", h, "unknown column (expected " + ", ".join(MEMBER_FIELDS) + ")")
+    if len(set(header)) != len(header):
+        raise RosterError("line 1", None, "a column appears twice")
+    for h in REQUIRED_MEMBER_FIELDS:
+        if h not in header:
+            raise RosterError("line 1", h, "required column is missing")
+    return header
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,7 +890,7 @@ def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
     """
     from .paths import DEMO_FILE
 
-    with ctx.tx() as db:
+    with _secure_delete(ctx.db.conn), ctx.tx() as db:
         conn = db.conn
         conn.execute("pragma defer_foreign_keys = on")  # delete in any order; checked at commit
         for table in app_tables(db):
@@ -763,4 +900,34 @@ def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
                 conn.execute(f'delete from "{table}"')
         result = import_file(ctx, demo_file or DEMO_FILE)
         audit.record(ctx, "demo.reset", f"terminal:{ctx.terminal}", "ok")
+    _leave_no_trace(ctx)
     return result
+
+
+@contextmanager
+def _secure_delete(conn):
+    """SQLite zeroes what is deleted (cells and freed pages) instead of leaving it in free space."""
+    old = conn.execute("pragma secure_delete").fetchone()[0]
+    conn.execute("pragma secure_delete = on")
+    try:
+        yield
+    finally:
+        conn.execute(f"pragma secure_delete = {int(old)}")
+
+
+def _leave_no_trace(ctx) -> None:
+    """What the reset deleted (codes, links, messages, keys) must not stay readable in the files:
+    VACUUM rewrites the database from what is left (pages freed before the reset held deleted
+    content too) and the checkpoint empties the WAL, whose older frames hold the pages as they
+    were. A terminal reading at that very moment keeps its frames until the next checkpoint."""
+    from .store import busy_error, is_busy
+
+    if ctx.db.conn.in_transaction:  # inside a caller's transaction: nothing is deleted yet
+        return
+    try:
+        ctx.db.execute("vacuum")
+        ctx.db.execute("pragma wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise busy_error(exc) from exc
+        raise

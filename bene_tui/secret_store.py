@@ -39,7 +39,7 @@ class SecretStore:
             return {}
 
     def _write_file(self, data: dict[str, str]) -> None:
-        self.fallback_file.parent.mkdir(parents=True, exist_ok=True)
+        self.fallback_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.fallback_file.with_suffix(f".{os.getpid()}.tmp")  # one per process: terminals share the file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -94,7 +94,7 @@ class SecretStore:
             except ImportError:  # not POSIX: no cross-process lock
                 yield
                 return
-            self.fallback_file.parent.mkdir(parents=True, exist_ok=True)
+            self.fallback_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(f"{self.fallback_file}.lock", os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

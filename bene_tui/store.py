@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -57,6 +58,8 @@ MMAP_BYTES = 1 << 31
 
 def connect(path: str | Path) -> Database:
     """Open (and migrate) a database with WAL, foreign keys and a busy timeout."""
+    if str(path) not in ("", ":memory:"):
+        create_private(path)
     db = Database(str(path))
     conn = db.conn
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -71,6 +74,23 @@ def connect(path: str | Path) -> Database:
     # The import itself turns the map off.
     conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return db
+
+
+def create_private(path: str | Path) -> None:
+    """The file holds every member's 認証キー and the outbox: readable by its owner only (0600).
+    It is created so before SQLite opens it; SQLite gives the -wal, -shm and -journal files it
+    creates the main file's mode (whatever the umask: tests/test_private_files.py), so no
+    umask is needed. Files left 0644 by an older version are tightened."""
+    from .paths import private
+
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # no such directory, not allowed...: SQLite says so when it opens the path
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        private(f"{path}{suffix}")
 
 
 def _enable_wal(db: Database) -> None:
