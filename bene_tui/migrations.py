@@ -240,3 +240,17 @@ def m_indexes_found_by_the_plan_test(db):
     db.execute("create index if not exists idx_tokens_invitation_id on tokens (invitation_id)")
     db.execute("create index if not exists idx_invitations_family_account_id on invitations (family_account_id)")
     db.execute("create index if not exists idx_outbox_flow_id on outbox (flow_id)")
+
+
+@m()
+def m_daily_stats(db):
+    """Where people get stuck, at any size: counts per JST day (days since 1970-01-01), organisation
+    (団体ID, "" when unknown) and terminal, kept by `report.count` in the transaction of each audit
+    row (`audit.record`), and backfilled here from the audit rows already written."""
+    from .report import rebuild
+
+    db.execute("""create table daily_stats (
+        day integer not null, group_id text not null, terminal text not null, metric text not null,
+        n integer not null default 0,
+        primary key (day, group_id, terminal, metric))""")
+    rebuild(db)

@@ -1,0 +1,274 @@
+"""Where people get stuck (issue 16): counts per day (JST), organisation and terminal.
+
+`daily_stats` (day, group_id, terminal, metric) → n is kept by `count`, which `audit.record` calls
+for every row it writes, in the same transaction: the Operations screen and `bene-tui report` read
+only these aggregates, a few thousand rows however long the audit trail is. `rebuild` derives them
+from the audit rows themselves (the migration's backfill, the benchmark).
+
+The time from step 1 to completion cannot be summed: each completion adds one to a duration
+bucket (`dur:<upper bound in seconds>`), and the median is read from the summed histogram,
+interpolated inside its bucket.
+
+Portable SQL only (an upsert with ON CONFLICT; days as integers, not SQLite date functions).
+Pure Python: no textual import.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, timedelta
+
+from .normalize import clean, clean_date
+
+JST_OFFSET = 9 * 3600
+DAY = 86400
+# The funnel of a registration, in order, then the other counts.
+FUNNEL = ("started", "step2", "code_entered", "completed")
+OTHER = ("code_sent", "step1_refused", "lockouts", "resets", "linked",
+         "family_invited", "family_approved", "family_registered")
+METRICS = FUNNEL + OTHER
+# Upper bounds (seconds) of the step-1-to-completion buckets; the last one is open.
+BUCKETS = (30, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
+_OPEN = "inf"
+# action → metric for outcome "ok" (the refusals are in `metric_of`)
+_OK = {
+    "registration.step1": "started",
+    "registration.complete": "completed",
+    "recovery.password_reset": "resets",
+    "link.complete": "linked",
+    "family.invite": "family_invited",
+    "family.approve": "family_approved",
+    "family.register": "family_registered",
+}
+_CODE_PURPOSE = "verification"  # registration's step-3 code (registration.PURPOSE)
+ACTIONS = tuple(_OK) + ("registration.provisional", "code.sent", "code.checked", "auth.login", "link.login")
+LOCKED = "; locked until"  # auth._check's reason when this failure starts a lock
+
+
+def day_of(ts: float) -> int:
+    """The JST calendar day as days since 1970-01-01."""
+    return int((ts + JST_OFFSET) // DAY)
+
+
+def day_text(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+def metric_of(action: str, outcome: str, reason: str | None, detail: dict) -> str | None:
+    if outcome == "ok":
+        if action in _OK:
+            return _OK[action]
+        if action == "registration.provisional" and not detail.get("resumed"):
+            return "step2"
+        if action in ("code.sent", "code.checked") and detail.get("purpose") == _CODE_PURPOSE:
+            return "code_sent" if action == "code.sent" else "code_entered"
+    elif outcome == "refused":
+        if action == "registration.step1":
+            return "step1_refused"
+        if action in ("auth.login", "link.login") and LOCKED in (reason or ""):
+            return "lockouts"
+    return None
+
+
+def bucket(seconds: float) -> str:
+    for upper in BUCKETS:
+        if seconds <= upper:
+            return f"dur:{upper}"
+    return f"dur:{_OPEN}"
+
+
+# -- which organisation a row is about ----------------------------------------------------------
+
+def _one(db, sql: str, args: list) -> object | None:
+    row = db.execute(sql, args).fetchone()
+    return row[0] if row else None
+
+
+def _org_of_account(db, account_id: int, depth: int = 0) -> str | None:
+    gid = _one(db, "select m.group_id from account_members am join members m on m.id = am.member_id "
+                   "where am.account_id = ? limit 1", [account_id])
+    if gid is None:  # provisional: its member is on its flow
+        gid = _one(db, "select m.group_id from flows f join members m on m.id = f.member_id "
+                       "where f.account_id = ? and f.member_id is not null limit 1", [account_id])
+    if gid is None and depth == 0:  # a family account: the inviting member's organisation
+        inviter = _one(db, "select family_of from accounts where id = ?", [account_id])
+        if inviter is not None:
+            gid = _org_of_account(db, inviter, 1)
+    return gid
+
+
+def _org_of_flow(db, flow_id: str) -> str | None:
+    return _one(db, "select m.group_id from flows f join members m on m.id = f.member_id where f.id = ?", [flow_id])
+
+
+def org_of(db, subject: str | None, detail: dict) -> str:
+    """The 団体ID a row is about, from what it names (indexed lookups only), or ""."""
+    if detail.get("group_id"):  # typed at step 1: counted only if it is a real organisation
+        return _one(db, "select group_id from organisations where group_id = ?", [detail["group_id"]]) or ""
+    if detail.get("member") is not None:
+        return _one(db, "select group_id from members where id = ?", [detail["member"]]) or ""
+    gid = None
+    if detail.get("flow"):  # a registration's flow names its member (a password reset's does not)
+        gid = _org_of_flow(db, detail["flow"])
+    kind, _, ref = (subject or "").partition(":")
+    if gid is None and kind == "flow":
+        gid = _org_of_flow(db, ref)
+    elif gid is None and ref.isdigit():
+        if kind == "member":
+            gid = _one(db, "select group_id from members where id = ?", [int(ref)])
+        elif kind == "account":
+            gid = _org_of_account(db, int(ref))
+        elif kind == "invitation":
+            inviter = _one(db, "select account_id from invitations where id = ?", [int(ref)])
+            gid = _org_of_account(db, inviter) if inviter is not None else None
+    return gid or ""
+
+
+# -- keeping the aggregates ---------------------------------------------------------------------
+
+_UPSERT = ("insert into daily_stats (day, group_id, terminal, metric, n) values (?, ?, ?, ?, ?) "
+           "on conflict (day, group_id, terminal, metric) do update set n = daily_stats.n + excluded.n")
+
+
+def _counts(db, row: dict, detail: dict) -> list[str]:
+    metric = metric_of(row["action"], row["outcome"], row["reason"], detail)
+    if metric is None:
+        return []
+    out = [metric]
+    if metric == "completed":
+        # Step 1 to completion: carried by the row, else (rows written before it was) from the flow.
+        seconds = detail.get("seconds")
+        if seconds is None and detail.get("flow"):
+            started = _one(db, "select created_at from flows where id = ?", [detail["flow"]])
+            seconds = row["at"] - started if started is not None else None
+        if seconds is not None:
+            out.append(bucket(seconds))
+    return out
+
+
+def _many(db, sql: str, rows: list) -> None:
+    getattr(db, "conn", db).executemany(sql, rows)  # a sqlite-utils Database, or a bare connection
+
+
+def count(db, row: dict, detail: dict) -> None:
+    """Add one audit row to the aggregates (audit.record calls it inside the row's transaction)."""
+    metrics = _counts(db, row, detail)
+    if metrics:
+        key = (day_of(row["at"]), org_of(db, row["subject"], detail), row["terminal"] or "")
+        _many(db, _UPSERT, [(*key, metric, 1) for metric in metrics])
+
+
+def rebuild(db, batch: int = 50_000) -> int:
+    """Derive `daily_stats` from the whole audit trail (inside the caller's transaction). Returns rows read."""
+    marks = ", ".join("?" * len(ACTIONS))
+    totals: dict[tuple, int] = {}
+    orgs: dict[tuple, str] = {}
+    read = 0
+    cursor = db.execute(f"select at, terminal, action, subject, outcome, reason, detail from audit "
+                        f"where action in ({marks})", list(ACTIONS))
+    names = ("at", "terminal", "action", "subject", "outcome", "reason", "detail")
+    while chunk := cursor.fetchmany(batch):
+        for values in chunk:
+            read += 1
+            row = dict(zip(names, values))
+            detail = json.loads(row["detail"]) if row["detail"] else {}
+            metrics = _counts(db, row, detail)
+            if not metrics:
+                continue
+            who = (row["subject"], detail.get("group_id"), detail.get("member"), detail.get("flow"))
+            if who not in orgs:
+                if len(orgs) > 200_000:
+                    orgs.clear()
+                orgs[who] = org_of(db, row["subject"], detail)
+            key = (day_of(row["at"]), orgs[who], row["terminal"] or "")
+            for metric in metrics:
+                totals[(*key, metric)] = totals.get((*key, metric), 0) + 1
+    db.execute("delete from daily_stats")
+    _many(db, _UPSERT, [(*k, n) for k, n in totals.items()])
+    return read
+
+
+# -- reading them -------------------------------------------------------------------------------
+
+def parse_day(value: str | None, field: str) -> int | None:
+    """A --since/--until date (YYYY-MM-DD and the forms clean_date takes) as a day number; None if empty."""
+    if value is None or not str(value).strip():
+        return None
+    text = clean_date(value, field)
+    return (date.fromisoformat(text) - date(1970, 1, 1)).days
+
+
+def median_seconds(histogram: dict[str, int]) -> float | None:
+    """The median of the bucketed durations, interpolated linearly inside its bucket."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    half, seen, lower = total / 2, 0, 0
+    for upper in (*BUCKETS, math.inf):
+        n = histogram.get(f"dur:{upper if upper != math.inf else _OPEN}", 0)
+        if n and seen + n >= half:
+            if upper == math.inf:
+                return float(lower)
+            return lower + (upper - lower) * (half - seen) / n
+        seen += n
+        lower = upper
+    return float(lower)
+
+
+def _derived(counts: dict[str, int], histogram: dict[str, int]) -> dict:
+    out = {m: counts.get(m, 0) for m in METRICS}
+    out["dropped_step1"] = max(out["started"] - out["step2"], 0)
+    out["dropped_step2"] = max(out["step2"] - out["code_entered"], 0)
+    out["dropped_step3"] = max(out["code_entered"] - out["completed"], 0)
+    out["codes_not_entered"] = max(out["code_sent"] - out["code_entered"], 0)
+    median = median_seconds(histogram)
+    out["median_seconds"] = round(median) if median is not None else None
+    return out
+
+
+def summary(ctx, since: str | None = None, until: str | None = None, org: str | None = None,
+            terminal: str | None = None) -> dict:
+    """Totals, per day, and per day × organisation × terminal, for the period and filters given."""
+    first, last = parse_day(since, "since"), parse_day(until, "until")
+    gid = clean(org, "org", max_len=32, required=False).upper() if org else ""
+    term = clean(terminal, "terminal", max_len=64, required=False) if terminal else ""
+    where, args = [], []
+    for sql, value in (("day >= ?", first), ("day <= ?", last)):
+        if value is not None:
+            where.append(sql)
+            args.append(value)
+    if gid:
+        where.append("group_id = ?")
+        args.append(gid)
+    if term:
+        where.append("terminal = ?")
+        args.append(term)
+    sql = "select day, group_id, terminal, metric, n from daily_stats"
+    if where:
+        sql += " where " + " and ".join(where)
+    groups: dict[tuple, tuple[dict, dict]] = {}
+    for day, group_id, term_name, metric, n in ctx.db.execute(sql, args):
+        counts, hist = groups.setdefault((day, group_id, term_name), ({}, {}))
+        target = hist if metric.startswith("dur:") else counts
+        target[metric] = target.get(metric, 0) + n
+
+    def merged(keys) -> dict:
+        counts: dict[str, int] = {}
+        hist: dict[str, int] = {}
+        for k in keys:
+            for src, dst in zip(groups[k], (counts, hist)):
+                for metric, n in src.items():
+                    dst[metric] = dst.get(metric, 0) + n
+        return _derived(counts, hist)
+
+    days = sorted({k[0] for k in groups})
+    return {
+        "since": day_text(first) if first is not None else None,
+        "until": day_text(last) if last is not None else None,
+        "org": gid or None,
+        "terminal": term or None,
+        "totals": merged(groups),
+        "days": [{"day": day_text(d), **merged([k for k in groups if k[0] == d])} for d in days],
+        "rows": [{"day": day_text(k[0]), "org": k[1], "terminal": k[2], **merged([k])} for k in sorted(groups)],
+    }
