@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("url", help="https://bene-account.local/... as printed by `bene-tui outbox`")
     _add_data_commands(sub)
     _add_mode_commands(sub)
+    _add_ops_commands(sub)
     return p
 
 
@@ -282,9 +283,73 @@ def serve_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Operations: where people get stuck; a person's data requests.
+
+
+def _add_ops_commands(sub) -> None:
+    rep = sub.add_parser("report", help="registrations per day, organisation and terminal: where people get stuck")
+    rep.add_argument("--since", metavar="DATE", help="first day (YYYY-MM-DD, JST)")
+    rep.add_argument("--until", metavar="DATE", help="last day (YYYY-MM-DD, JST)")
+    rep.add_argument("--org", metavar="GROUP_ID", help="only this organisation (団体ID)")
+    rep.add_argument("--terminal", metavar="NAME", help="only this terminal")
+    rep.add_argument("--json", action="store_true", help="print JSON: {since, until, org, terminal, totals, days, rows}")
+
+
+def _refusal(args: argparse.Namespace, error) -> int:
+    """A BeneError from a service, said on stderr in the CLI's language (exit 2)."""
+    from .i18n import t
+
+    where = f"--{error.field}: " if error.field else ""
+    print(f"bene-tui {args.command}: {where}{t(args.lang or 'en', error.key, **error.params)}", file=sys.stderr)
+    return 2
+
+
+def report_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    from . import report
+    from .errors import BeneError
+
+    ctx = _context(args)
+    try:
+        data = report.summary(ctx, args.since, args.until, args.org, args.terminal)
+    except BeneError as error:
+        return _refusal(args, error)
+    finally:
+        ctx.store.close()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    scope = [f"{k} {data[k]}" for k in ("since", "until", "org", "terminal") if data[k]]
+    console.print("Registrations" + (f" ({', '.join(scope)})" if scope else " (all days)"), markup=False)
+    totals = data["totals"]
+    median = totals["median_seconds"]
+    console.print(" → ".join(f"{m} {totals[m]}" for m in report.FUNNEL)
+                  + f"   median step 1 → completed: {'-' if median is None else f'{median // 60} min {median % 60} s'}",
+                  markup=False)
+    table = Table("day", "org", "terminal", *(_SHORT[m] for m in report.SHOWN))
+    for row in [*data["rows"], {"day": "total", "org": "", "terminal": "", **totals}]:
+        table.add_row(row["day"], row["org"], row["terminal"], *(str(row[m]) for m in report.SHOWN))
+    console.print(table)
+    console.print("  ".join(f"{_SHORT[m]} = {m}" for m in report.SHOWN), markup=False, style="dim")
+    return 0
+
+
+_SHORT = {"started": "step1", "step2": "step2", "code_entered": "code", "completed": "done", "dropped_step1": "drop1",
+          "dropped_step2": "drop2", "dropped_step3": "drop3", "code_sent": "sent", "codes_not_entered": "unused",
+          "step1_refused": "refused", "lockouts": "locks", "resets": "resets", "linked": "linked",
+          "family_invited": "f.inv", "family_approved": "f.appr", "family_registered": "f.reg"}
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
 COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
+COMMANDS.update({"report": report_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())

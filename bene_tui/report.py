@@ -19,6 +19,7 @@ import json
 import math
 from datetime import date, timedelta
 
+from .errors import ValidationError
 from .normalize import clean, clean_date
 
 JST_OFFSET = 9 * 3600
@@ -195,7 +196,12 @@ def parse_day(value: str | None, field: str) -> int | None:
     """A --since/--until date (YYYY-MM-DD and the forms clean_date takes) as a day number; None if empty."""
     if value is None or not str(value).strip():
         return None
-    text = clean_date(value, field)
+    try:
+        text = clean_date(value, field)
+    except ValidationError as error:
+        if error.key != "error.date":  # too long, control characters: their own message
+            raise
+        raise ValidationError("ops.error.date", field=field) from None  # (error.date speaks of birth dates)
     return (date.fromisoformat(text) - date(1970, 1, 1)).days
 
 
@@ -214,6 +220,12 @@ def median_seconds(histogram: dict[str, int]) -> float | None:
         seen += n
         lower = upper
     return float(lower)
+
+
+# The order the screen and `report` show them in.
+SHOWN = ("started", "step2", "code_entered", "completed", "dropped_step1", "dropped_step2", "dropped_step3",
+         "code_sent", "codes_not_entered", "step1_refused", "lockouts", "resets", "linked",
+         "family_invited", "family_approved", "family_registered")
 
 
 def _derived(counts: dict[str, int], histogram: dict[str, int]) -> dict:

@@ -94,7 +94,7 @@ def test_rebuild_from_the_audit_trail_gives_the_same_counts(world, clock):
 def test_bad_dates_are_refused_by_field(world, bad):
     with pytest.raises(BeneError) as e:
         report.summary(world, since=bad)
-    assert (e.value.key, e.value.field) == ("error.date", "since")
+    assert (e.value.key, e.value.field) == ("ops.error.date", "since")
 
 
 def test_median_is_interpolated_inside_its_bucket():

@@ -21,6 +21,7 @@ class BaseScreen(Screen):
         Binding("escape", "back", "戻る/Back"),
         Binding("f1", "guide", "ガイド/Guide"),  # helpdesk (and demo): the official text of this step
         Binding("f3", "helpdesk_search", "検索/Search"),  # helpdesk only
+        Binding("ctrl+t", "operations", "運用状況/Operations"),  # helpdesk only (screens/operations.py)
     ]
 
     def t(self, key: str, **params: Any) -> str:
@@ -51,7 +52,7 @@ class BaseScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "guide":
             return self.app.mode != "kiosk"
-        if action == "helpdesk_search":
+        if action in ("helpdesk_search", "operations"):
             return self.app.mode == "helpdesk"
         return True
 
@@ -64,6 +65,11 @@ class BaseScreen(Screen):
         from .helpdesk import open_search
 
         open_search(self.app)
+
+    def action_operations(self) -> None:
+        from .operations import open_operations  # plotext is loaded when the screen first opens
+
+        open_operations(self.app)
 
     def on_screen_resume(self) -> None:
         from ..widgets.guide_panel import sync
