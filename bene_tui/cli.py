@@ -319,7 +319,8 @@ def report_cmd(args: argparse.Namespace) -> int:
     finally:
         ctx.store.close()
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        # Indented for a person; compact (json's C encoder, ten times faster) for a program.
+        print(json.dumps(data, ensure_ascii=False, indent=2 if sys.stdout.isatty() else None))
         return 0
     from rich.console import Console
     from rich.table import Table

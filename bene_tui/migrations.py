@@ -245,12 +245,15 @@ def m_indexes_found_by_the_plan_test(db):
 @m()
 def m_daily_stats(db):
     """Where people get stuck, at any size: counts per JST day (days since 1970-01-01), organisation
-    (団体ID, "" when unknown) and terminal, kept by `report.count` in the transaction of each audit
-    row (`audit.record`), and backfilled here from the audit rows already written."""
+    (団体ID, "" when unknown) and terminal, and their sums over all organisations and/or terminals
+    ('*'), kept by `report.count` in the transaction of each audit row (`audit.record`), and
+    backfilled here from the audit rows already written. Stored in primary-key order (WITHOUT ROWID),
+    so one view (a level and a period) is one range of the table and `report` reads the fine level
+    in order."""
     from .report import rebuild
 
     db.execute("""create table daily_stats (
         day integer not null, group_id text not null, terminal text not null, metric text not null,
         n integer not null default 0,
-        primary key (day, group_id, terminal, metric))""")
+        primary key (group_id, terminal, day, metric)) without rowid""")
     rebuild(db)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, timedelta
+from functools import lru_cache
+from itertools import groupby
 
 from .errors import ValidationError
 from .normalize import clean, clean_date
@@ -32,6 +34,8 @@ METRICS = FUNNEL + OTHER
 # Upper bounds (seconds) of the step-1-to-completion buckets; the last one is open.
 BUCKETS = (30, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
 _OPEN = "inf"
+_BUCKET_KEYS = tuple(f"dur:{u}" for u in (*BUCKETS, _OPEN))
+ALL = "*"  # group_id / terminal of the sums over all of them (not a 団体ID: those are [A-Z0-9-])
 # action → metric for outcome "ok" (the refusals are in `metric_of`)
 _OK = {
     "registration.step1": "started",
@@ -52,6 +56,7 @@ def day_of(ts: float) -> int:
     return int((ts + JST_OFFSET) // DAY)
 
 
+@lru_cache(maxsize=4096)
 def day_text(day: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
@@ -129,7 +134,7 @@ def org_of(db, subject: str | None, detail: dict) -> str:
 # -- keeping the aggregates ---------------------------------------------------------------------
 
 _UPSERT = ("insert into daily_stats (day, group_id, terminal, metric, n) values (?, ?, ?, ?, ?) "
-           "on conflict (day, group_id, terminal, metric) do update set n = daily_stats.n + excluded.n")
+           "on conflict (group_id, terminal, day, metric) do update set n = daily_stats.n + excluded.n")
 
 
 def _counts(db, row: dict, detail: dict) -> list[str]:
@@ -152,12 +157,18 @@ def _many(db, sql: str, rows: list) -> None:
     getattr(db, "conn", db).executemany(sql, rows)  # a sqlite-utils Database, or a bare connection
 
 
+def _levels(day: int, org: str, terminal: str) -> tuple[tuple, ...]:
+    """Each count is kept at four levels: per organisation and terminal, and summed over either or
+    both (ALL), so a view of the whole day, or of one organisation, reads days × metrics rows."""
+    return (day, org, terminal), (day, ALL, ALL), (day, org, ALL), (day, ALL, terminal)
+
+
 def count(db, row: dict, detail: dict) -> None:
     """Add one audit row to the aggregates (audit.record calls it inside the row's transaction)."""
     metrics = _counts(db, row, detail)
     if metrics:
-        key = (day_of(row["at"]), org_of(db, row["subject"], detail), row["terminal"] or "")
-        _many(db, _UPSERT, [(*key, metric, 1) for metric in metrics])
+        levels = _levels(day_of(row["at"]), org_of(db, row["subject"], detail), row["terminal"] or "")
+        _many(db, _UPSERT, [(*key, metric, 1) for key in levels for metric in metrics])
 
 
 def rebuild(db, batch: int = 50_000) -> int:
@@ -182,9 +193,9 @@ def rebuild(db, batch: int = 50_000) -> int:
                 if len(orgs) > 200_000:
                     orgs.clear()
                 orgs[who] = org_of(db, row["subject"], detail)
-            key = (day_of(row["at"]), orgs[who], row["terminal"] or "")
-            for metric in metrics:
-                totals[(*key, metric)] = totals.get((*key, metric), 0) + 1
+            for key in _levels(day_of(row["at"]), orgs[who], row["terminal"] or ""):
+                for metric in metrics:
+                    totals[(*key, metric)] = totals.get((*key, metric), 0) + 1
     db.execute("delete from daily_stats")
     _many(db, _UPSERT, [(*k, n) for k, n in totals.items()])
     return read
@@ -206,13 +217,13 @@ def parse_day(value: str | None, field: str) -> int | None:
 
 
 def median_seconds(histogram: dict[str, int]) -> float | None:
-    """The median of the bucketed durations, interpolated linearly inside its bucket."""
-    total = sum(histogram.values())
+    """The median of the bucketed durations (`dur:*` keys; others ignored), interpolated linearly inside its bucket."""
+    counts = [histogram.get(key, 0) for key in _BUCKET_KEYS]
+    total = sum(counts)
     if not total:
         return None
     half, seen, lower = total / 2, 0, 0
-    for upper in (*BUCKETS, math.inf):
-        n = histogram.get(f"dur:{upper if upper != math.inf else _OPEN}", 0)
+    for upper, n in zip((*BUCKETS, math.inf), counts):
         if n and seen + n >= half:
             if upper == math.inf:
                 return float(lower)
@@ -228,20 +239,23 @@ SHOWN = ("started", "step2", "code_entered", "completed", "dropped_step1", "drop
          "family_invited", "family_approved", "family_registered")
 
 
-def _derived(counts: dict[str, int], histogram: dict[str, int]) -> dict:
+def _derived(counts: dict[str, int]) -> dict:
+    """One group's metric → n (duration buckets among them) as shown: counts, drop-offs, median."""
     out = {m: counts.get(m, 0) for m in METRICS}
     out["dropped_step1"] = max(out["started"] - out["step2"], 0)
     out["dropped_step2"] = max(out["step2"] - out["code_entered"], 0)
     out["dropped_step3"] = max(out["code_entered"] - out["completed"], 0)
     out["codes_not_entered"] = max(out["code_sent"] - out["code_entered"], 0)
-    median = median_seconds(histogram)
+    median = median_seconds(counts)
     out["median_seconds"] = round(median) if median is not None else None
     return out
 
 
 def summary(ctx, since: str | None = None, until: str | None = None, org: str | None = None,
-            terminal: str | None = None) -> dict:
-    """Totals, per day, and per day × organisation × terminal, for the period and filters given."""
+            terminal: str | None = None, rows: bool = True) -> dict:
+    """Totals and per day for the period and filters given; with `rows`, also per day × organisation
+    × terminal (`report`; the screen does without). Sums are done by the database: a few scans of
+    daily_stats, whose size depends on days × organisations × terminals, not on the audit trail."""
     first, last = parse_day(since, "since"), parse_day(until, "until")
     gid = clean(org, "org", max_len=32, required=False).upper() if org else ""
     term = clean(terminal, "terminal", max_len=64, required=False) if terminal else ""
@@ -250,37 +264,35 @@ def summary(ctx, since: str | None = None, until: str | None = None, org: str | 
         if value is not None:
             where.append(sql)
             args.append(value)
-    if gid:
-        where.append("group_id = ?")
-        args.append(gid)
-    if term:
-        where.append("terminal = ?")
-        args.append(term)
-    sql = "select day, group_id, terminal, metric, n from daily_stats"
-    if where:
-        sql += " where " + " and ".join(where)
-    groups: dict[tuple, tuple[dict, dict]] = {}
-    for day, group_id, term_name, metric, n in ctx.db.execute(sql, args):
-        counts, hist = groups.setdefault((day, group_id, term_name), ({}, {}))
-        target = hist if metric.startswith("dur:") else counts
-        target[metric] = target.get(metric, 0) + n
-
-    def merged(keys) -> dict:
-        counts: dict[str, int] = {}
-        hist: dict[str, int] = {}
-        for k in keys:
-            for src, dst in zip(groups[k], (counts, hist)):
-                for metric, n in src.items():
-                    dst[metric] = dst.get(metric, 0) + n
-        return _derived(counts, hist)
-
-    days = sorted({k[0] for k in groups})
-    return {
+    db = ctx.db
+    totals: dict[str, int] = {}
+    per_day: dict[int, dict[str, int]] = {}
+    # The level of the filters asked (ALL for the ones not given): one range of the primary key.
+    level = " and ".join(["group_id = ?", "terminal = ?", *where])
+    for day, metric, n in db.execute(f"select day, metric, n from daily_stats where {level}",
+                                     [gid or ALL, term or ALL, *args]):
+        per_day.setdefault(day, {})[metric] = n
+        totals[metric] = totals.get(metric, 0) + n
+    out = {
         "since": day_text(first) if first is not None else None,
         "until": day_text(last) if last is not None else None,
         "org": gid or None,
         "terminal": term or None,
-        "totals": merged(groups),
-        "days": [{"day": day_text(d), **merged([k for k in groups if k[0] == d])} for d in days],
-        "rows": [{"day": day_text(k[0]), "org": k[1], "terminal": k[2], **merged([k])} for k in sorted(groups)],
+        "totals": _derived(totals),
+        "days": [{"day": day_text(d), **_derived(per_day[d])} for d in sorted(per_day)],
     }
+    if rows:
+        # One row per day × organisation × terminal: the fine level, read in primary-key order.
+        fine, fine_args = ["group_id <> ?", "terminal <> ?", *where], [ALL, ALL, *args]
+        for sql, value in (("group_id = ?", gid), ("terminal = ?", term)):
+            if value:
+                fine.append(sql)
+                fine_args.append(value)
+        found = db.execute(f"select group_id, terminal, day, metric, n from daily_stats where {' and '.join(fine)} "
+                           "order by group_id, terminal, day", fine_args)
+        groups = [(key, {m: n for *_, m, n in rows})
+                  for key, rows in groupby(found, key=lambda r: (r[0], r[1], r[2]))]
+        groups.sort(key=lambda g: (g[0][2], g[0][0], g[0][1]))
+        out["rows"] = [{"day": day_text(day), "org": org_id, "terminal": term_name, **_derived(counts)}
+                       for (org_id, term_name, day), counts in groups]
+    return out

@@ -90,7 +90,7 @@ class OperationsScreen(BaseScreen):
     @on(Button.Pressed, "#ops-show")
     async def load(self) -> None:
         self.filters = {name: self.query_one(f"#{name}", Input).value for name in FILTERS}
-        data = await self.run_service(report.summary, *self.filters.values())
+        data = await self.run_service(report.summary, *self.filters.values(), rows=False)
         if data is not None:
             self.data = data
             self._show()
@@ -101,7 +101,7 @@ class OperationsScreen(BaseScreen):
             return
         totals = data["totals"]
         self.query_one("#ops-median", Static).update(
-            duration(t, totals["median_seconds"]) if data["rows"] else t("ops.no_data"))
+            duration(t, totals["median_seconds"]) if data["days"] else t("ops.no_data"))
         table = self.query_one("#ops-totals", DataTable)
         table.clear(columns=True)
         table.add_columns(t("ops.col_metric"), t("ops.col_value"))
