@@ -294,14 +294,25 @@ def _add_ops_commands(sub) -> None:
     rep.add_argument("--org", metavar="GROUP_ID", help="only this organisation (団体ID)")
     rep.add_argument("--terminal", metavar="NAME", help="only this terminal")
     rep.add_argument("--json", action="store_true", help="print JSON: {since, until, org, terminal, totals, days, rows}")
+    person = sub.add_parser("person", help="a person's data requests (APPI): disclosure and erasure")
+    what = person.add_subparsers(dest="person_command", required=True)
+    exp = what.add_parser("export", help="write everything held about the account's person to a JSON file (0600)")
+    exp.add_argument("login_id", metavar="LOGIN_ID", help="the account's e-mail address or mobile number")
+    exp.add_argument("--out", metavar="FILE", help="the file to create (default: exports/ in the data directory)")
+    exp.add_argument("--operator", metavar="NAME", help="who performs it (default: BENE_TUI_OPERATOR or the OS user)")
+    era = what.add_parser("erase", help="erase the account: no login, login ID free, personal data replaced")
+    era.add_argument("login_id", metavar="LOGIN_ID", help="the account's e-mail address or mobile number")
+    era.add_argument("--operator", metavar="NAME", required=True, help="who performs it (recorded in the audit trail)")
+    era.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
 def _refusal(args: argparse.Namespace, error) -> int:
     """A BeneError from a service, said on stderr in the CLI's language (exit 2)."""
     from .i18n import t
 
-    where = f"--{error.field}: " if error.field else ""
-    print(f"bene-tui {args.command}: {where}{t(args.lang or 'en', error.key, **error.params)}", file=sys.stderr)
+    where = {None: "", "login_id": "LOGIN_ID: "}.get(error.field, f"--{error.field}: ")
+    command = " ".join(filter(None, (args.command, getattr(args, "person_command", None))))
+    print(f"bene-tui {command}: {where}{t(args.lang or 'en', error.key, **error.params)}", file=sys.stderr)
     return 2
 
 
@@ -347,10 +358,40 @@ _SHORT = {"started": "step1", "step2": "step2", "code_entered": "code", "complet
           "family_invited": "f.inv", "family_approved": "f.appr", "family_registered": "f.reg"}
 
 
+def person_cmd(args: argparse.Namespace) -> int:
+    from . import helpdesk, privacy
+    from .errors import BeneError
+    from .i18n import t
+
+    lang = args.lang or "en"
+    erase = args.person_command == "erase"
+    if erase and not args.yes:
+        if not sys.stdin.isatty():
+            print(f"bene-tui person erase: {t(lang, 'privacy.error.confirm')}", file=sys.stderr)
+            return 2
+        answer = input(f"{t(lang, 'privacy.confirm_erase')}\n{args.login_id} [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    ctx = _context(args)
+    try:
+        account_id = privacy.account_for_login(ctx, args.login_id)
+        if erase:
+            result = privacy.erase(ctx, account_id, args.operator)
+            print(t(lang, "privacy.erased", **result))
+        else:
+            result = privacy.export(ctx, account_id, args.operator or helpdesk.default_operator(), args.out)
+            print(t(lang, "privacy.exported", path=result["path"], **result["counts"]))
+    except BeneError as error:
+        return _refusal(args, error)
+    finally:
+        ctx.store.close()
+    return 0
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
 COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
-COMMANDS.update({"report": report_cmd})
+COMMANDS.update({"report": report_cmd, "person": person_cmd})
 
 if __name__ == "__main__":
     sys.exit(main())
