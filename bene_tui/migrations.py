@@ -257,3 +257,9 @@ def m_daily_stats(db):
         n integer not null default 0,
         primary key (group_id, terminal, day, metric)) without rowid""")
     rebuild(db)
+
+
+@m()
+def m_accounts_family_of(db):
+    """A person's disclosure lists the family accounts they invited (privacy.export): by index."""
+    db.execute("create index if not exists idx_accounts_family_of on accounts (family_of)")
