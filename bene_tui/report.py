@@ -91,43 +91,44 @@ def _one(db, sql: str, args: list) -> object | None:
     return row[0] if row else None
 
 
-def _org_of_account(db, account_id: int, depth: int = 0) -> str | None:
-    gid = _one(db, "select m.group_id from account_members am join members m on m.id = am.member_id "
-                   "where am.account_id = ? limit 1", [account_id])
+def _org_of_account(db, account_id: int, one=_one, depth: int = 0) -> str | None:
+    gid = one(db, "select m.group_id from account_members am join members m on m.id = am.member_id "
+                  "where am.account_id = ? limit 1", [account_id])
     if gid is None:  # provisional: its member is on its flow
-        gid = _one(db, "select m.group_id from flows f join members m on m.id = f.member_id "
-                       "where f.account_id = ? and f.member_id is not null limit 1", [account_id])
+        gid = one(db, "select m.group_id from flows f join members m on m.id = f.member_id "
+                      "where f.account_id = ? and f.member_id is not null limit 1", [account_id])
     if gid is None and depth == 0:  # a family account: the inviting member's organisation
-        inviter = _one(db, "select family_of from accounts where id = ?", [account_id])
+        inviter = one(db, "select family_of from accounts where id = ?", [account_id])
         if inviter is not None:
-            gid = _org_of_account(db, inviter, 1)
+            gid = _org_of_account(db, inviter, one, 1)
     return gid
 
 
-def _org_of_flow(db, flow_id: str) -> str | None:
-    return _one(db, "select m.group_id from flows f join members m on m.id = f.member_id where f.id = ?", [flow_id])
+def _org_of_flow(db, flow_id: str, one=_one) -> str | None:
+    return one(db, "select m.group_id from flows f join members m on m.id = f.member_id where f.id = ?", [flow_id])
 
 
-def org_of(db, subject: str | None, detail: dict) -> str:
-    """The 団体ID a row is about, from what it names (indexed lookups only), or ""."""
+def org_of(db, subject: str | None, detail: dict, one=_one) -> str:
+    """The 団体ID a row is about, from what it names (indexed lookups only), or "".
+    `one` runs each lookup (rebuild passes a memoising one: rows of one flow ask the same)."""
     if detail.get("group_id"):  # typed at step 1: counted only if it is a real organisation
-        return _one(db, "select group_id from organisations where group_id = ?", [detail["group_id"]]) or ""
+        return one(db, "select group_id from organisations where group_id = ?", [detail["group_id"]]) or ""
     if detail.get("member") is not None:
-        return _one(db, "select group_id from members where id = ?", [detail["member"]]) or ""
+        return one(db, "select group_id from members where id = ?", [detail["member"]]) or ""
     gid = None
     if detail.get("flow"):  # a registration's flow names its member (a password reset's does not)
-        gid = _org_of_flow(db, detail["flow"])
+        gid = _org_of_flow(db, detail["flow"], one)
     kind, _, ref = (subject or "").partition(":")
     if gid is None and kind == "flow":
-        gid = _org_of_flow(db, ref)
+        gid = _org_of_flow(db, ref, one)
     elif gid is None and ref.isdigit():
         if kind == "member":
-            gid = _one(db, "select group_id from members where id = ?", [int(ref)])
+            gid = one(db, "select group_id from members where id = ?", [int(ref)])
         elif kind == "account":
-            gid = _org_of_account(db, int(ref))
+            gid = _org_of_account(db, int(ref), one)
         elif kind == "invitation":
-            inviter = _one(db, "select account_id from invitations where id = ?", [int(ref)])
-            gid = _org_of_account(db, inviter) if inviter is not None else None
+            inviter = one(db, "select account_id from invitations where id = ?", [int(ref)])
+            gid = _org_of_account(db, inviter, one) if inviter is not None else None
     return gid or ""
 
 
@@ -174,8 +175,17 @@ def count(db, row: dict, detail: dict) -> None:
 def rebuild(db, batch: int = 50_000) -> int:
     """Derive `daily_stats` from the whole audit trail (inside the caller's transaction). Returns rows read."""
     marks = ", ".join("?" * len(ACTIONS))
-    totals: dict[tuple, int] = {}
-    orgs: dict[tuple, str] = {}
+    fine: dict[tuple, int] = {}
+    memo: dict[tuple, object] = {}
+
+    def one(db, sql: str, args: list) -> object | None:
+        key = (sql, *args)
+        if key not in memo:
+            if len(memo) > 500_000:  # bounded memory over ten million rows
+                memo.clear()
+            memo[key] = _one(db, sql, args)
+        return memo[key]
+
     read = 0
     cursor = db.execute(f"select at, terminal, action, subject, outcome, reason, detail from audit "
                         f"where action in ({marks})", list(ACTIONS))
@@ -186,16 +196,14 @@ def rebuild(db, batch: int = 50_000) -> int:
             row = dict(zip(names, values))
             detail = json.loads(row["detail"]) if row["detail"] else {}
             metrics = _counts(db, row, detail)
-            if not metrics:
-                continue
-            who = (row["subject"], detail.get("group_id"), detail.get("member"), detail.get("flow"))
-            if who not in orgs:
-                if len(orgs) > 200_000:
-                    orgs.clear()
-                orgs[who] = org_of(db, row["subject"], detail)
-            for key in _levels(day_of(row["at"]), orgs[who], row["terminal"] or ""):
+            if metrics:
+                key = (day_of(row["at"]), org_of(db, row["subject"], detail, one), row["terminal"] or "")
                 for metric in metrics:
-                    totals[(*key, metric)] = totals.get((*key, metric), 0) + 1
+                    fine[(*key, metric)] = fine.get((*key, metric), 0) + 1
+    totals: dict[tuple, int] = {}
+    for (day, org, terminal, metric), n in fine.items():
+        for level in _levels(day, org, terminal):
+            totals[(*level, metric)] = totals.get((*level, metric), 0) + n
     db.execute("delete from daily_stats")
     _many(db, _UPSERT, [(*k, n) for k, n in totals.items()])
     return read
