@@ -209,8 +209,8 @@ def erase(ctx, account_id: int, operator: str) -> dict:
                    f"expires_at = case when expires_at > ? then ? else expires_at end where {fcond}",
                    [ERASED, now, now, now, *fargs])
         ccond, cargs = _in("flow_id", flow_ids)
-        db.execute(f"update codes set recipient = ?, voided_at = coalesce(voided_at, ?) where {ccond}",
-                   [ERASED, now, *cargs])
+        db.execute(f"update codes set recipient = ?, voided_at = coalesce(voided_at, ?) where recipient = ? or {ccond}",
+                   [ERASED, now, acct["login_id"], *cargs])
         # Messages to the person (or of their flows) lose their text and recipient.
         own = [m["id"] for m in held["messages"] if m["recipient"] == acct["login_id"] or m["flow_id"] in flow_ids]
         ocond, oargs = _in("id", own)
