@@ -50,6 +50,14 @@ async def test_operations_screen_shows_the_counts_and_charts(app_factory, ctx, c
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.data["org"] == "TS000002", what="filtered")
         assert _cell(totals, "started") == "1" and _cell(totals, "completed") == "0"
+        # F4: the same numbers in the other language, the filter kept.
+        other = "en" if lang == "ja" else "ja"
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.lang == other and _cell(app.screen.query_one("#ops-totals", DataTable),
+                                                                    "started", 0) == t(other, "ops.metric.started"),
+                       what="relabelled")
+        assert _cell(app.screen.query_one("#ops-totals", DataTable), "started") == "1"
+        assert len(app.screen.query(PlotextPlot)) == 2
 
 
 async def test_a_bad_date_is_named_beside_its_field(app_factory):
