@@ -244,18 +244,23 @@ def m_indexes_found_by_the_plan_test(db):
 
 @m()
 def m_daily_stats(db):
-    """Where people get stuck, at any size: counts per JST day (days since 1970-01-01), organisation
-    (団体ID, "" when unknown) and terminal, and their sums over all organisations and/or terminals
-    ('*'), kept by `report.count` in the transaction of each audit row (`audit.record`), and
-    backfilled here from the audit rows already written. Stored in primary-key order (WITHOUT ROWID),
-    so one view (a level and a period) is one range of the table and `report` reads the fine level
-    in order."""
+    """Where people get stuck, at any size: one row per JST day (days since 1970-01-01), organisation
+    (団体ID, "" when unknown) and terminal with a column per count (report.COLUMNS), and their sums
+    over all organisations and/or terminals ('*'), kept by `report.count` in the transaction of each
+    audit row (`audit.record`), and backfilled here from the audit rows already written. Stored in
+    primary-key order (WITHOUT ROWID): one view (a level and a period) is one range of the table.
+    The columns are written out here (a migration never changes); a new count is a new migration."""
     from .report import rebuild
 
-    db.execute("""create table daily_stats (
-        day integer not null, group_id text not null, terminal text not null, metric text not null,
-        n integer not null default 0,
-        primary key (group_id, terminal, day, metric)) without rowid""")
+    columns = ("started", "step2", "code_entered", "completed", "code_sent", "step1_refused",
+               "lockouts", "resets", "linked", "family_invited", "family_approved", "family_registered",
+               "dur_30", "dur_60", "dur_90", "dur_120", "dur_180", "dur_240", "dur_300", "dur_420", "dur_600",
+               "dur_900", "dur_1200", "dur_1800", "dur_2700", "dur_3600", "dur_7200", "dur_14400", "dur_43200",
+               "dur_86400", "dur_inf")
+    counts = ", ".join(f"{c} integer not null default 0" for c in columns)
+    db.execute(f"""create table daily_stats (
+        group_id text not null, terminal text not null, day integer not null, {counts},
+        primary key (group_id, terminal, day)) without rowid""")
     rebuild(db)
 
 

@@ -1,12 +1,13 @@
 """Where people get stuck (issue 16): counts per day (JST), organisation and terminal.
 
-`daily_stats` (day, group_id, terminal, metric) → n is kept by `count`, which `audit.record` calls
-for every row it writes, in the same transaction: the Operations screen and `bene-tui report` read
-only these aggregates, a few thousand rows however long the audit trail is. `rebuild` derives them
-from the audit rows themselves (the migration's backfill, the benchmark).
+`daily_stats` has one row per (group_id, terminal, day) with a column per metric (COLUMNS), kept
+by `count`, which `audit.record` calls for every row it writes, in the same transaction: the
+Operations screen and `bene-tui report` read only these aggregates, whose size depends on days ×
+organisations × terminals, however long the audit trail is. `rebuild` derives them from the audit
+rows themselves (the migration's backfill, the benchmark).
 
 The time from step 1 to completion cannot be summed: each completion adds one to a duration
-bucket (`dur:<upper bound in seconds>`), and the median is read from the summed histogram,
+bucket (`dur_<upper bound in seconds>`), and the median is read from the summed histogram,
 interpolated inside its bucket.
 
 Portable SQL only (an upsert with ON CONFLICT; days as integers, not SQLite date functions).
@@ -19,7 +20,6 @@ import json
 import math
 from datetime import date, timedelta
 from functools import lru_cache
-from itertools import groupby
 
 from .errors import ValidationError
 from .normalize import clean, clean_date
@@ -34,7 +34,9 @@ METRICS = FUNNEL + OTHER
 # Upper bounds (seconds) of the step-1-to-completion buckets; the last one is open.
 BUCKETS = (30, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 7200, 14400, 43200, 86400)
 _OPEN = "inf"
-_BUCKET_KEYS = tuple(f"dur:{u}" for u in (*BUCKETS, _OPEN))
+BUCKET_COLUMNS = tuple(f"dur_{u}" for u in (*BUCKETS, _OPEN))
+COLUMNS = METRICS + BUCKET_COLUMNS  # daily_stats' count columns, in this order
+_INDEX = {c: i for i, c in enumerate(COLUMNS)}
 ALL = "*"  # group_id / terminal of the sums over all of them (not a 団体ID: those are [A-Z0-9-])
 # action → metric for outcome "ok" (the refusals are in `metric_of`)
 _OK = {
@@ -80,8 +82,8 @@ def metric_of(action: str, outcome: str, reason: str | None, detail: dict) -> st
 def bucket(seconds: float) -> str:
     for upper in BUCKETS:
         if seconds <= upper:
-            return f"dur:{upper}"
-    return f"dur:{_OPEN}"
+            return f"dur_{upper}"
+    return f"dur_{_OPEN}"
 
 
 # -- which organisation a row is about ----------------------------------------------------------
@@ -134,8 +136,13 @@ def org_of(db, subject: str | None, detail: dict, one=_one) -> str:
 
 # -- keeping the aggregates ---------------------------------------------------------------------
 
-_UPSERT = ("insert into daily_stats (day, group_id, terminal, metric, n) values (?, ?, ?, ?, ?) "
-           "on conflict (group_id, terminal, day, metric) do update set n = daily_stats.n + excluded.n")
+@lru_cache(maxsize=64)
+def _upsert(columns: tuple[str, ...]) -> str:
+    """Add 1 to these columns of a (group_id, terminal, day) row (names from COLUMNS only)."""
+    assert all(c in _INDEX for c in columns)
+    return (f"insert into daily_stats (group_id, terminal, day, {', '.join(columns)}) "
+            f"values (?, ?, ?{', 1' * len(columns)}) on conflict (group_id, terminal, day) do update set "
+            + ", ".join(f"{c} = daily_stats.{c} + 1" for c in columns))
 
 
 def _counts(db, row: dict, detail: dict) -> list[str]:
@@ -158,24 +165,24 @@ def _many(db, sql: str, rows: list) -> None:
     getattr(db, "conn", db).executemany(sql, rows)  # a sqlite-utils Database, or a bare connection
 
 
-def _levels(day: int, org: str, terminal: str) -> tuple[tuple, ...]:
+def _levels(org: str, terminal: str, day: int) -> tuple[tuple, ...]:
     """Each count is kept at four levels: per organisation and terminal, and summed over either or
-    both (ALL), so a view of the whole day, or of one organisation, reads days × metrics rows."""
-    return (day, org, terminal), (day, ALL, ALL), (day, org, ALL), (day, ALL, terminal)
+    both (ALL), so a view of the whole day, or of one organisation, reads one row a day."""
+    return (org, terminal, day), (ALL, ALL, day), (org, ALL, day), (ALL, terminal, day)
 
 
 def count(db, row: dict, detail: dict) -> None:
     """Add one audit row to the aggregates (audit.record calls it inside the row's transaction)."""
     metrics = _counts(db, row, detail)
     if metrics:
-        levels = _levels(day_of(row["at"]), org_of(db, row["subject"], detail), row["terminal"] or "")
-        _many(db, _UPSERT, [(*key, metric, 1) for key in levels for metric in metrics])
+        levels = _levels(org_of(db, row["subject"], detail), row["terminal"] or "", day_of(row["at"]))
+        _many(db, _upsert(tuple(metrics)), levels)
 
 
 def rebuild(db, batch: int = 50_000) -> int:
     """Derive `daily_stats` from the whole audit trail (inside the caller's transaction). Returns rows read."""
     marks = ", ".join("?" * len(ACTIONS))
-    fine: dict[tuple, int] = {}
+    fine: dict[tuple, list[int]] = {}
     memo: dict[tuple, object] = {}
 
     def one(db, sql: str, args: list) -> object | None:
@@ -197,15 +204,19 @@ def rebuild(db, batch: int = 50_000) -> int:
             detail = json.loads(row["detail"]) if row["detail"] else {}
             metrics = _counts(db, row, detail)
             if metrics:
-                key = (day_of(row["at"]), org_of(db, row["subject"], detail, one), row["terminal"] or "")
+                key = (org_of(db, row["subject"], detail, one), row["terminal"] or "", day_of(row["at"]))
+                counts = fine.get(key) or fine.setdefault(key, [0] * len(COLUMNS))
                 for metric in metrics:
-                    fine[(*key, metric)] = fine.get((*key, metric), 0) + 1
-    totals: dict[tuple, int] = {}
-    for (day, org, terminal, metric), n in fine.items():
-        for level in _levels(day, org, terminal):
-            totals[(*level, metric)] = totals.get((*level, metric), 0) + n
+                    counts[_INDEX[metric]] += 1
+    totals: dict[tuple, list[int]] = {}
+    for key, counts in fine.items():
+        for level in _levels(*key):
+            into = totals.get(level) or totals.setdefault(level, [0] * len(COLUMNS))
+            for i, n in enumerate(counts):
+                into[i] += n
     db.execute("delete from daily_stats")
-    _many(db, _UPSERT, [(*k, n) for k, n in totals.items()])
+    _many(db, f"insert into daily_stats (group_id, terminal, day, {', '.join(COLUMNS)}) "
+              f"values (?, ?, ?{', ?' * len(COLUMNS)})", [(*k, *v) for k, v in totals.items()])
     return read
 
 
@@ -224,9 +235,8 @@ def parse_day(value: str | None, field: str) -> int | None:
     return (date.fromisoformat(text) - date(1970, 1, 1)).days
 
 
-def median_seconds(histogram: dict[str, int]) -> float | None:
-    """The median of the bucketed durations (`dur:*` keys; others ignored), interpolated linearly inside its bucket."""
-    counts = [histogram.get(key, 0) for key in _BUCKET_KEYS]
+def median_seconds(counts: list[int] | tuple[int, ...]) -> float | None:
+    """The median of the durations counted in BUCKET_COLUMNS' buckets, interpolated linearly inside its bucket."""
     total = sum(counts)
     if not total:
         return None
@@ -247,14 +257,14 @@ SHOWN = ("started", "step2", "code_entered", "completed", "dropped_step1", "drop
          "family_invited", "family_approved", "family_registered")
 
 
-def _derived(counts: dict[str, int]) -> dict:
-    """One group's metric → n (duration buckets among them) as shown: counts, drop-offs, median."""
-    out = {m: counts.get(m, 0) for m in METRICS}
+def _derived(values) -> dict:
+    """One daily_stats row's counts (in COLUMNS' order) as shown: counts, drop-offs, median."""
+    out = dict(zip(METRICS, values))
     out["dropped_step1"] = max(out["started"] - out["step2"], 0)
     out["dropped_step2"] = max(out["step2"] - out["code_entered"], 0)
     out["dropped_step3"] = max(out["code_entered"] - out["completed"], 0)
     out["codes_not_entered"] = max(out["code_sent"] - out["code_entered"], 0)
-    median = median_seconds(counts)
+    median = median_seconds(values[len(METRICS):])
     out["median_seconds"] = round(median) if median is not None else None
     return out
 
@@ -272,35 +282,28 @@ def summary(ctx, since: str | None = None, until: str | None = None, org: str | 
         if value is not None:
             where.append(sql)
             args.append(value)
-    db = ctx.db
-    totals: dict[str, int] = {}
-    per_day: dict[int, dict[str, int]] = {}
+    db, columns = ctx.db, ", ".join(COLUMNS)
+    cond = "".join(f" and {w}" for w in where)
     # The level of the filters asked (ALL for the ones not given): one range of the primary key.
-    level = " and ".join(["group_id = ?", "terminal = ?", *where])
-    for day, metric, n in db.execute(f"select day, metric, n from daily_stats where {level}",
-                                     [gid or ALL, term or ALL, *args]):
-        per_day.setdefault(day, {})[metric] = n
-        totals[metric] = totals.get(metric, 0) + n
+    per_day = db.execute(f"select day, {columns} from daily_stats where group_id = ? and terminal = ?{cond} "
+                         "order by day", [gid or ALL, term or ALL, *args]).fetchall()
+    totals = [sum(column) for column in zip(*(r[1:] for r in per_day))] or [0] * len(COLUMNS)
     out = {
         "since": day_text(first) if first is not None else None,
         "until": day_text(last) if last is not None else None,
         "org": gid or None,
         "terminal": term or None,
         "totals": _derived(totals),
-        "days": [{"day": day_text(d), **_derived(per_day[d])} for d in sorted(per_day)],
+        "days": [{"day": day_text(r[0]), **_derived(r[1:])} for r in per_day],
     }
     if rows:
-        # One row per day × organisation × terminal: the fine level, read in primary-key order.
+        # One row per day × organisation × terminal: the fine level.
         fine, fine_args = ["group_id <> ?", "terminal <> ?", *where], [ALL, ALL, *args]
         for sql, value in (("group_id = ?", gid), ("terminal = ?", term)):
             if value:
                 fine.append(sql)
                 fine_args.append(value)
-        found = db.execute(f"select group_id, terminal, day, metric, n from daily_stats where {' and '.join(fine)} "
-                           "order by group_id, terminal, day", fine_args)
-        groups = [(key, {m: n for *_, m, n in rows})
-                  for key, rows in groupby(found, key=lambda r: (r[0], r[1], r[2]))]
-        groups.sort(key=lambda g: (g[0][2], g[0][0], g[0][1]))
-        out["rows"] = [{"day": day_text(day), "org": org_id, "terminal": term_name, **_derived(counts)}
-                       for (org_id, term_name, day), counts in groups]
+        found = db.execute(f"select group_id, terminal, day, {columns} from daily_stats where {' and '.join(fine)} "
+                           "order by day, group_id, terminal", fine_args)
+        out["rows"] = [{"day": day_text(r[2]), "org": r[0], "terminal": r[1], **_derived(r[3:])} for r in found]
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -86,6 +85,7 @@ def test_rebuild_from_the_audit_trail_gives_the_same_counts(world, clock):
     # Older completion rows carry no duration: it is read from the flow.
     with world.tx() as db:
         db.execute("update audit set detail = json_remove(detail, '$.seconds') where action = 'registration.complete'")
+        db.execute("update daily_stats set started = 99")  # (rebuilt from nothing but the trail)
         report.rebuild(db)
     assert report.summary(world) == kept
 
@@ -98,7 +98,10 @@ def test_bad_dates_are_refused_by_field(world, bad):
 
 
 def test_median_is_interpolated_inside_its_bucket():
-    assert report.median_seconds({}) is None
-    assert report.median_seconds({"dur:60": 2}) == 45.0  # 30-60 s, half way: the middle of the bucket
-    assert report.median_seconds({"dur:30": 1, "dur:inf": 3}) == 86400.0
-    assert json.dumps(report.summary.__doc__)  # (documented)
+    def hist(**n):
+        return [n.get(c, 0) for c in report.BUCKET_COLUMNS]
+
+    assert report.median_seconds(hist()) is None
+    assert report.median_seconds(hist(dur_60=2)) == 45.0  # 30-60 s, half way: the middle of the bucket
+    assert report.median_seconds(hist(dur_30=1, dur_inf=3)) == 86400.0
+    assert report.median_seconds(hist(dur_30=1, dur_60=1, dur_90=2)) == 60.0
