@@ -272,8 +272,8 @@ def _derived(values) -> dict:
 def summary(ctx, since: str | None = None, until: str | None = None, org: str | None = None,
             terminal: str | None = None, rows: bool = True) -> dict:
     """Totals and per day for the period and filters given; with `rows`, also per day × organisation
-    × terminal (`report`; the screen does without). Sums are done by the database: a few scans of
-    daily_stats, whose size depends on days × organisations × terminals, not on the audit trail."""
+    × terminal (`report`; the screen does without). Reads one daily_stats row a day for the totals
+    (the level the filters name) and, with `rows`, the fine level's rows of the period."""
     first, last = parse_day(since, "since"), parse_day(until, "until")
     gid = clean(org, "org", max_len=32, required=False).upper() if org else ""
     term = clean(terminal, "terminal", max_len=64, required=False) if terminal else ""
