@@ -34,7 +34,7 @@ async def test_operations_screen_shows_the_counts_and_charts(app_factory, ctx, c
         totals = screen.query_one("#ops-totals", DataTable)
         expected = {"started": "4", "step2": "2", "code_entered": "1", "completed": "1", "dropped_step1": "2",
                     "code_sent": "3", "codes_not_entered": "2", "step1_refused": "2", "lockouts": "1",
-                    "resets": "1", "family_invited": "1", "family_approved": "1", "family_registered": "0"}
+                    "resets": "1", "linked": "1", "family_invited": "1", "family_approved": "1", "family_registered": "0"}
         for metric, value in expected.items():
             assert _cell(totals, metric) == value, metric
             assert _cell(totals, metric, 0) == t(lang, f"ops.metric.{metric}")

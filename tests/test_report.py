@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from bene_tui import auth, family, outbox, recovery, registration, report
+from bene_tui import auth, family, linking, outbox, recovery, registration, report
 from bene_tui.errors import BeneError
 from conftest import GOOD_PASSWORD
 from test_family import token_of
 
 WRONG = "not-the-password-9"
+NEW_PASSWORD = "another-long-pass-phrase-77"
 
 
 def _on_terminal(ctx, name: str):
@@ -37,7 +38,7 @@ def _stuck_world(world, clock) -> dict:
             auth.login(world, "benefit_station", "taro@example.jp", WRONG)
     started = recovery.start_reset(world, "taro@example.jp", "ja")
     recovery.check_reset_code(world, started["flow_id"], outbox.latest(world, "taro@example.jp", "password_reset")["code"])
-    recovery.set_new_password(world, started["flow_id"], "another-long-pass-phrase-77")
+    recovery.set_new_password(world, started["flow_id"], NEW_PASSWORD)
     # 1003 reaches step 3 and asks for the code again, but never enters it.
     flow = registration.start(world, "TS000001", "1003", "19781120").flow_id
     registration.submit_credentials(world, flow, "email", "hanako3@example.jp", GOOD_PASSWORD, True, "ja")
@@ -53,7 +54,9 @@ def _stuck_world(world, clock) -> dict:
     other = _on_terminal(world, "kiosk-2")
     member = world.db.execute("select auth_key_1, auth_key_2 from members where group_id = 'TS000002' "
                               "order by auth_key_1 limit 1").fetchone()
-    registration.start(other, "TS000002", *member)
+    flow = registration.start(other, "TS000002", *member).flow_id
+    linking.authenticate(other, flow, "taro@example.jp", NEW_PASSWORD)  # 「すでにお持ちの方」: linked to Taro's
+    linking.complete(other, flow, True)
     return {"taro": taro}
 
 
@@ -64,14 +67,14 @@ def test_counts_each_step_per_day_org_and_terminal(world, clock):
     assert (t["started"], t["step2"], t["code_entered"], t["completed"]) == (4, 2, 1, 1)
     assert (t["dropped_step1"], t["dropped_step2"], t["dropped_step3"]) == (2, 1, 0)
     assert (t["code_sent"], t["codes_not_entered"]) == (3, 2)
-    assert (t["step1_refused"], t["lockouts"], t["resets"], t["linked"]) == (2, 1, 1, 0)
+    assert (t["step1_refused"], t["lockouts"], t["resets"], t["linked"]) == (2, 1, 1, 1)
     assert (t["family_invited"], t["family_approved"], t["family_registered"]) == (1, 1, 0)
     assert 270 <= t["median_seconds"] <= 300  # one completion, 300 s after step 1: the 240-300 s bucket
     day1, day2 = got["days"]
     assert (day1["day"], day1["started"], day2["day"], day2["started"]) == ("2026-04-01", 3, "2026-04-02", 1)
     rows = {(r["day"], r["org"], r["terminal"]): r for r in got["rows"]}
     assert set(rows) == {("2026-04-01", "TS000001", "test-terminal"), ("2026-04-02", "TS000002", "kiosk-2")}
-    assert rows[("2026-04-02", "TS000002", "kiosk-2")]["started"] == 1
+    assert (rows[("2026-04-02", "TS000002", "kiosk-2")]["started"], rows[("2026-04-02", "TS000002", "kiosk-2")]["linked"]) == (1, 1)
     assert report.summary(world, org="ts000002")["totals"]["started"] == 1
     assert report.summary(world, terminal="test-terminal")["totals"]["started"] == 3
     assert report.summary(world, since="2026-04-02")["totals"]["completed"] == 0
