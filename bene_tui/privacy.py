@@ -148,9 +148,13 @@ def export(ctx, account_id: int, operator: str, out: str | None = None) -> dict:
         raise BeneError("privacy.error.file_exists", field="out", staff=str(path), path=str(path)) from None
     except OSError as exc:
         raise BeneError("privacy.error.file", field="out", staff=f"{path}: {exc.strerror}", path=str(path)) from None
-    with op.tx():
-        audit.record(op, "person.export", f"account:{account_id}", "ok", "data disclosed to the person",
-                     file=path.name, **n)
+    try:
+        with op.tx():
+            audit.record(op, "person.export", f"account:{account_id}", "ok", "data disclosed to the person",
+                         file=path.name, **n)
+    except BaseException:  # no disclosure without its audit row (e.g. the database stayed busy)
+        path.unlink(missing_ok=True)
+        raise
     return {"path": str(path), "counts": n}
 
 

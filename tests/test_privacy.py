@@ -119,3 +119,18 @@ def test_a_bad_operator_name_is_refused_before_anything(world, name):
     with pytest.raises(BeneError):
         privacy.erase(world, people["taro"], name)
     assert world.db["accounts"].get(people["taro"])["login_id"] == TARO
+
+
+def test_no_disclosure_file_without_its_audit_row(world, tmp_path, monkeypatch):
+    from bene_tui import audit
+    from bene_tui.store import busy_error
+
+    people = _people(world)
+
+    def busy(*args, **kw):
+        raise busy_error(RuntimeError("database is locked"))
+
+    monkeypatch.setattr(audit, "record", busy)
+    with pytest.raises(BeneError) as e:
+        privacy.export(world, people["taro"], "佐々木", str(tmp_path / "taro.json"))
+    assert e.value.key == "error.busy" and not (tmp_path / "taro.json").exists()
