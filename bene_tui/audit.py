@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from . import report
+
 FORBIDDEN = ("password", "code", "token")
 
 
@@ -15,18 +17,18 @@ def record(ctx, action: str, subject: str | None, outcome: str, reason: str | No
     for k in detail:
         if any(word in k for word in FORBIDDEN):
             raise ValueError(f"audit detail may not carry secrets: {k}")
-    ctx.db["audit"].insert(
-        {
-            "at": ctx.now(),
-            "terminal": ctx.terminal,
-            "actor": ctx.actor,
-            "action": action,
-            "subject": subject,
-            "outcome": outcome,
-            "reason": reason,
-            "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
-        }
-    )
+    row = {
+        "at": ctx.now(),
+        "terminal": ctx.terminal,
+        "actor": ctx.actor,
+        "action": action,
+        "subject": subject,
+        "outcome": outcome,
+        "reason": reason,
+        "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
+    }
+    ctx.db["audit"].insert(row)
+    report.count(ctx.db, row, detail)  # the Operations screen's aggregates, in the same transaction
 
 
 def for_subject(ctx, subject: str, limit: int = 200) -> list[dict]:

@@ -256,3 +256,31 @@ def m_login_id_held_once_verified(db):
     db.execute("create index idx_accounts_login_key on accounts (login_key)")
     db.execute("create unique index idx_accounts_login_key_held on accounts (login_key) "
                "where status != 'provisional' or verified_at is not null")
+
+
+@m()
+def m_daily_stats(db):
+    """Where people get stuck, at any size: one row per JST day (days since 1970-01-01), organisation
+    (団体ID, "" when unknown) and terminal with a column per count (report.COLUMNS), and their sums
+    over all organisations and/or terminals ('*'), kept by `report.count` in the transaction of each
+    audit row (`audit.record`), and backfilled here from the audit rows already written. Stored in
+    primary-key order (WITHOUT ROWID): one view (a level and a period) is one range of the table.
+    The columns are written out here (a migration never changes); a new count is a new migration."""
+    from .report import rebuild
+
+    columns = ("started", "step2", "code_entered", "completed", "code_sent", "step1_refused",
+               "lockouts", "resets", "linked", "family_invited", "family_approved", "family_registered",
+               "dur_30", "dur_60", "dur_90", "dur_120", "dur_180", "dur_240", "dur_300", "dur_420", "dur_600",
+               "dur_900", "dur_1200", "dur_1800", "dur_2700", "dur_3600", "dur_7200", "dur_14400", "dur_43200",
+               "dur_86400", "dur_inf")
+    counts = ", ".join(f"{c} integer not null default 0" for c in columns)
+    db.execute(f"""create table daily_stats (
+        group_id text not null, terminal text not null, day integer not null, {counts},
+        primary key (group_id, terminal, day)) without rowid""")
+    rebuild(db)
+
+
+@m()
+def m_accounts_family_of(db):
+    """A person's disclosure lists the family accounts they invited (privacy.export): by index."""
+    db.execute("create index if not exists idx_accounts_family_of on accounts (family_of)")

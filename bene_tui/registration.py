@@ -206,7 +206,7 @@ def complete(ctx, flow_id: str, confirmed: bool) -> int:
                                 staff="member record linked by another terminal meanwhile") from None
             flows.update(ctx, flow_id, state="completed", expires_at=now)
             audit.record(ctx, "registration.complete", f"account:{flow['account_id']}", "ok",
-                         member=flow["member_id"], flow=flow_id)
+                         member=flow["member_id"], flow=flow_id, seconds=round(now - flow["created_at"]))
     if error:
         raise error
     return flow["account_id"]

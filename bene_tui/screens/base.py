@@ -22,6 +22,7 @@ class BaseScreen(Screen):
         Binding("escape", "back", "戻る/Back", id="back"),
         Binding("f1", "guide", "ガイド/Guide", id="guide"),  # helpdesk (and demo): the official text of this step
         Binding("f3", "helpdesk_search", "検索/Search", id="search"),  # helpdesk only
+        Binding("ctrl+t", "operations", "運用状況/Operations", id="operations"),  # helpdesk only (screens/operations.py)
     ]
 
     def t(self, key: str, **params: Any) -> str:
@@ -52,7 +53,7 @@ class BaseScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "guide":
             return self.app.mode != "kiosk"
-        if action == "helpdesk_search":
+        if action in ("helpdesk_search", "operations"):
             return self.app.mode == "helpdesk"
         return True
 
@@ -65,6 +66,11 @@ class BaseScreen(Screen):
         from .helpdesk import open_search
 
         open_search(self.app)
+
+    def action_operations(self) -> None:
+        from .operations import open_operations  # plotext is loaded when the screen first opens
+
+        open_operations(self.app)
 
     def on_screen_resume(self) -> None:
         from ..widgets.guide_panel import sync

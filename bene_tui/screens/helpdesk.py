@@ -28,6 +28,7 @@ from ..widgets.button import Button
 from ..widgets.field import Field
 from ..widgets.literal import literal
 from ..widgets.chrome import AppHeader, app_footer
+from . import privacy as privacy_requests
 from .base import BaseScreen
 
 
@@ -246,6 +247,8 @@ class PersonScreen(BaseScreen):
     PersonScreen .hd { padding: 0 2; }
     PersonScreen #hd-actions { height: auto; }
     PersonScreen #hd-actions Button { margin-right: 1; }
+    PersonScreen #hd-privacy { height: auto; }
+    PersonScreen #hd-privacy Button { margin-right: 1; }
     PersonScreen #hd-timeline { height: auto; max-height: 30; }
     """
 
@@ -263,6 +266,8 @@ class PersonScreen(BaseScreen):
             yield Static(self.t("hd.actions"), classes="field-label")
             yield Horizontal(id="hd-actions")
             yield Static("", id="hd-no-actions", classes="hint", markup=False)
+            yield Horizontal(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
+            yield Static("", id="hd-privacy-result", markup=False)
             yield Static("", classes="form-error", markup=False)
             yield Static(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
@@ -297,6 +302,9 @@ class PersonScreen(BaseScreen):
         danger = any(a["action"] in helpdesk.DESTRUCTIVE for a in self.actions)
         self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
         self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
+        requests = self.query_one("#hd-privacy", Horizontal)
+        await requests.remove_children()
+        await requests.mount_all(privacy_requests.buttons(self))
         table = self.query_one("#hd-timeline", DataTable)
         table.clear(columns=True)
         table.add_columns(t("hd.col_at"), t("hd.col_source"), t("hd.col_what"), t("hd.col_outcome"),
@@ -357,6 +365,10 @@ class PersonScreen(BaseScreen):
             await self._run(action)
 
         with_operator(self.app, lambda: self.app.push_screen(ConfirmScreen(question), answered))
+
+    @on(Button.Pressed, "#privacy-export, #privacy-erase")
+    def _privacy_request(self, event: Button.Pressed) -> None:
+        privacy_requests.ask(self, event.button.id.removeprefix("privacy-"))
 
     async def _run(self, action: dict) -> None:
         fn = helpdesk.ACTIONS[action["action"]]

@@ -1,0 +1,136 @@
+"""Data requests (APPI): disclosure (開示) and erasure (削除) of one person's data, as services."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from bene_tui import auth, family, outbox, privacy, registration
+from bene_tui.errors import BeneError
+from conftest import GOOD_PASSWORD
+from test_family import member as register, token_of
+
+TARO = "taro@example.jp"
+ICHIRO = "ichiro@example.jp"
+
+
+def _people(world) -> dict:
+    """Taro (with a family invitation and failed logins) and Ichiro, registered through the services."""
+    taro = register(world, login=TARO)
+    invited = family.invite(world, taro, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-15", "hanako@example.jp", "ja")
+    family.approve(world, token_of(invited["message"]), taro)
+    with pytest.raises(BeneError):
+        auth.login(world, "benefit_station", TARO, "wrong-password-123")
+    ichiro = register(world, key1="1004", key2="19950303", login=ICHIRO)
+    return {"taro": taro, "ichiro": ichiro, "invitation": invited["invitation_id"]}
+
+
+def _raw(world) -> bytes:
+    path = Path(world.store.path)
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def test_export_holds_each_category_and_nobody_else(world, tmp_path):
+    people = _people(world)
+    code = outbox.latest(world, TARO, "verification")["code"]
+    out = tmp_path / "taro.json"
+    result = privacy.export(world, people["taro"], "佐々木", str(out))
+    assert result["path"] == str(out)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    text = out.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["account"]["login_id"] == TARO and data["account"]["password"] == "set"
+    assert [m["name"] for m in data["members"]] == ["山田 太郎"]
+    assert data["members"][0]["auth_key_2"] == privacy.WITHHELD
+    assert [i["id"] for i in data["invitations"]] == [people["invitation"]]
+    assert {f["kind"] for f in data["flows"]} == {"enrol"}
+    assert {m["recipient"] for m in data["messages"]} == {TARO}
+    assert {"registration.complete", "auth.login", "family.invite"} <= {r["action"] for r in data["audit"]}
+    assert result["counts"] == data["counts"] == {
+        "account": 1, "members": 1, "family_accounts": 0, "invitations": 1, "flows": len(data["flows"]),
+        "messages": len(data["messages"]), "audit": len(data["audit"])}
+    assert all(result["counts"][k] for k in ("flows", "messages", "audit"))
+    # Nothing of another person, and no credential: password hash, 認証キー2, code, link.
+    for absent in (ICHIRO, "鈴木 一郎", "$argon2", "19850401", code):
+        assert absent not in text, absent
+    [row] = world.db.execute("select actor, subject, detail from audit where action = 'person.export'").fetchall()
+    assert row[0] == "operator:佐々木" and row[1] == f"account:{people['taro']}" and TARO not in row[2]
+    with pytest.raises(BeneError) as e:  # never over an existing file
+        privacy.export(world, people["taro"], "佐々木", str(out))
+    assert e.value.key == "privacy.error.file_exists"
+
+
+def test_erase_frees_the_login_id_and_leaves_no_trace_of_it(world):
+    people = _people(world)
+    audit_before = world.db.execute("select count(*) from audit").fetchone()[0]
+    about_before = world.db.execute("select count(*) from audit where subject = ?",
+                                    [f"account:{people['taro']}"]).fetchone()[0]
+    messages_before = world.db.execute("select count(*) from outbox").fetchone()[0]
+    result = privacy.erase(world, people["taro"], "佐々木")
+    assert result["members_unlinked"] == 1 and result["messages"] >= 2
+    # The trail still adds up: same rows about the same ids, one more for the erasure itself.
+    assert world.db.execute("select count(*) from audit").fetchone()[0] == audit_before + 1
+    assert world.db.execute("select count(*) from audit where subject = ?",
+                            [f"account:{people['taro']}"]).fetchone()[0] == about_before + 1
+    assert world.db.execute("select count(*) from outbox").fetchone()[0] == messages_before
+    [row] = world.db.execute("select actor, reason, detail from audit where action = 'person.erase'").fetchall()
+    assert row[0] == "operator:佐々木" and TARO not in (row[1] + row[2])
+    for table, columns in (("outbox", "recipient || coalesce(subject, '') || body"),
+                           ("audit", "coalesce(subject, '') || coalesce(reason, '') || coalesce(detail, '')"),
+                           ("accounts", "login_id || login_key"), ("flows", "coalesce(login_id, '')"),
+                           ("codes", "recipient"), ("outbox_recipients", "recipient")):
+        assert not world.db.execute(f"select count(*) from {table} where {columns} like ?",
+                                    [f"%{TARO}%"]).fetchone()[0], table
+    raw = _raw(world)
+    assert TARO.encode() not in raw
+    assert ICHIRO.encode() in raw  # (the check can see a login ID)
+    with pytest.raises(BeneError) as e:
+        auth.login(world, "benefit_station", TARO, GOOD_PASSWORD)
+    assert e.value.key == auth.CASE1 and e.value.staff == "unknown login ID"
+    # Ichiro is untouched; the member record stays and can register again, with the same login ID.
+    assert auth.login(world, "benefit_station", ICHIRO, GOOD_PASSWORD)["account_id"] == people["ichiro"]
+    again = register(world, login=TARO)
+    assert again != people["taro"]
+    with pytest.raises(BeneError) as e:
+        privacy.erase(world, people["taro"], "佐々木")
+    assert e.value.key == "privacy.error.erased"
+    assert world.db.execute("select count(*) from audit where action = 'person.erase' and outcome = 'refused'"
+                            ).fetchone()[0] == 1
+
+
+def test_erase_of_a_family_account_erases_its_invitation(world):
+    people = _people(world)
+    inv = world.db["invitations"].get(people["invitation"])
+    message = outbox.latest(world, "hanako@example.jp")
+    family_id = family.register(world, token_of(message), "山田 花子", "1987-06-15", GOOD_PASSWORD, True)
+    privacy.erase(world, family_id, "佐々木")
+    inv = world.db["invitations"].get(people["invitation"])
+    assert (inv["name"], inv["contact"], inv["birth_date"]) == (privacy.ERASED, privacy.ERASED, None)
+    assert b"hanako@example.jp" not in _raw(world)
+
+
+@pytest.mark.parametrize("name", ["", "a:b", "x" * 41])
+def test_a_bad_operator_name_is_refused_before_anything(world, name):
+    people = _people(world)
+    with pytest.raises(BeneError):
+        privacy.erase(world, people["taro"], name)
+    assert world.db["accounts"].get(people["taro"])["login_id"] == TARO
+
+
+def test_no_disclosure_file_without_its_audit_row(world, tmp_path, monkeypatch):
+    from bene_tui import audit
+    from bene_tui.store import busy_error
+
+    people = _people(world)
+
+    def busy(*args, **kw):
+        raise busy_error(RuntimeError("database is locked"))
+
+    monkeypatch.setattr(audit, "record", busy)
+    with pytest.raises(BeneError) as e:
+        privacy.export(world, people["taro"], "佐々木", str(tmp_path / "taro.json"))
+    assert e.value.key == "error.busy" and not (tmp_path / "taro.json").exists()
