@@ -22,6 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _shell_operator() -> str:
+    """Who runs a command from a shell: BENE_TUI_OPERATOR, else the shell's own user (a person's own
+    login here, unlike a helpdesk desk's shared one, where the agent types their name)."""
+    import getpass
+
+    from .helpdesk import configured_operator
+
+    return configured_operator() or getpass.getuser()
+
+
 def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
     from .app import BeneApp
 
@@ -579,7 +589,7 @@ _SHORT = {"started": "step1", "step2": "step2", "code_entered": "code", "complet
 
 
 def person_cmd(args: argparse.Namespace) -> int:
-    from . import helpdesk, privacy
+    from . import privacy
     from .errors import BeneError
     from .i18n import t
 
@@ -599,7 +609,7 @@ def person_cmd(args: argparse.Namespace) -> int:
             result = privacy.erase(ctx, account_id, args.operator)
             print(t(lang, "privacy.erased", **result))
         else:
-            result = privacy.export(ctx, account_id, args.operator or helpdesk.default_operator(), args.out)
+            result = privacy.export(ctx, account_id, args.operator or _shell_operator(), args.out)
             print(t(lang, "privacy.exported", path=result["path"], **result["counts"]))
     except BeneError as error:
         return _refusal(args, error)

@@ -77,7 +77,7 @@ def buttons(screen) -> list[Button]:
 def ask(screen, what: str) -> None:
     """Confirm, then run the request as the operator named and show what it did."""
     t, account_id = screen.t, screen.data["account"]["id"]
-    operator = getattr(screen.app, "operator", None) or helpdesk.default_operator()
+    operator = screen.app.operator or ""  # the agent typed it this shift (never the OS user)
 
     async def answered(name: str | None) -> None:
         if not name:
