@@ -163,22 +163,23 @@ class ForgotPasswordScreen(RecoveryScreen):
     async def _next(self, event: Button.Pressed) -> None:
         started = await self.run_service(recovery.start_reset, *self.values(), self.app.lang, button=event.button)
         if started is not None:
-            self.app.push_screen(ResetCodeScreen(started["flow_id"], started["shown"]))
+            self.app.push_screen(ResetCodeScreen(started["flow_id"], started["shown"], started["channel"]))
 
 
 class ResetCodeScreen(RecoveryScreen):
     STEPS, STEP = PW_STEPS, 2
     FIELDS, SUBMIT = ("code",), "reset-send"
 
-    def __init__(self, flow_id: str, shown: str) -> None:
+    def __init__(self, flow_id: str, shown: str, channel: str = "email") -> None:
         super().__init__()
-        self.flow_id, self.shown = flow_id, shown
+        self.flow_id, self.shown, self.channel = flow_id, shown, channel
 
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.reset_code_lead", login_id=display_login_id(self.shown)), classes="lead",
                      markup=False)
-        yield Static(self.t("recovery.sender_note"), classes="hint", markup=False)
-        yield Field("code", self.t("recovery.code"), placeholder="123456", max_length=20)
+        if self.channel == "email":  # the sender's address is an e-mail matter
+            yield Static(self.t("recovery.sender_note"), id="sender-note", classes="hint", markup=False)
+        yield Field("code", self.t("recovery.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("recovery.send"), id="reset-send", variant="primary")
             yield Button(self.t("recovery.resend"), id="reset-resend")
