@@ -136,7 +136,7 @@ def check_reset_code(ctx, flow_id: str, code: str) -> bool:
     try:  # the same state machine with or without an account: a code that was never sent never matches
         verification.check(ctx, flow_id, RESET_PURPOSE, code, on_success=verified)
     except BeneError as error:
-        if error.key in ("error.code_wrong", "error.code_void"):  # guesses; an expired code is not one
+        if error.key in verification.WRONG_ENTRY:  # guesses; an expired code is not one
             with ctx.tx():
                 throttle.fail(ctx, _reset_key(ctx), ctx.rules.step1_free_failures, ctx.rules.step1_wait)
         raise

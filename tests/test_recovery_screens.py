@@ -367,3 +367,24 @@ async def test_reset_code_screen_names_the_mail_sender_only_for_email(app_factor
         assert (app.t("recovery.sender_note") in screen_text(pilot)) is email
         # the code field's example is the one registration shows, not digits that look typed in
         assert screen.query_one("#code", Input).placeholder == app.t("reg.code_placeholder")
+
+
+async def test_an_earlier_reset_code_after_a_resend_says_it_was_replaced(app_factory, ctx, tmp_path, clock):
+    register(ctx)
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+        await fill(pilot, ("login_id", "taro@example.jp"))
+        screen = await wait_screen(pilot, ResetCodeScreen)
+        first = messages(tmp_path, "password_reset")[-1]["code"]
+        clock.advance(61)
+        screen.query_one("#reset-resend", Button).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages(tmp_path, "password_reset")) == 2, what="a second code")
+        if messages(tmp_path, "password_reset")[-1]["code"] == first:
+            pytest.skip("the resend drew the same six digits")
+        screen.query_one("#code", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("code", first))
+        await wait_for(pilot, lambda: app.t("error.code_replaced", left=4) in error_text(pilot, "code"), what="replaced")
+    assert query(tmp_path, "select attempts from codes order by id")[-1] == {"attempts": 1}

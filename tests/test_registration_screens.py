@@ -1006,3 +1006,28 @@ async def test_the_real_owner_is_not_blocked_by_a_squatters_provisional_registra
     assert [m["purpose"] for m in messages_to(tmp_path, "taro@example.jp")] == ["verification"] * 2
     assert query(tmp_path, "select status from accounts where login_key = 'taro@example.jp' order by id") == [
         {"status": "provisional"}, {"status": "active"}]  # the squatter's holds nothing; it ends at its step 3
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_an_earlier_code_after_a_resend_says_it_was_replaced_and_counts(app_factory, tmp_path, clock, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        screen = await wait_screen(pilot, Step3Screen)
+        first = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        clock.advance(61)
+        await press_button(pilot, screen.query_one("#resend", Button))
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro@example.jp")) == 2, what="a second message")
+        second = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        if second == first:
+            pytest.skip("the resend drew the same six digits")
+        error = screen.query_one("#code-error", Static)
+        await type_code(pilot, first)
+        await wait_for(pilot, lambda: app.t("error.code_replaced", left=4) in str(error.render()), what="replaced")
+        await type_code(pilot, other_code(second))  # still counted on the same code: 3 left, the plain answer
+        await wait_for(pilot, lambda: str(error.render()).startswith(app.t("error.code_wrong")), what="wrong")
+        live = query(tmp_path, "select attempts, voided_at from codes order by id")[-1]
+        assert live == {"attempts": 2, "voided_at": None}
+        await type_code(pilot, second)
+        await wait_screen(pilot, Step4Screen)
