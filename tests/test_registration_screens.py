@@ -984,7 +984,9 @@ async def test_the_first_valid_code_wins_and_the_other_flow_is_offered_linking(a
         assert str(setup.label) == "紐づけ設定する"
         await wait_for(pilot, lambda: step3.focused is setup, what="the focus on 紐づけ設定する")
         await pilot.press("enter")
-        await wait_screen(pilot, LinkLoginScreen)
+        link = await wait_screen(pilot, LinkLoginScreen)
+        assert link.query_one("#login_id", Input).value == "owner@example.jp"  # carried over from step 2
+        assert link.focused is link.query_one("#password")
     rows = query(tmp_path, "select id, status from accounts where login_key = 'owner@example.jp'")
     assert rows == [{"id": owner, "status": "active"}]
     assert_registered(tmp_path, "owner@example.jp")

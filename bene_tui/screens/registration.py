@@ -302,7 +302,7 @@ class Step2Screen(FlowScreen):
     def _link(self) -> None:
         from .linking_entry import link_screen
 
-        self.app.push_screen(link_screen(self.flow_id))
+        self.app.push_screen(link_screen(self.flow_id, self.query_one("#login_id", Input).value.strip()))
 
 
 class Step3Screen(FlowScreen):
@@ -379,7 +379,7 @@ class Step3Screen(FlowScreen):
     def _link(self) -> None:
         from .linking_entry import link_screen
 
-        self.app.push_screen(link_screen(self.flow_id))
+        self.app.push_screen(link_screen(self.flow_id, display_login_id(self.recipient)))
 
     @on(Button.Pressed, "#resend")
     async def _resend(self, event: Button.Pressed) -> None:
