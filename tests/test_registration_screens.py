@@ -1033,3 +1033,17 @@ async def test_an_earlier_code_after_a_resend_says_it_was_replaced_and_counts(ap
         assert live == {"attempts": 2, "voided_at": None}
         await type_code(pilot, second)
         await wait_screen(pilot, Step4Screen)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_completed_registrations_spelling_of_the_login_id_wins(app_factory, tmp_path, lang):
+    async with app_factory(lang=lang).run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "Taro.Test@Example.JP")  # then abandoned at step 3
+        await wait_screen(pilot, Step3Screen)
+        for _ in range(3):
+            await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+        await register_through_screens(pilot, tmp_path, "taro.test@example.jp", "taro.test@example.jp")
+    [acct] = query(tmp_path, "select login_id, status from accounts where login_key = 'taro.test@example.jp'")
+    assert acct == {"login_id": "taro.test@example.jp", "status": "active"}
