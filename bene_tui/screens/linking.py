@@ -40,7 +40,7 @@ class LinkLoginScreen(FlowScreen):
         yield Static(self.t("link.heading"), classes="title", markup=False)
         yield Static(self.t("link.login_lead"), classes="lead", markup=False)
         yield Static("", id="link-org", markup=False)
-        yield Field("login_id", self.t("link.login_id"), placeholder="taro.yamada@example.jp", value=self.login_id)
+        yield Field("login_id", self.t("link.login_id"), placeholder=self.t("example.email"), value=self.login_id)
         yield Field("password", self.t("link.password"), password=True)
         yield Button(self.t("link.login"), id="link-login", variant="primary")
         yield Case1Notice(id="case1", classes="notice hidden")

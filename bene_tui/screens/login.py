@@ -82,7 +82,7 @@ class LoginScreen(BaseScreen):
                 yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.service,
                              allow_blank=False, id="login-service")
                 yield FieldError(id="service-error")
-                yield Field("login-id", self.t("login.login_id"), placeholder="taro.yamada@example.jp")
+                yield Field("login-id", self.t("login.login_id"), placeholder=self.t("example.email"))
                 yield Field("login-password", self.t("login.password"), password=True)
                 yield Button(self.t("login.submit"), id="login-submit", variant="primary")
                 yield Static("", classes="form-error", markup=False)

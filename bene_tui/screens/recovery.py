@@ -96,7 +96,7 @@ class ForgotIdScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_id"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_id_lead"), classes="lead", markup=False)
-        yield Field("group_id", self.t("recovery.group_id"), placeholder="BO100001")
+        yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
         yield Button(self.t("recovery.next"), id="forgot-id-next", variant="primary")
@@ -156,7 +156,7 @@ class ForgotPasswordScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_password"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_password_lead"), classes="lead", markup=False)
-        yield Field("login_id", self.t("recovery.login_id"), placeholder="taro.yamada@example.jp")
+        yield Field("login_id", self.t("recovery.login_id"), placeholder=self.t("example.email"))
         yield Button(self.t("recovery.next"), id="reset-next", variant="primary")
 
     @on(Button.Pressed, "#reset-next")
@@ -251,9 +251,9 @@ class ForgotKeysScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_keys"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_keys_lead"), classes="lead", markup=False)
-        yield Field("group_id", self.t("recovery.group_id"), placeholder="BO100001")
-        yield Field("kana", self.t("recovery.kana"), placeholder="ヤマダ タロウ")
-        yield Field("birth_date", self.t("recovery.birth_date"), placeholder="1985-04-01")
+        yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
+        yield Field("kana", self.t("recovery.kana"), placeholder=self.t("example.kana"))
+        yield Field("birth_date", self.t("recovery.birth_date"), placeholder=self.t("example.birth_date"))
         yield Button(self.t("recovery.next"), id="keys-next", variant="primary")
 
     @on(Button.Pressed, "#keys-next")

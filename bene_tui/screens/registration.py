@@ -86,7 +86,7 @@ class Step1Screen(FlowScreen):
 
     def form(self) -> ComposeResult:
         yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
-        yield Field("group_id", self.t("reg.group_id"), placeholder="BO100001")
+        yield Field("group_id", self.t("reg.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
         yield Button(self.t("reg.next"), id="next", variant="primary")
@@ -164,7 +164,7 @@ class Step2Screen(FlowScreen):
         with ChoiceSet(id="kind"):
             yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
             yield Choice(self.t("reg.kind_sms"), id="kind-sms")
-        yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
+        yield Field("login_id", self.t("reg.login_id_email"), placeholder=self.t("example.email"))
         yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
         yield Field("password2", self.t("reg.password2"), password=True)
         yield Static(self.t("reg.terms_title"), classes="field-label")
@@ -219,7 +219,7 @@ class Step2Screen(FlowScreen):
     def after_relabel(self) -> None:
         sms = self.kind == "sms"
         self.query_one("#field-login_id", Field).set_label(self.t("reg.login_id_sms" if sms else "reg.login_id_email"))
-        self.query_one("#login_id", Input).placeholder = "090-1234-5678" if sms else "taro.yamada@example.jp"
+        self.query_one("#login_id", Input).placeholder = self.t("example.mobile" if sms else "example.email")
 
     async def _show_already(self, shown: bool) -> None:
         """The 'already registered: link instead' notice below 「上記内容で送信する」, or not."""
