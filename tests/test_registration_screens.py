@@ -1047,3 +1047,29 @@ async def test_the_completed_registrations_spelling_of_the_login_id_wins(app_fac
         await register_through_screens(pilot, tmp_path, "taro.test@example.jp", "taro.test@example.jp")
     [acct] = query(tmp_path, "select login_id, status from accounts where login_key = 'taro.test@example.jp'")
     assert acct == {"login_id": "taro.test@example.jp", "status": "active"}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_step1_offers_the_service_choice(app_factory, tmp_path, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        step1 = await open_step1(pilot)
+        assert app.t("reg.step1_services") in screen_text(pilot)
+        if lang == "ja":
+            assert "各サービスごとのべネアカウント登録画面は、こちらからご確認ください。" in screen_text(pilot)
+        service = step1.query_one("#service", Button)
+        assert app.t("service.benefit_station") in str(service.label)
+        await press_button(pilot, service)
+        await wait_for(pilot, lambda: app.screen.query("#service-menu"), what="the list of services")
+        await pilot.press("down", "enter")
+        await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: app.t("service.bene_learning") in str(service.label), what="the new label")
+        assert app.service_id == "bene_learning"
+        step1.query_one("#group_id", Input).focus()
+        await do_step1(pilot, *TARO)
+        await wait_screen(pilot, Step2Screen)
+        for _ in range(2):
+            await pilot.press("escape")
+        start = await wait_screen(pilot, StartScreen)
+        assert app.t("service.bene_learning") in str(start.query_one("#service", Button).label)
+    assert query(tmp_path, "select service_id from flows where kind = 'enrol'") == [{"service_id": "bene_learning"}]

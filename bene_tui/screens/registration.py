@@ -85,7 +85,11 @@ class Step1Screen(FlowScreen):
         self.step2_kept: dict | None = None  # step 2's entries (no password) after an Esc back here
 
     def form(self) -> ComposeResult:
+        from .start import service_label
+
         yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
+        yield Static(self.t("reg.step1_services"), id="services-note", markup=False)
+        yield Button(service_label(self.app), id="service", classes="link")  # 「こちら」: the service choice
         yield Field("group_id", self.t("reg.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
@@ -104,6 +108,12 @@ class Step1Screen(FlowScreen):
 
     def build_ahead(self) -> Step2Screen | None:
         return Step2Screen() if self.purpose == "register" else None
+
+    @on(Button.Pressed, "#service")
+    def _pick_service(self, event: Button.Pressed) -> None:
+        from .start import pick_service
+
+        pick_service(self.app, event.button)
 
     @on(Input.Changed, "#group_id")
     def _group_changed(self, event: Input.Changed) -> None:
