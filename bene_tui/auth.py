@@ -126,6 +126,13 @@ def account_services(ctx, account: dict | int) -> list[str]:
     return [r[0] for r in ctx.db.execute("select id from services order by rowid") if r[0] in allowed]
 
 
+def account_organisations(ctx, account: dict) -> list[str]:
+    """The names of the organisations whose member records the account is linked to (Case 2's contact)."""
+    return [r[0] for r in ctx.db.execute(
+        "select distinct o.name from organisations o join members m on m.group_id = o.group_id "
+        "join account_members am on am.member_id = m.id where am.account_id = ? order by o.name", [account["id"]])]
+
+
 @ids_checked
 def login(ctx, service_id: str, login_id: str, password: str) -> dict:
     """Log in to a service: {account_id, login_id, service_id, kind}, or Case 1 / Case 2."""
@@ -144,7 +151,7 @@ def login(ctx, service_id: str, login_id: str, password: str) -> dict:
         with ctx.tx():
             audit.record(ctx, "auth.login", subject, "refused", reason, service=service_id, usable=services)
         raise BeneError(CASE2, staff=reason + (f"; usable: {', '.join(services)}" if services else "; no usable service"),
-                        services=services)
+                        services=services, orgs=account_organisations(ctx, acct))
     with ctx.tx():
         audit.record(ctx, "auth.login", subject, "ok", service=service_id)
     return {"account_id": acct["id"], "login_id": acct["login_id"], "service_id": service_id, "kind": acct["kind"]}

@@ -69,9 +69,10 @@ def _reset_key(ctx) -> str:
 
 @ids_checked
 def start_reset(ctx, login_id: str, lang: str | None = None) -> dict:
-    """{flow_id, shown, recipient}: the same screen whether or not an account has this login ID.
+    """{flow_id, shown, channel, recipient}: the same screen whether or not an account has this login ID.
 
-    `shown` is the login ID as typed (canonical form); `recipient` is where a code went, for
+    `shown` is the login ID as typed (canonical form), `channel` its kind (email or sms: from what
+    was typed, so it tells nothing about an account); `recipient` is where a code went, for
     the kiosk's outbox scope only (never shown: its spelling could differ from what was typed).
     """
     lang = lang or ctx.lang
@@ -87,7 +88,7 @@ def start_reset(ctx, login_id: str, lang: str | None = None) -> dict:
         reason = _issue_reset_code(ctx, flow["id"], acct, lid.key, lang)
         audit.record(ctx, "recovery.reset_requested", subject, "ok" if reason is None else "refused", reason,
                      flow=flow["id"])
-    return {"flow_id": flow["id"], "shown": lid.value, "recipient": acct["login_id"] if acct else lid.value}
+    return {"flow_id": flow["id"], "shown": lid.value, "channel": lid.channel, "recipient": acct["login_id"] if acct else lid.value}
 
 
 def _issue_reset_code(ctx, flow_id: str, acct: dict | None, key: str, lang: str) -> str | None:
@@ -135,7 +136,7 @@ def check_reset_code(ctx, flow_id: str, code: str) -> bool:
     try:  # the same state machine with or without an account: a code that was never sent never matches
         verification.check(ctx, flow_id, RESET_PURPOSE, code, on_success=verified)
     except BeneError as error:
-        if error.key in ("error.code_wrong", "error.code_void"):  # guesses; an expired code is not one
+        if error.key in verification.WRONG_ENTRY:  # guesses; an expired code is not one
             with ctx.tx():
                 throttle.fail(ctx, _reset_key(ctx), ctx.rules.step1_free_failures, ctx.rules.step1_wait)
         raise

@@ -110,9 +110,10 @@ def submit_credentials(ctx, flow_id: str, kind: str, login_id: str, password: st
             error = BeneError("registration.already_registered", field="login_id", staff=reason)
         else:
             error = None
-            if own:  # the same person came back within 24 h: resume with the new password
+            if own:  # the same person came back within 24 h: resume with the new password and spelling
                 account_id = own["id"]
-                db["accounts"].update(account_id, {"password_hash": hashed, "expires_at": now + ctx.rules.provisional_ttl})
+                db["accounts"].update(account_id, {"login_id": lid.value, "login_kind": lid.kind, "password_hash": hashed,
+                                                   "expires_at": now + ctx.rules.provisional_ttl})
             else:
                 account_id = db["accounts"].insert({
                     "login_id": lid.value, "login_key": lid.key, "login_kind": lid.kind, "password_hash": hashed,

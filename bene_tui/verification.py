@@ -9,6 +9,9 @@ from . import audit, codes, outbox
 from .errors import BeneError, Throttled, ValidationError
 from .normalize import clean
 
+# The answers to a wrong entry of a six-digit code: each counts against the code (and is a guess).
+WRONG_ENTRY = ("error.code_wrong", "error.code_replaced", "error.code_void")
+
 
 def issue(ctx, flow_id: str, purpose: str, recipient: str, lang: str, send: bool = True,
           **params: object) -> dict | None:
@@ -77,6 +80,9 @@ def check(ctx, flow_id: str, purpose: str, typed: str, on_success=None) -> None:
             db["codes"].update(rows[0]["id"], {"attempts": attempts, **({"voided_at": now} if left <= 0 else {})})
             if left <= 0:
                 error = BeneError("error.code_void", field="code", staff=f"{attempts} wrong entries: code voided")
+            elif _replaced(ctx, flow_id, purpose, value, rows[0]["id"]):  # counted all the same
+                error = BeneError("error.code_replaced", field="code", left=left,
+                                  staff=f"an earlier code, replaced by a resend; {left} attempts left")
             else:
                 error = BeneError("error.code_wrong", field="code", staff=f"wrong code, {left} attempts left", left=left)
         else:
@@ -87,6 +93,13 @@ def check(ctx, flow_id: str, purpose: str, typed: str, on_success=None) -> None:
                      error.staff if error else None, purpose=purpose)
     if error:
         raise error
+
+
+def _replaced(ctx, flow_id: str, purpose: str, value: str, live_id: int) -> bool:
+    """Whether the typed code is one of the flow's earlier codes, voided when a newer one was sent."""
+    return any(codes.matches(ctx.hmac_key, f"{purpose}:{flow_id}", value, row["code_hash"])
+               for row in ctx.db.query("select code_hash from codes where flow_id = ? and purpose = ? and id < ? "
+                                       "and used_at is null", [flow_id, purpose, live_id]))
 
 
 def _no_live_code(ctx, flow_id: str, purpose: str) -> str:

@@ -134,9 +134,10 @@ async def test_link_a_second_organisation_then_log_in_to_its_service(app_factory
     assert [r["purpose"] for r in query(tmp_path, "select purpose from outbox")] == ["verification"]
 
 
-async def test_link_from_the_already_registered_guidance(app_factory, ctx, tmp_path):
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_link_from_the_already_registered_guidance(app_factory, ctx, tmp_path, lang):
     account_id = register(ctx)
-    app = app_factory()
+    app = app_factory(lang=lang)
     async with app.run_test(size=SIZE) as pilot:
         step2 = await step1(pilot)
         await type_into(pilot, "#login_id", "taro@example.jp")
@@ -147,8 +148,12 @@ async def test_link_from_the_already_registered_guidance(app_factory, ctx, tmp_p
         await pilot.press("enter")
         await wait_for(pilot, lambda: step2.focused is step2.query_one("#link-setup"), what="「紐づけ設定する」")
         await pilot.press("enter")
-        await wait_screen(pilot, LinkLoginScreen)
-        await link_login(pilot, "taro@example.jp", GOOD_PASSWORD)
+        screen = await wait_screen(pilot, LinkLoginScreen)
+        # the login ID just typed is carried over: only the password is left to type
+        assert screen.query_one("#login_id", Input).value == "taro@example.jp"
+        assert screen.focused is screen.query_one("#password")
+        await type_into(pilot, "#password", GOOD_PASSWORD)
+        await pilot.press("enter")
         step4 = await wait_screen(pilot, Step4Screen)
         step4.query_one("#confirm", Checkbox).focus()
         await pilot.press("space")

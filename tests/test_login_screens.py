@@ -18,7 +18,7 @@ from test_auth import WRONG, register
 
 SIZE = (120, 50)
 CASE1_JA = ("べネアカウント情報間違いによるものです。正しいログインIDまたはパスワードを入力して再度ログインしてください。"
-            "それでも解決しない場合には「パスワードが不明な場合」「ベネアカウントを忘れた場合」をご確認ください。")
+            "それでも解決しない場合には「パスワードが不明な場合」「ベネアカウントが不明な場合」をご確認ください。")
 CASE2_JA = ("該当サービスの有効会員でない可能性があります。ご利用可能サービスをご確認ください。"
             "それでも解決しない場合は、こちらよりお問い合わせください。")
 
@@ -53,7 +53,7 @@ async def open_login(pilot) -> LoginScreen:
     start.query_one("#login", Button).focus()
     await pilot.press("enter")
     screen = await wait_screen(pilot, LoginScreen)
-    assert screen.focused is screen.query_one("#login-service"), "focus starts on the first field"
+    assert screen.focused is screen.query_one("#login-id"), "focus starts on the login ID"
     return screen
 
 
@@ -241,3 +241,54 @@ async def test_markup_in_a_name_is_shown_as_typed(app_factory, ctx):
         page = await wait_screen(pilot, MyPageScreen)
         await wait_for(pilot, lambda: "[b]太郎[/b]" in str(page.query_one("#mypage-name", Static).render()),
                        what="the name, as typed")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_typing_goes_into_the_login_id_and_tab_reaches_the_password(app_factory, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_login(pilot)
+        await pilot.press(*"taro@example.jp")
+        assert screen.query_one("#login-id", Input).value == "taro@example.jp"
+        await pilot.press("tab")
+        assert screen.focused is screen.query_one("#login-password", Input)
+        await pilot.press(*"secret")
+        assert screen.query_one("#login-password", Input).value == "secret"
+        assert screen.query_one("#login-id", Input).value == "taro@example.jp"
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_case1_names_the_buttons_beside_it(app_factory, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_login(pilot)
+        await submit(pilot, "nobody@example.jp", WRONG)
+        await case1_shown(pilot)
+        text = str(screen.query_one("#case1-text", Static).render())
+        for button in ("#case1-forgot-password", "#case1-forgot-id"):
+            label = str(screen.query_one(button, Button).label)
+            assert (f"「{label}」" if lang == "ja" else f'"{label}"') in text, label
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_case2_contact_leads_to_who_to_ask(app_factory, ctx, lang):
+    from bene_tui.screens.contact import ContactScreen
+
+    register(ctx, login="hanako@example.jp", key1="1003", key2="19781120")
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_login(pilot)
+        await submit(pilot, "hanako@example.jp", GOOD_PASSWORD, service="bene_learning")
+        await wait_for(pilot, lambda: visible(pilot, "#case2"), what="Case 2")
+        contact = screen.query_one("#case2-contact", Button)
+        assert str(contact.label) == app.t("login.contact_link")
+        contact.focus()
+        await pilot.press("enter")
+        page = await wait_screen(pilot, ContactScreen)
+        text = screen_text(pilot)
+        assert app.t("login.contact_org", org="テスト商事株式会社") in text
+        assert app.t("login.contact_text") in text
+        assert page.focused is page.query_one("#contact-back", Button)
+        await pilot.press("enter")
+        await wait_screen(pilot, LoginScreen)
+        assert visible(pilot, "#case2"), "back where Case 2 was shown"

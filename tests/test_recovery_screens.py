@@ -352,3 +352,39 @@ async def test_the_helpdesk_is_told_what_the_caller_cannot_see(app_factory, ctx,
         else:
             assert matched == unmatched, "the caller's answer says nothing of a match"
             assert "taro@test-shoji" not in matched and "taro@example.jp" not in notice
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("login_id, email", [("someone@example.jp", True), ("080-2345-6789", False)])
+async def test_reset_code_screen_names_the_mail_sender_only_for_email(app_factory, lang, login_id, email):
+    """The channel is the one typed (no account needed): an SMS login ID gets no e-mail sender's address."""
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+        await fill(pilot, ("login_id", login_id))
+        screen = await wait_screen(pilot, ResetCodeScreen)
+        await pilot.pause()
+        assert (app.t("recovery.sender_note") in screen_text(pilot)) is email
+        # the code field's example is the one registration shows, not digits that look typed in
+        assert screen.query_one("#code", Input).placeholder == app.t("reg.code_placeholder")
+
+
+async def test_an_earlier_reset_code_after_a_resend_says_it_was_replaced(app_factory, ctx, tmp_path, clock):
+    register(ctx)
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await from_start(pilot, "forgot-password", ForgotPasswordScreen)
+        await fill(pilot, ("login_id", "taro@example.jp"))
+        screen = await wait_screen(pilot, ResetCodeScreen)
+        first = messages(tmp_path, "password_reset")[-1]["code"]
+        clock.advance(61)
+        screen.query_one("#reset-resend", Button).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages(tmp_path, "password_reset")) == 2, what="a second code")
+        if messages(tmp_path, "password_reset")[-1]["code"] == first:
+            pytest.skip("the resend drew the same six digits")
+        screen.query_one("#code", Input).focus()
+        await pilot.pause()
+        await fill(pilot, ("code", first))
+        await wait_for(pilot, lambda: app.t("error.code_replaced", left=4) in error_text(pilot, "code"), what="replaced")
+    assert query(tmp_path, "select attempts from codes order by id")[-1] == {"attempts": 1}

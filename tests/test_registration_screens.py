@@ -984,7 +984,9 @@ async def test_the_first_valid_code_wins_and_the_other_flow_is_offered_linking(a
         assert str(setup.label) == "紐づけ設定する"
         await wait_for(pilot, lambda: step3.focused is setup, what="the focus on 紐づけ設定する")
         await pilot.press("enter")
-        await wait_screen(pilot, LinkLoginScreen)
+        link = await wait_screen(pilot, LinkLoginScreen)
+        assert link.query_one("#login_id", Input).value == "owner@example.jp"  # carried over from step 2
+        assert link.focused is link.query_one("#password")
     rows = query(tmp_path, "select id, status from accounts where login_key = 'owner@example.jp'")
     assert rows == [{"id": owner, "status": "active"}]
     assert_registered(tmp_path, "owner@example.jp")
@@ -1006,3 +1008,68 @@ async def test_the_real_owner_is_not_blocked_by_a_squatters_provisional_registra
     assert [m["purpose"] for m in messages_to(tmp_path, "taro@example.jp")] == ["verification"] * 2
     assert query(tmp_path, "select status from accounts where login_key = 'taro@example.jp' order by id") == [
         {"status": "provisional"}, {"status": "active"}]  # the squatter's holds nothing; it ends at its step 3
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_an_earlier_code_after_a_resend_says_it_was_replaced_and_counts(app_factory, tmp_path, clock, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "taro@example.jp")
+        screen = await wait_screen(pilot, Step3Screen)
+        first = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        clock.advance(61)
+        await press_button(pilot, screen.query_one("#resend", Button))
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro@example.jp")) == 2, what="a second message")
+        second = messages_to(tmp_path, "taro@example.jp")[-1]["code"]
+        if second == first:
+            pytest.skip("the resend drew the same six digits")
+        error = screen.query_one("#code-error", Static)
+        await type_code(pilot, first)
+        await wait_for(pilot, lambda: app.t("error.code_replaced", left=4) in str(error.render()), what="replaced")
+        await type_code(pilot, other_code(second))  # still counted on the same code: 3 left, the plain answer
+        await wait_for(pilot, lambda: str(error.render()).startswith(app.t("error.code_wrong")), what="wrong")
+        live = query(tmp_path, "select attempts, voided_at from codes order by id")[-1]
+        assert live == {"attempts": 2, "voided_at": None}
+        await type_code(pilot, second)
+        await wait_screen(pilot, Step4Screen)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_completed_registrations_spelling_of_the_login_id_wins(app_factory, tmp_path, lang):
+    async with app_factory(lang=lang).run_test(size=SIZE) as pilot:
+        await to_step2(pilot)
+        await fill_step2(pilot, "Taro.Test@Example.JP")  # then abandoned at step 3
+        await wait_screen(pilot, Step3Screen)
+        for _ in range(3):
+            await pilot.press("escape")
+        await wait_screen(pilot, StartScreen)
+        await register_through_screens(pilot, tmp_path, "taro.test@example.jp", "taro.test@example.jp")
+    [acct] = query(tmp_path, "select login_id, status from accounts where login_key = 'taro.test@example.jp'")
+    assert acct == {"login_id": "taro.test@example.jp", "status": "active"}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_step1_offers_the_service_choice(app_factory, tmp_path, lang):
+    app = app_factory(lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        step1 = await open_step1(pilot)
+        assert app.t("reg.step1_services") in screen_text(pilot)
+        if lang == "ja":
+            assert "各サービスごとのべネアカウント登録画面は、こちらからご確認ください。" in screen_text(pilot)
+        service = step1.query_one("#service", Button)
+        assert app.t("service.benefit_station") in str(service.label)
+        await press_button(pilot, service)
+        await wait_for(pilot, lambda: app.screen.query("#service-menu"), what="the list of services")
+        await pilot.press("down", "enter")
+        await wait_screen(pilot, Step1Screen)
+        await wait_for(pilot, lambda: app.t("service.bene_learning") in str(service.label), what="the new label")
+        assert app.session.service_id == "bene_learning"
+        step1.query_one("#group_id", Input).focus()
+        await do_step1(pilot, *TARO)
+        await wait_screen(pilot, Step2Screen)
+        for _ in range(2):
+            await pilot.press("escape")
+        start = await wait_screen(pilot, StartScreen)
+        assert app.t("service.bene_learning") in str(start.query_one("#service", Button).label)
+    assert query(tmp_path, "select service_id from flows where kind = 'enrol'") == [{"service_id": "bene_learning"}]

@@ -358,14 +358,14 @@ class FamilyInviteScreen(FamilyScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("family.form_title"), classes="title")
         yield Static(self.t("family.form_lead"), classes="lead")
-        yield Field("name", self.t("family.name"), placeholder="山田 花子")
-        yield Field("kana", self.t("family.kana"), placeholder="ヤマダ ハナコ")
+        yield Field("name", self.t("family.name"), placeholder=self.t("example.name"))
+        yield Field("kana", self.t("family.kana"), placeholder=self.t("example.kana"))
         yield Static(self.t("family.relationship"), classes="field-label")
         yield Select(self._options(), prompt=self.t("family.relationship_prompt"), id="relationship",
                      value=self.relationship if self.relationship in self.allowed else Select.NULL)
         yield FieldError(id="relationship-error")
-        yield Field("birth_date", self.t("family.birth_date"), placeholder="1985-04-01", hint=self.t("family.birth_date_hint"))
-        yield Field("contact", self.t("family.contact"), placeholder="hanako@example.jp / 090-1234-5678",
+        yield Field("birth_date", self.t("family.birth_date"), placeholder=self.t("example.birth_date"), hint=self.t("family.birth_date_hint"))
+        yield Field("contact", self.t("family.contact"), placeholder=self.t("example.contact"),
                     hint=self.t("family.contact_hint"))
         with Horizontal(classes="buttons"):
             yield Button(self.t("family.invite"), id="invite", variant="primary")
@@ -544,7 +544,7 @@ class FamilyRegisterScreen(FamilyScreen):
         yield Static("", id="register-lead", classes="lead", markup=False)
         yield Static("", id="login-id", markup=False)
         yield Field("name", self.t("family.reg_name"))
-        yield Field("birth_date", self.t("family.reg_birth_date"), placeholder="1985-04-01",
+        yield Field("birth_date", self.t("family.reg_birth_date"), placeholder=self.t("example.birth_date"),
                     hint=self.t("family.reg_birth_date_hint"))
         yield Field("password", self.t("family.password"), password=True, hint=self.t("family.password_hint"))
         yield Field("password2", self.t("family.password2"), password=True)

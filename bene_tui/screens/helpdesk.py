@@ -159,7 +159,7 @@ class SearchScreen(BaseScreen):
             yield Static(self.t("hd.title"), classes="title")
             yield Static(self.t("hd.operator", name=self.app.operator or ""), id="hd-operator",
                          markup=False)
-            yield Field("query", self.t("hd.query"), placeholder="taro@example.jp / 090-1234-5678 / ヤマダ / BO100001",
+            yield Field("query", self.t("hd.query"), placeholder=self.t("example.hd_query"),
                         value=self.query_text, hint=self.t("hd.query_hint"))
             yield Static("", id="hd-count", markup=False)
             yield OptionList(id="hd-results")

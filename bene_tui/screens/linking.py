@@ -29,9 +29,10 @@ class LinkLoginScreen(FlowScreen):
 
     STEPS, STEP = LINK_STEPS, 3
 
-    def __init__(self, flow_id: str) -> None:
+    def __init__(self, flow_id: str, login_id: str = "") -> None:
         super().__init__()
         self.flow_id = flow_id
+        self.login_id = login_id  # typed at registration's step 2 (or 3) before 「紐づけ設定する」
         self.org_name = ""
         self.case1 = False
 
@@ -39,13 +40,13 @@ class LinkLoginScreen(FlowScreen):
         yield Static(self.t("link.heading"), classes="title", markup=False)
         yield Static(self.t("link.login_lead"), classes="lead", markup=False)
         yield Static("", id="link-org", markup=False)
-        yield Field("login_id", self.t("link.login_id"), placeholder="taro.yamada@example.jp")
+        yield Field("login_id", self.t("link.login_id"), placeholder=self.t("example.email"), value=self.login_id)
         yield Field("password", self.t("link.password"), password=True)
         yield Button(self.t("link.login"), id="link-login", variant="primary")
         yield Case1Notice(id="case1", classes="notice hidden")
 
     async def on_mount(self) -> None:
-        self.query_one("#login_id", Input).focus()
+        self.query_one("#password" if self.login_id else "#login_id", Input).focus()
         summary = await self.run_service(registration.flow_summary, self.flow_id)
         if summary:
             self.org_name = summary["org"]["name"]

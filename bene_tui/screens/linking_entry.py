@@ -9,12 +9,13 @@ from ..widgets.button import Button
 from .registration import FlowScreen
 
 
-def link_screen(flow_id: str):
+def link_screen(flow_id: str, login_id: str = ""):
+    """`login_id`: the one just typed at step 2 or 3, so the linking login starts with it."""
     try:
         from .linking import LinkLoginScreen
     except ImportError:
         return LinkingPendingScreen(flow_id)
-    return LinkLoginScreen(flow_id)
+    return LinkLoginScreen(flow_id, login_id)
 
 
 class LinkingPendingScreen(FlowScreen):

@@ -66,6 +66,7 @@ class LoginScreen(BaseScreen):
         self.then = then
         self.case: str | None = None  # None | "case1" | "case2"
         self.usable: list[str] = []
+        self.orgs: list[str] = []  # Case 2: the organisations of the account, for the contact screen
 
     @property
     def service(self) -> str:
@@ -81,7 +82,7 @@ class LoginScreen(BaseScreen):
                 yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.service,
                              allow_blank=False, id="login-service")
                 yield FieldError(id="service-error")
-                yield Field("login-id", self.t("login.login_id"), placeholder="taro.yamada@example.jp")
+                yield Field("login-id", self.t("login.login_id"), placeholder=self.t("example.email"))
                 yield Field("login-password", self.t("login.password"), password=True)
                 yield Button(self.t("login.submit"), id="login-submit", variant="primary")
                 yield Static("", classes="form-error", markup=False)
@@ -90,11 +91,12 @@ class LoginScreen(BaseScreen):
                     yield Static(self.t("login.case2"), id="case2-text", markup=False)
                     yield Static(self.t("login.usable"), classes="field-label", markup=False)
                     yield Static("", id="case2-services", markup=False)
-                    yield Static(self.t("login.contact_text"), classes="hint", markup=False)
+                    yield Button(self.t("login.contact_link"), id="case2-contact", classes="link")
         yield app_footer(self.app)
 
     def on_mount(self) -> None:
-        self.query_one("#login-service", Select).focus()
+        # The login ID, not the service (preset from the start screen): typing goes where it is read.
+        self.query_one("#login-id", Input).focus()
         self.after_relabel()
 
     def after_relabel(self) -> None:
@@ -107,6 +109,12 @@ class LoginScreen(BaseScreen):
     def show_case(self, case: str | None, usable: list[str] | None = None) -> None:
         self.case, self.usable = case, list(usable or [])
         self.after_relabel()
+
+    @on(Button.Pressed, "#case2-contact")
+    def _contact(self) -> None:
+        from .contact import ContactScreen
+
+        self.app.push_screen(ContactScreen(self.orgs))
 
     def show_error(self, error: BeneError) -> None:
         if error.field in FIELD_IDS:
@@ -143,6 +151,7 @@ class LoginScreen(BaseScreen):
                 staff_note(self, error)
                 password_input.focus()
             elif error.key == auth.CASE2:
+                self.orgs = list(error.params.get("orgs") or [])
                 self.show_case("case2", error.params.get("services"))
                 staff_note(self, error)
             else:

@@ -96,7 +96,7 @@ class ForgotIdScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_id"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_id_lead"), classes="lead", markup=False)
-        yield Field("group_id", self.t("recovery.group_id"), placeholder="BO100001")
+        yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
         yield Button(self.t("recovery.next"), id="forgot-id-next", variant="primary")
@@ -156,29 +156,30 @@ class ForgotPasswordScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_password"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_password_lead"), classes="lead", markup=False)
-        yield Field("login_id", self.t("recovery.login_id"), placeholder="taro.yamada@example.jp")
+        yield Field("login_id", self.t("recovery.login_id"), placeholder=self.t("example.email"))
         yield Button(self.t("recovery.next"), id="reset-next", variant="primary")
 
     @on(Button.Pressed, "#reset-next")
     async def _next(self, event: Button.Pressed) -> None:
         started = await self.run_service(recovery.start_reset, *self.values(), self.app.lang, button=event.button)
         if started is not None:
-            self.app.push_screen(ResetCodeScreen(started["flow_id"], started["shown"]))
+            self.app.push_screen(ResetCodeScreen(started["flow_id"], started["shown"], started["channel"]))
 
 
 class ResetCodeScreen(RecoveryScreen):
     STEPS, STEP = PW_STEPS, 2
     FIELDS, SUBMIT = ("code",), "reset-send"
 
-    def __init__(self, flow_id: str, shown: str) -> None:
+    def __init__(self, flow_id: str, shown: str, channel: str = "email") -> None:
         super().__init__()
-        self.flow_id, self.shown = flow_id, shown
+        self.flow_id, self.shown, self.channel = flow_id, shown, channel
 
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.reset_code_lead", login_id=display_login_id(self.shown)), classes="lead",
                      markup=False)
-        yield Static(self.t("recovery.sender_note"), classes="hint", markup=False)
-        yield Field("code", self.t("recovery.code"), placeholder="123456", max_length=20)
+        if self.channel == "email":  # the sender's address is an e-mail matter
+            yield Static(self.t("recovery.sender_note"), id="sender-note", classes="hint", markup=False)
+        yield Field("code", self.t("recovery.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("recovery.send"), id="reset-send", variant="primary")
             yield Button(self.t("recovery.resend"), id="reset-resend")
@@ -250,9 +251,9 @@ class ForgotKeysScreen(RecoveryScreen):
     def form(self) -> ComposeResult:
         yield Static(self.t("recovery.forgot_keys"), classes="title", markup=False)
         yield Static(self.t("recovery.forgot_keys_lead"), classes="lead", markup=False)
-        yield Field("group_id", self.t("recovery.group_id"), placeholder="BO100001")
-        yield Field("kana", self.t("recovery.kana"), placeholder="ヤマダ タロウ")
-        yield Field("birth_date", self.t("recovery.birth_date"), placeholder="1985-04-01")
+        yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
+        yield Field("kana", self.t("recovery.kana"), placeholder=self.t("example.kana"))
+        yield Field("birth_date", self.t("recovery.birth_date"), placeholder=self.t("example.birth_date"))
         yield Button(self.t("recovery.next"), id="keys-next", variant="primary")
 
     @on(Button.Pressed, "#keys-next")

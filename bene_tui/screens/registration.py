@@ -85,8 +85,12 @@ class Step1Screen(FlowScreen):
         self.step2_kept: dict | None = None  # step 2's entries (no password) after an Esc back here
 
     def form(self) -> ComposeResult:
+        from .start import service_label
+
         yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
-        yield Field("group_id", self.t("reg.group_id"), placeholder="BO100001")
+        yield Static(self.t("reg.step1_services"), id="services-note", markup=False)
+        yield Button(service_label(self.app), id="service", classes="link")  # 「こちら」: the service choice
+        yield Field("group_id", self.t("reg.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
         yield Button(self.t("reg.next"), id="next", variant="primary")
@@ -104,6 +108,12 @@ class Step1Screen(FlowScreen):
 
     def build_ahead(self) -> Step2Screen | None:
         return Step2Screen() if self.purpose == "register" else None
+
+    @on(Button.Pressed, "#service")
+    def _pick_service(self, event: Button.Pressed) -> None:
+        from .start import pick_service
+
+        pick_service(self.app, event.button)
 
     @on(Input.Changed, "#group_id")
     def _group_changed(self, event: Input.Changed) -> None:
@@ -164,7 +174,7 @@ class Step2Screen(FlowScreen):
         with ChoiceSet(id="kind"):
             yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
             yield Choice(self.t("reg.kind_sms"), id="kind-sms")
-        yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
+        yield Field("login_id", self.t("reg.login_id_email"), placeholder=self.t("example.email"))
         yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
         yield Field("password2", self.t("reg.password2"), password=True)
         yield Static(self.t("reg.terms_title"), classes="field-label")
@@ -219,7 +229,7 @@ class Step2Screen(FlowScreen):
     def after_relabel(self) -> None:
         sms = self.kind == "sms"
         self.query_one("#field-login_id", Field).set_label(self.t("reg.login_id_sms" if sms else "reg.login_id_email"))
-        self.query_one("#login_id", Input).placeholder = "090-1234-5678" if sms else "taro.yamada@example.jp"
+        self.query_one("#login_id", Input).placeholder = self.t("example.mobile" if sms else "example.email")
 
     async def _show_already(self, shown: bool) -> None:
         """The 'already registered: link instead' notice below 「上記内容で送信する」, or not."""
@@ -302,7 +312,7 @@ class Step2Screen(FlowScreen):
     def _link(self) -> None:
         from .linking_entry import link_screen
 
-        self.app.push_screen(link_screen(self.flow_id))
+        self.app.push_screen(link_screen(self.flow_id, self.query_one("#login_id", Input).value.strip()))
 
 
 class Step3Screen(FlowScreen):
@@ -379,7 +389,7 @@ class Step3Screen(FlowScreen):
     def _link(self) -> None:
         from .linking_entry import link_screen
 
-        self.app.push_screen(link_screen(self.flow_id))
+        self.app.push_screen(link_screen(self.flow_id, display_login_id(self.recipient)))
 
     @on(Button.Pressed, "#resend")
     async def _resend(self, event: Button.Pressed) -> None:

@@ -30,6 +30,21 @@ def _later(module: str, name: str):
     return factory
 
 
+def service_label(app) -> str:
+    """The service being registered or logged in for, as the button that opens the list shows it."""
+    return f"{app.t(f'service.{app.session.service_id}')}  ▾"
+
+
+def pick_service(app, button: Button) -> None:
+    """Open the list of services; the one chosen becomes the app's (`app.session.service_id`) and the button's."""
+    def chosen(service: str | None) -> None:
+        if service in SERVICES:
+            app.session.service_id = service
+            button.label = service_label(app)
+
+    app.push_screen(ServiceMenu(app.session.service_id), chosen)
+
+
 class StartScreen(BaseScreen):
     # The entries below 「新規登録」: (button id, label key, screen factory). Screens may add more on import;
     # these are listed here, imported on first use (screens/login.py and recovery.py skip ids already present).
@@ -59,16 +74,14 @@ class StartScreen(BaseScreen):
         self.query_one("#register", Button).focus()
 
     def _service_label(self) -> str:
-        return f"{self.t(f'service.{self.app.session.service_id}')}  ▾"
+        return service_label(self.app)
+
+    def on_screen_resume(self) -> None:  # (BaseScreen's runs too: Textual calls each class's handler)
+        self.query_one("#service", Button).label = self._service_label()  # perhaps chosen again at step 1
 
     @on(Button.Pressed, "#service")
-    def _pick_service(self) -> None:
-        def chosen(service: str | None) -> None:
-            if service in SERVICES:
-                self.app.session.service_id = service
-                self.query_one("#service", Button).label = self._service_label()
-
-        self.app.push_screen(ServiceMenu(self.app.session.service_id), chosen)
+    def _pick_service(self, event: Button.Pressed) -> None:
+        pick_service(self.app, event.button)
 
     @on(Button.Pressed, "#register")
     def _register(self) -> None:
