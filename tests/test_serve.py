@@ -40,9 +40,9 @@ class Served:
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
-def start_serve(db: str, port: int, *flags: str) -> tuple[subprocess.Popen, list[str]]:
+def start_serve(db: str, port: int, *flags: str, mode: str = "helpdesk") -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bene_tui.cli", "--db", db, "--mode", "helpdesk", "serve", "--port", str(port), *flags],
+        [sys.executable, "-m", "bene_tui.cli", "--db", db, "--mode", mode, "serve", "--port", str(port), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
     )
     lines: list[str] = []
