@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import time
 from urllib.parse import urlsplit
 
@@ -55,6 +56,13 @@ for (let y = 0; y < term.rows; y++) {
 }
 return {text: rows.join("\\n"), terminals: window.__terminals.length};
 """
+# The status of the page's Japanese face (local fonts under the terminal's font name).
+JAPANESE_FACE = """
+return [...document.fonts].filter(f => f.family.replace(/"/g, "") === "Roboto Mono" && f.unicodeRange.includes("U+4E00"))
+  .map(f => f.status);
+"""
+# Fonts of the page's stack that .ci/run installs or a kiosk has (`fc-list :lang=ja family` names).
+JAPANESE_FONTS = ("IPAGothic", "Noto Sans Mono CJK JP", "Noto Sans CJK JP")
 # A person's pace between keys. Textual takes a Tab that arrives in one burst with the next
 # characters as nothing (the characters land in the field being left), so a test that types
 # faster than anyone does is testing something else.
@@ -113,6 +121,13 @@ class Page:
         for value in values:
             self.wait(lambda text, v=value: re.search(rf"▊  {re.escape(shows(v))} ", text),
                       f"{value!r} alone in a field")
+
+
+def japanese_font_installed() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    listed = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True).stdout
+    return any(name in listed for name in JAPANESE_FONTS)
 
 
 def outside_requests(driver, origin: str) -> tuple[list[str], set[str]]:
@@ -175,6 +190,8 @@ def test_a_person_registers_in_the_browser_by_keyboard(tmp_path, browser):
         first = page.wait(lambda text: "新規登録" in text, "the start screen")
         assert first["terminals"] == 1, "textual.js made one xterm Terminal (CATCH_TERMINAL caught it)"
         assert "ベネアカウント" in first["text"] and "ログイン" in first["text"]
+        if REQUIRE_BROWSER or japanese_font_installed():  # .ci/run installs one; a kiosk has one
+            assert browser.execute_script(JAPANESE_FACE) == ["loaded"], "Japanese drawn in a local Japanese font"
         # the keys go where a person's go: the terminal's input (focused by a click on the page)
         browser.execute_script("document.querySelector('.xterm-helper-textarea').focus()")
 

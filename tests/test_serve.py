@@ -272,6 +272,6 @@ async def test_the_page_loads_everything_from_the_app_itself(served):
     assert fonts == {"RobotoMono-VariableFont_wght.ttf", "RobotoMono-Italic-VariableFont_wght.ttf"}
     assert {u.rsplit("/", 2)[1] for u in seen if u.startswith(served.origin)} >= {"css", "js", "fonts"}
     # Japanese comes from the kiosk's own fonts, under the terminal's font name
-    assert re.search(r'local\("Noto Sans Mono CJK JP"\).*local\("IPAGothic"\).*unicode-range: U\+2010',
+    assert re.search(r'local\("Noto Sans Mono CJK JP"\).*local\("IPAGothic"\).*unicode-range: U\+203B',
                      re.sub(r"\s+", " ", html))
     assert '<html lang="ja">' in html
