@@ -58,13 +58,14 @@ return {text: rows.join("\\n"), terminals: window.__terminals.length};
 """
 # The status of the page's Japanese face (local fonts under the terminal's font name).
 JAPANESE_FACE = """
-return [...document.fonts].filter(f => f.family.replace(/"/g, "") === "Roboto Mono" && f.unicodeRange.includes("U+4E00"))
+return [...document.fonts]
+  .filter(f => f.family.replace(/"/g, "") === "Roboto Mono" && f.unicodeRange.includes("U+4E00"))
   .map(f => f.status);
 """
 # Fonts of the page's stack that .ci/run installs or a kiosk has (`fc-list :lang=ja family` names).
 JAPANESE_FONTS = ("IPAGothic", "Noto Sans Mono CJK JP", "Noto Sans CJK JP")
-# A person's pace between keys. Textual takes a Tab that arrives in one burst with the next
-# characters as nothing (the characters land in the field being left), so a test that types
+# A person's pace between keys. Textual took a Tab that arrived in one burst with the next
+# characters as nothing here (they landed in the field being left), so a test that types
 # faster than anyone does is testing something else.
 PACE = 0.3
 
@@ -191,7 +192,7 @@ def test_a_person_registers_in_the_browser_by_keyboard(tmp_path, browser):
         assert first["terminals"] == 1, "textual.js made one xterm Terminal (CATCH_TERMINAL caught it)"
         assert "ベネアカウント" in first["text"] and "ログイン" in first["text"]
         if REQUIRE_BROWSER or japanese_font_installed():  # .ci/run installs one; a kiosk has one
-            assert browser.execute_script(JAPANESE_FACE) == ["loaded"], "Japanese drawn in a local Japanese font"
+            assert browser.execute_script(JAPANESE_FACE) == ["loaded"], "Japanese drawn in a local font"
         # the keys go where a person's go: the terminal's input (focused by a click on the page)
         browser.execute_script("document.querySelector('.xterm-helper-textarea').focus()")
 
