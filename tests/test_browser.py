@@ -101,6 +101,9 @@ class Page:
             if predicate(screen["text"]):
                 return screen
             if time.monotonic() > deadline:
+                if not screen["terminals"]:
+                    raise AssertionError("no xterm Terminal caught: textual.js no longer keeps it in "
+                                         "`this.terminal` (CATCH_TERMINAL needs another way in)")
                 raise AssertionError(f"timed out waiting for {what}; the page shows:\n{screen['text']}")
             time.sleep(0.1)
 
