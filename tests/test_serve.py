@@ -255,6 +255,9 @@ async def test_the_page_loads_everything_from_the_app_itself(served):
         async with session.get(f"{served.origin}/?token={served.token}") as page:
             html = await page.text()
         assert "googleapis" not in html and "gstatic" not in html
+        # the variables textual-serve gives its template, which ours uses too
+        assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in html
+        assert 'data-font-size="16"' in html and "<title>bene-tui</title>" in html
         pending, seen = page_urls(html), set()
         while pending:
             url = pending.pop()
