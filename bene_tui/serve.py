@@ -6,6 +6,9 @@ Here every request must carry the token printed at start (as Jupyter does): in t
 `?token=`, which the page then keeps in an HttpOnly, SameSite=Strict cookie so that its own
 websocket and static requests carry it; and a websocket must come from the served origin.
 Refusals are 403 and audited.
+
+The page is bene-tui's own (web/app_index.html): textual-serve's asks an outside host for its web
+font, and a kiosk network is often offline or closed; ours loads only from this server.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+from pathlib import Path
 
 from aiohttp import web
 from textual_serve.server import Server
@@ -22,6 +26,9 @@ from . import audit
 from .errors import BeneError
 
 log = logging.getLogger("bene-tui.serve")
+
+# The page template, in place of textual-serve's (its static files, scripts and fonts, stay its own).
+TEMPLATES = Path(__file__).with_name("web")
 
 
 def public_url(host: str, port: int) -> str:
@@ -43,7 +50,8 @@ class LockedServer(Server):
     """textual-serve's Server with a guard (an aiohttp middleware) in front of every route."""
 
     def __init__(self, command: str, ctx, *, host: str, port: int, title: str) -> None:
-        super().__init__(command, host=host, port=port, title=title, public_url=public_url(host, port))
+        super().__init__(command, host=host, port=port, title=title, public_url=public_url(host, port),
+                         templates_path=TEMPLATES)
         self.ctx = ctx  # for the audit trail
         self.token = secrets.token_urlsafe(32)
         self.cookie = f"bene-tui-{port}"  # cookies are per host, not per port: one name per server

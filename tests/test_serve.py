@@ -40,9 +40,9 @@ class Served:
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
-def start_serve(db: str, port: int, *flags: str) -> tuple[subprocess.Popen, list[str]]:
+def start_serve(db: str, port: int, *flags: str, mode: str = "helpdesk") -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bene_tui.cli", "--db", db, "--mode", "helpdesk", "serve", "--port", str(port), *flags],
+        [sys.executable, "-m", "bene_tui.cli", "--db", db, "--mode", mode, "serve", "--port", str(port), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
     )
     lines: list[str] = []
@@ -238,3 +238,43 @@ def test_textual_serve_still_builds_its_app_in_make_app(ctx):
     names = {route.name for route in app.router.routes() if route.name}
     assert {"index", "websocket", "static"} <= names, names
     assert LockedServer("true", ctx, host="127.0.0.1", port=1, title="t").token != server.token
+
+
+def page_urls(text: str) -> set[str]:
+    """Every URL a page or a style sheet makes the browser load: src=, href=, url(), @import."""
+    found = re.findall(r"""(?:\bsrc|\bhref)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)["']?\s*\)"""
+                       r"""|@import\s+["']([^"']+)["']""", text)
+    return {next(part for part in parts if part) for parts in found}
+
+
+async def test_the_page_loads_everything_from_the_app_itself(served):
+    """A kiosk network is often offline or closed: the page (textual-serve's asks fonts.googleapis.com
+    for Roboto Mono) loads its scripts, styles and fonts from this server only, and every one is
+    there: if textual-serve renames a static file our page names, this fails."""
+    async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+        async with session.get(f"{served.origin}/?token={served.token}") as page:
+            html = await page.text()
+        assert "googleapis" not in html and "gstatic" not in html
+        # the variables textual-serve gives its template, which ours uses too
+        assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in html
+        assert 'data-font-size="16"' in html and "<title>bene-tui</title>" in html
+        pending, seen = page_urls(html), set()
+        while pending:
+            url = pending.pop()
+            seen.add(url)
+            if url.startswith("data:"):
+                continue
+            assert url.startswith(f"{served.origin}/static/"), f"the page loads {url} from elsewhere"
+            async with session.get(url) as response:
+                assert response.status == 200, url
+                if url.endswith(".css"):
+                    base = url.rsplit("/", 1)[0] + "/"
+                    pending |= {u if "://" in u or u.startswith("data:") else base + u
+                                for u in page_urls(await response.text())} - seen
+    fonts = {u.rsplit("/", 1)[1] for u in seen if "/fonts/" in u}
+    assert fonts == {"RobotoMono-VariableFont_wght.ttf", "RobotoMono-Italic-VariableFont_wght.ttf"}
+    assert {u.rsplit("/", 2)[1] for u in seen if u.startswith(served.origin)} >= {"css", "js", "fonts"}
+    # Japanese comes from the kiosk's own fonts, under the terminal's font name
+    assert re.search(r'local\("Noto Sans Mono CJK JP"\).*local\("IPAGothic"\).*unicode-range: U\+203B',
+                     re.sub(r"\s+", " ", html))
+    assert '<html lang="ja">' in html
