@@ -450,3 +450,70 @@ async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_fa
     assert live == 1
     [row] = ctx.db.execute("select actor, outcome from audit where action = 'helpdesk.resend_invitation'").fetchall()
     assert tuple(row) == ("operator:佐々木", "ok")
+
+
+# -- staff reasons and the timeline in the agent's language (issue 17) ---------------------------
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_wrong_passwords_staff_note_in_the_agents_language(app_factory, ctx, lang, size):
+    from bene_tui.screens.login import LoginScreen
+
+    _active_account(ctx)
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.push_screen(LoginScreen(service_id="benefit_station"))
+        screen = await wait_screen(pilot, LoginScreen)
+        await type_into(pilot, "#login-id", "taro@example.jp")
+        await type_into(pilot, "#login-password", "not-the-password")
+        await pilot.press("enter")
+        note = await wait_for(pilot, lambda: str(screen.query_one(".form-error", Static).render()), what="the note")
+        assert note == t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.wrong_password", n=1))
+        if lang == "ja":
+            assert note == "〔スタッフ向け〕パスワードの誤りです(連続1回目)"  # no English left on a ja screen
+
+
+def _drawn_cell(table: DataTable, row: int, left: int, width: int) -> list[str]:
+    """What the table draws of one cell, line by line (cells counted as the screen does: 全角 = 2)."""
+    top = sum(r.height for r in table.ordered_rows[:row]) + 1  # below the header
+    return [table.render_line(y).crop(left, left + width).text.strip()
+            for y in range(top, top + table.ordered_rows[row].height)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_the_timeline_says_in_words_which_delivery_failed_and_wraps(app_factory, ctx, lang, size):
+    from bene_tui import outbox
+    from bene_tui.screens.helpdesk import timeline_widths
+
+    outbox.set_trouble(ctx, fail_email=True)
+    flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
+    registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja")
+    app = app_factory(mode="helpdesk", lang=lang)
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        screen = await open_person(pilot, app, "taro@example.jp", "山田 太郎")
+        table = screen.query_one("#hd-timeline", DataTable)
+        await wait_for(pilot, lambda: table.row_count and all(r.height for r in table.ordered_rows), what="rows")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        failed = t(lang, "hd.delivery.failed", purpose=t(lang, "hd.purpose.verification"),
+                   channel=t(lang, "hd.channel.email"), to="taro@example.jp")
+        sent = next(i for i, r in enumerate(rows) if r[2].startswith(t(lang, "hd.audit_action.code_sent")))
+        assert failed in rows[sent][5], "which delivery failed, and how"
+        assert rows[sent][2] == t(lang, "hd.tl.audit", action=t(lang, "hd.audit_action.code_sent"),
+                                  subject=t(lang, "hd.subject.flow"))
+        assert rows[0][1:4] == [t(lang, "hd.source.outbox"), t(lang, "hd.tl.outbox", channel=t(lang, "hd.channel.email"),
+                                purpose=t(lang, "hd.purpose.verification"), to="taro@example.jp"),
+                                t(lang, "hd.outcome.failed")]
+        assert rows[-1][2] == t(lang, "hd.tl.flow", kind=t(lang, "staff.kind.enrol"), state=t(lang, "staff.state.provisional"))
+        text = "\n".join("\t".join(r) for r in rows)
+        for internal in ("[flow:", "flow:", "{", "}", "enrol", "code.sent", "registration.", '"delivery"'):
+            assert internal not in text
+        # The long detail wraps within its column: every character of it is drawn, on more lines than one.
+        columns = table.ordered_columns
+        assert [c.width for c in columns] == list(timeline_widths(app.t, size[0]))
+        left = sum(c.get_render_width(table) for c in columns[:5]) + table.cell_padding
+        lines = _drawn_cell(table, sent, left, columns[5].width)
+        assert len(lines) > 1
+        assert "".join(lines).replace(" ", "") == rows[sent][5].replace(" ", "")
