@@ -134,8 +134,10 @@ for _source, _key in _TABLE:
     for _macro, _regex in _MACROS.items():
         _source = _source.replace(_macro, _regex)
     PATTERNS.append((re.compile(_source), f"staff.{_key}"))
-# Groups whose values are words of the catalogue too (staff.<group>.<value>); `why` is a staff text itself.
-_WORDS = ("status", "inv_state", "kind", "state")
+# Groups whose values are words of the catalogue too (a list of them for `services`); `why` is a
+# staff text itself.
+_WORDS = {"status": "staff.status.{}", "inv_state": "staff.inv_state.{}", "kind": "staff.kind.{}",
+          "state": "staff.state.{}", "service": "service.{}", "services": "service.{}", "rel": "family.rel.{}"}
 
 
 def match(part: str) -> tuple[str, dict[str, str]] | None:
@@ -170,5 +172,5 @@ def _say_part(lang: str, part: str) -> str:
         if name == "why":
             params[name] = say(lang, value)
         elif name in _WORDS and value is not None:
-            params[name] = words.get(f"staff.{name}.{value}", value)
+            params[name] = t(lang, "staff.list_sep").join(words.get(_WORDS[name].format(v), v) for v in value.split(", "))
     return t(lang, key, **params)

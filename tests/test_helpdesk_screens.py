@@ -37,7 +37,7 @@ async def test_staff_reason_only_in_helpdesk_mode(app_factory, mode):
         text = await wait_for(pilot, lambda: error_text(app, "group_id"), what="step-1 error")
         assert text.startswith(generic)
         if mode == "helpdesk":
-            assert text == f"{generic}\n{STAFF_JA}wrong auth key 2"
+            assert text == f"{generic}\n{STAFF_JA}認証キー2が会員記録と一致しません"
         else:
             assert text == generic and STAFF_JA not in text and "auth key" not in text
 
@@ -56,7 +56,7 @@ async def test_wrong_code_attempts_left_for_staff_only(app_factory, ctx, mode):
         await pilot.press("enter")
         text = await wait_for(pilot, lambda: error_text(app, "code"), what="code error")
         assert text.startswith(t("ja", "error.code_wrong"))
-        assert (f"{STAFF_JA}wrong code, 4 attempts left" in text) == (mode == "helpdesk")
+        assert (f"{STAFF_JA}認証コードの誤りです。あと4回入力できます" in text) == (mode == "helpdesk")
 
 
 async def open_search(pilot) -> SearchScreen:
@@ -183,7 +183,8 @@ async def test_person_timeline_newest_first(app_factory, ctx, clock, monkeypatch
         kinds = {r[1] for r in rows}
         assert kinds == {t("ja", "hd.source.flow"), t("ja", "hd.source.audit"), t("ja", "hd.source.outbox")}
         assert rows[0][1] == t("ja", "hd.source.outbox")  # the resent code is the newest event
-        assert rows[-1][2] == "enrol: provisional" and rows[-2][2].startswith("registration.step1")
+        assert rows[-1][2] == "新規登録・紐づけのお手続き(仮登録)"
+        assert rows[-2][2].startswith(t("ja", "hd.audit_action.registration_step1"))
         assert first["code"] not in "\n".join(" ".join(r) for r in rows)
         summary = str(screen.query_one("#hd-summary", Static).render())
         assert "taro@example.jp" in summary and "仮登録" in summary and "TS000001" in summary
@@ -266,7 +267,8 @@ async def test_action_asks_then_changes_db_and_audits_operator(app_factory, ctx,
         def on_timeline():
             table = person.query_one("#hd-timeline", DataTable)
             rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            return any(r[2].startswith(audit_action) and r[4] == "operator:suzuki" for r in rows)
+            label = t("ja", "hd.audit_action." + audit_action.replace(".", "_"))
+            return any(r[2].startswith(label) and r[4] == "担当者 suzuki" for r in rows)
 
         await wait_for(pilot, on_timeline, what="action on the timeline")
         if action != "resend_code":  # done once: no longer offered
@@ -313,12 +315,14 @@ async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
         assert [case for case, _ in shown] == ["case1", "case1", "case1", "case1", "case2"]
         notes = [note for _, note in shown]
         if mode == "helpdesk":
-            assert notes[0] == f"{STAFF_JA}unknown login ID"
-            assert notes[1] == f"{STAFF_JA}wrong password (4 consecutive)"
-            assert notes[2].startswith(f"{STAFF_JA}wrong password (5 consecutive); locked until 2026-04-01 ")
-            assert notes[3].startswith(f"{STAFF_JA}account locked until 2026-04-01 ") and notes[3].endswith(
-                "JST (5 consecutive failures)")
-            assert notes[4] == f"{STAFF_JA}inactive for service bene_learning; usable: benefit_station"
+            assert notes[0] == f"{STAFF_JA}このログインIDのアカウントはありません"
+            assert notes[1] == f"{STAFF_JA}パスワードの誤りです(連続4回目)"
+            assert notes[2].startswith(f"{STAFF_JA}パスワードの誤りです(連続5回目)。2026-04-01 ")
+            assert notes[2].endswith("までロックしました")
+            assert notes[3].startswith(f"{STAFF_JA}アカウントは2026-04-01 ") and notes[3].endswith(
+                "までロック中です(連続5回のログイン失敗)")
+            assert notes[4] == (f"{STAFF_JA}このアカウントではベネ・ラーニングを利用できません。"
+                                "利用できるサービス: ベネフィット・ステーション")
         else:
             assert notes == [""] * 5
 

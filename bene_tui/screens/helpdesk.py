@@ -348,7 +348,7 @@ class PersonScreen(BaseScreen):
     PersonScreen .hd { padding: 0 2; }
     PersonScreen #hd-actions { height: auto; }
     PersonScreen #hd-actions Button { margin-right: 1; }
-    PersonScreen #hd-timeline { height: auto; max-height: 30; }
+    PersonScreen #hd-timeline { height: auto; max-height: 45vh; }
     """
 
     def __init__(self, ref: str) -> None:
