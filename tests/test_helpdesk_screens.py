@@ -521,3 +521,22 @@ async def test_the_timeline_says_in_words_which_delivery_failed_and_wraps(app_fa
         lines = _drawn_cell(table, sent, left, columns[5].width)
         assert len(lines) > 1
         assert "".join(lines).replace(" ", "") == rows[sent][5].replace(" ", "")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_a_bad_links_staff_note_in_the_agents_language(app_factory, ctx, clock, lang):
+    from bene_tui.screens.family import LinkProblemScreen
+
+    account_id = _active_account(ctx)
+    first = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
+    clock.advance(61)
+    family.resend(ctx, account_id, first["invitation_id"])  # the first link is void now
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.account_id = account_id  # the inviting member, logged in
+        app.open_link(first["message"]["link"])
+        screen = await wait_screen(pilot, LinkProblemScreen)
+        text = str(screen.query_one("#problem", Static).render())
+        assert text.endswith("\n" + t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.token_replaced")))

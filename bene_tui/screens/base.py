@@ -109,15 +109,15 @@ class BaseScreen(Screen):
                 button.focus()
                 break
 
-    def staff_reason(self, error: BeneError) -> str:
+    def staff_reason(self, staff: str | None) -> str:
         """The real reason, for helpdesk staff, in the agent's language (the services write it in English)."""
-        return self.t("helpdesk.staff_reason", reason=staff_text.say(self.app.lang, error.staff))
+        return self.t("helpdesk.staff_reason", reason=staff_text.say(self.app.lang, staff))
 
     def _place_error(self, error: BeneError, notify: bool = True) -> None:
         self._shown_error = error
         text = self.t(error.key, **error.params)
         if self.app.mode == "helpdesk" and error.staff:
-            text += "\n" + self.staff_reason(error)
+            text += "\n" + self.staff_reason(error.staff)
         target = None
         if error.field:
             found = self.query(f"#{error.field}-error")
