@@ -199,3 +199,53 @@ def test_words_inside_a_reason_are_said_too():
     assert staff_text.say("ja", "invitation is expired") == "招待は「期限切れ」です"
     assert staff_text.say("ja", "hd.error.not_locked") == catalogue("ja")["hd.error.not_locked"]  # a key as reason
     assert staff_text.say("ja", "something new") == "something new"  # shown as it is, never lost
+
+
+def _calls(names: tuple[str, ...]):
+    for path in sorted(SRC.glob("*.py")):
+        for call in ast.walk(ast.parse(path.read_text())):
+            if isinstance(call, ast.Call):
+                f = call.func
+                if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)) in names:
+                    yield call
+
+
+def _constant(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def test_every_audit_action_detail_and_flow_state_has_its_words_in_the_timeline():
+    """The timeline words each audit action, each detail fact and each flow's kind and state from the
+    catalogue: a new one written by a service without its words fails here."""
+    from bene_tui.screens.helpdesk import _SAID_ELSEWHERE
+
+    actions, details, states = set(), set(), set()
+    for call in _calls(("record", "_refuse", "_refused")):
+        if len(call.args) > 1 and _constant(call.args[1]):
+            actions.add(_constant(call.args[1]))
+        details |= {k.arg for k in call.keywords if k.arg and k.arg != "reason"}
+    for path in sorted(SRC.glob("*.py")):  # actions passed on: as the `action` parameter, or its default
+        tree = ast.parse(path.read_text())
+        takes = {f.name: [a.arg for a in f.args.args] for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "action" and "." in (_constant(node.value) or ""):
+                actions.add(node.value.value)
+            if isinstance(node, ast.FunctionDef):
+                params = node.args.args[len(node.args.args) - len(node.args.defaults):]
+                actions |= {d.value for p, d in zip(params, node.args.defaults) if p.arg == "action" and _constant(d)}
+            if isinstance(node, ast.Call) and "action" in takes.get(getattr(node.func, "id", None), []):
+                at = takes[node.func.id].index("action")
+                if at < len(node.args) and _constant(node.args[at]):
+                    actions.add(node.args[at].value)
+    for call in _calls(("create", "update")):
+        states |= {_constant(k.value) for k in call.keywords if k.arg == "state" and _constant(k.value)}
+        if len(call.args) > 2 and _constant(call.args[2]):
+            states.add(_constant(call.args[2]))
+    assert {"auth.login", "code.sent", "helpdesk.unlock", "registration.step1", "family.invitation_view"} <= actions
+    assert {"provisional", "completed", "code_sent"} <= states
+    for lang in ("ja", "en"):
+        words = catalogue(lang)
+        assert sorted(a for a in actions if "hd.audit_action." + a.replace(".", "_") not in words) == []
+        assert sorted(d for d in details - set(_SAID_ELSEWHERE) if f"hd.detail.{d}" not in words) == []
+        assert sorted(s for s in states if f"staff.state.{s}" not in words) == []
+        assert {"enrol", "password_reset"} <= {k.split(".")[-1] for k in words if k.startswith("staff.kind.")}
