@@ -103,7 +103,7 @@ class Timeline:
         elif e["detail"].get("delivery") and e["detail"].get("channel"):  # the message is gone: as it was then
             out.append(self.word("hd.outcome.{}", e["detail"]["delivery"]))
         said = _SAID_ELSEWHERE + (("purpose",) if e["message"] else ())
-        out += [self.detail(k, v) for k, v in e["detail"].items() if k not in said]
+        out += [self.detail(k, v) for k, v in e["detail"].items() if k not in said and v is not None]
         return out + [e["terminal"] and self.t("hd.tl.terminal", terminal=e["terminal"])]
 
     def _detail_outbox(self, e: dict) -> list[str]:
