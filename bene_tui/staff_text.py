@@ -129,11 +129,15 @@ _TABLE = [
     (r"(?P<field>[a-z_0-9]+) is a (?P<type>\w+), not (?P<expected>.+)", "wrong_type"),
     (r"(?P<field>[a-z_0-9]+) is beyond SQLite's 64-bit integers", "too_big"),
 ]
-PATTERNS: list[tuple[re.Pattern[str], str]] = []
-for _source, _key in _TABLE:
-    for _macro, _regex in _MACROS.items():
-        _source = _source.replace(_macro, _regex)
-    PATTERNS.append((re.compile(_source), f"staff.{_key}"))
+
+
+def _compile(source: str) -> re.Pattern[str]:
+    for macro, regex in _MACROS.items():
+        source = source.replace(macro, regex)
+    return re.compile(source)
+
+
+PATTERNS = [(_compile(source), f"staff.{key}") for source, key in _TABLE]
 # Groups whose values are words of the catalogue too (a list of them for `services`); `why` is a
 # staff text itself.
 _WORDS = {"status": "staff.status.{}", "inv_state": "staff.inv_state.{}", "kind": "staff.kind.{}",
