@@ -427,7 +427,11 @@ def _actions(ctx, summary: dict, person_flows: list[dict]) -> list[dict]:
 
 
 def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
-    """Flows, audit rows and outbox messages about this person, newest first."""
+    """Flows, audit rows and outbox messages about this person, newest first, as facts the screen
+    puts into words (never English text): every entry has at, source, id, actor and outcome;
+    a flow its kind, state, dates, login ID and terminal; an audit row its action, subject, staff
+    reason (the services' English record), detail and the message it sent with how its delivery
+    went; an outbox row its channel, purpose, recipient and delivery."""
     db = ctx.db
     subjects = {f"flow:{f['id']}" for f in person_flows}
     subjects |= {f"member:{m['id']}" for m in members}
@@ -443,12 +447,11 @@ def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
     entries: list[dict] = []
     for f in person_flows:
         entries.append({
-            # A flow stands at its start; its state now is in the text (its changes are audit rows).
+            # A flow stands at its start; its state now is in the entry (its changes are audit rows).
             "at": f["created_at"], "source": "flow", "id": f["id"], "rank": 0, "actor": "",
-            "what": f"{f['kind']}: {f['state']}", "outcome": "live" if (f["expires_at"] or 0) > ctx.now() else "ended",
-            "detail": f"updated {fmt_time(f['updated_at'])}, expires {fmt_time(f['expires_at'])}"
-                      + (f", {display_login_id(f['login_id'])}" if f["login_id"] else "")
-                      + (f", terminal {f['terminal']}" if f["terminal"] else ""),
+            "outcome": "live" if (f["expires_at"] or 0) > ctx.now() else "ended",
+            "kind": f["kind"], "state": f["state"], "updated_at": f["updated_at"], "expires_at": f["expires_at"],
+            "login_id": display_login_id(f["login_id"]) if f["login_id"] else None, "terminal": f["terminal"],
         })
     if subjects:
         marks = ",".join("?" * len(subjects))
@@ -456,9 +459,11 @@ def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
         own, since = (f"account:{account['id']}", account["created_at"] or 0) if account is not None else ("", 0)
         for a in db.query(f"select * from audit where subject in ({marks}) and (subject != ? or at >= ?) "
                           "order by id desc limit ?", [*sorted(subjects), own, since, TIMELINE_LIMIT]):
-            detail = " ".join(x for x in (a["reason"], a["detail"], f"@ {a['terminal']}" if a["terminal"] else None) if x)
+            detail = json.loads(a["detail"]) if a["detail"] else {}
             entries.append({"at": a["at"], "source": "audit", "id": a["id"], "rank": 1, "actor": a["actor"],
-                            "what": f"{a['action']} [{a['subject']}]", "outcome": a["outcome"], "detail": detail})
+                            "outcome": a["outcome"], "action": a["action"], "subject": a["subject"],
+                            "reason": a["reason"], "detail": detail, "terminal": a["terminal"],
+                            "message": _message(ctx, detail.get("message_id"))})
     flow_ids = [f["id"] for f in person_flows]
     where, args = [], []
     if recipients:
@@ -468,14 +473,30 @@ def _timeline(ctx, account, members, invitations, person_flows) -> list[dict]:
         where.append(f"flow_id in ({','.join('?' * len(flow_ids))})")
         args += flow_ids
     if where:
-        for o in db.query(f"select id, channel, recipient, purpose, status, subject, created_at from outbox "
+        for o in db.query(f"select {_MESSAGE_FACTS} from outbox "
                           f"where {' or '.join(where)} order by id desc limit ?", [*args, TIMELINE_LIMIT]):
             # Never the code or the link: those are for the person's own phone or mailbox.
             entries.append({"at": o["created_at"], "source": "outbox", "id": o["id"], "rank": 2, "actor": "",
-                            "what": f"{o['channel']} {o['purpose']} → {display_login_id(o['recipient'])}",
-                            "outcome": o["status"], "detail": o["subject"] or ""})
+                            "outcome": o["status"], **_delivery(o)})
     entries.sort(key=lambda e: (e["at"] or 0, e["rank"], str(e["id"]).zfill(24)), reverse=True)
     return entries[:TIMELINE_LIMIT]
+
+
+# What the helpdesk may know of a message: never its code, link or body.
+_MESSAGE_FACTS = "id, channel, recipient, purpose, status, created_at, deliver_at"
+
+
+def _delivery(o: dict) -> dict:
+    return {"channel": o["channel"], "purpose": o["purpose"], "recipient": display_login_id(o["recipient"]),
+            "status": o["status"], "deliver_at": o["deliver_at"]}
+
+
+def _message(ctx, message_id) -> dict | None:
+    """The message an audited step sent, with how its delivery stands now (sent, queued, failed)."""
+    if not isinstance(message_id, int):
+        return None
+    row = ctx.db.execute(f"select {_MESSAGE_FACTS} from outbox where id = ?", [message_id]).fetchone()
+    return _delivery(dict(zip(_MESSAGE_FACTS.split(", "), row))) if row else None
 
 
 @ids_checked

@@ -142,17 +142,20 @@ def test_timeline_has_flows_audit_and_outbox_newest_first(world, clock):
     assert times == sorted(times, reverse=True)
     assert {e["source"] for e in tl} == {"flow", "audit", "outbox"}
     # Newest first: the failed login, then the completion, ..., the first code at the bottom.
-    assert tl[0]["source"] == "audit" and tl[0]["what"].startswith("auth.login") and "wrong password" in tl[0]["detail"]
-    whats = [e["what"] for e in tl]
-    assert whats.index(f"registration.complete [account:{account_id}]") < whats.index(f"code.checked [flow:{flow_id}]")
+    assert tl[0]["source"] == "audit" and tl[0]["action"] == "auth.login" and tl[0]["reason"].startswith("wrong password")
+    whats = [(e.get("action"), e.get("subject")) for e in tl]
+    assert whats.index(("registration.complete", f"account:{account_id}")) < whats.index(("code.checked", f"flow:{flow_id}"))
     messages = [e for e in tl if e["source"] == "outbox"]
     assert [m["id"] for m in messages] == [second["id"], first["id"]]
     # Codes and links never appear in the helpdesk's view.
     text = json.dumps(tl, ensure_ascii=False)
     assert first["code"] not in text and second["code"] not in text
     # The flow stands at its start, below the step-1 row of the same moment; its state is today's.
-    assert (tl[-1]["source"], tl[-1]["what"]) == ("flow", "enrol: completed")
-    assert tl[-2]["source"] == "audit" and tl[-2]["what"].startswith("registration.step1")
+    assert (tl[-1]["source"], tl[-1]["kind"], tl[-1]["state"]) == ("flow", "enrol", "completed")
+    assert tl[-2]["source"] == "audit" and tl[-2]["action"] == "registration.step1"
+    # Each sent code's row names its message and how its delivery went.
+    sent = [e["message"] for e in tl if e.get("action") == "code.sent"]
+    assert [(m["channel"], m["purpose"], m["status"]) for m in sent] == [("sms", "verification", "sent")] * 2
 
 
 def test_timeline_of_a_member_without_account(world, clock):
@@ -161,9 +164,10 @@ def test_timeline_of_a_member_without_account(world, clock):
     flow_id = registration.start(world, "TS000002", "A-77", "M9001").flow_id
     data = helpdesk.person(world, f"member:{member_id(world, 'TS000002', 'A-77')}")
     assert data["account"] is None and data["members"][0]["name"] == "山田 太郎"
-    assert [(e["source"], e["what"]) for e in data["timeline"]] == [
-        ("audit", f"registration.step1 [member:{member_id(world, 'TS000002', 'A-77')}]"), ("flow", "enrol: identified")]
-    assert "terminal test-terminal" in data["timeline"][1]["detail"]
+    assert [(e["source"], e.get("action"), e.get("subject"), e.get("state")) for e in data["timeline"]] == [
+        ("audit", "registration.step1", f"member:{member_id(world, 'TS000002', 'A-77')}", None),
+        ("flow", None, None, "identified")]
+    assert data["timeline"][1]["terminal"] == "test-terminal"
     assert data["timeline"][1]["id"] == flow_id
     with pytest.raises(BeneError) as e:
         helpdesk.person(world, "account:99999")
@@ -279,7 +283,8 @@ def test_end_provisional_frees_the_login_id(world, clock):
     assert [m["name"] for m in helpdesk.person(world, f"account:{new_id}")["members"]] == ["鈴木 一郎"]
     assert refs(helpdesk.search(world, "090-1234-5678")) == [f"account:{new_id}"]
     old = helpdesk.person(world, f"member:{member_id(world, 'TS000001', '1001')}")
-    assert any(e["what"] == f"helpdesk.end_provisional [account:{account_id}]" for e in old["timeline"])
+    assert any((e.get("action"), e.get("subject")) == ("helpdesk.end_provisional", f"account:{account_id}")
+               for e in old["timeline"])
     assert helpdesk.person(world, f"account:{account_id}")["account"]["status"] == "removed"
     assert helpdesk.person(world, f"account:{account_id}")["actions"] == []
     # An active account is not a provisional registration.
@@ -360,7 +365,7 @@ def test_a_reused_account_id_does_not_mix_two_people(world, clock):
     data = helpdesk.person(world, f"account:{new_id}")
     assert [m["name"] for m in data["members"]] == ["鈴木 一郎"]
     assert [f["id"] for f in data["flows"]] == [second_flow]
-    assert all(first_flow not in e["what"] for e in data["timeline"])
+    assert all(first_flow not in (e.get("subject") or "") and e["id"] != first_flow for e in data["timeline"])
     assert all(e["at"] >= clock.now() for e in data["timeline"] if e["source"] in ("audit", "outbox"))
     assert len([e for e in data["timeline"] if e["source"] == "outbox"]) == 1
 
@@ -378,4 +383,4 @@ def test_search_finds_a_registered_family_account_by_name(world, clock):
         assert f"invitation:{inv['invitation_id']}" not in found  # registered: the account stands for it
     data = helpdesk.person(world, f"account:{family_id}")
     assert data["account"]["kind"] == "family" and data["invitations"][0]["state"] == "registered"
-    assert any(e["what"].startswith("family.register") for e in data["timeline"])
+    assert any(e.get("action") == "family.register" for e in data["timeline"])

@@ -37,7 +37,7 @@ async def test_staff_reason_only_in_helpdesk_mode(app_factory, mode):
         text = await wait_for(pilot, lambda: error_text(app, "group_id"), what="step-1 error")
         assert text.startswith(generic)
         if mode == "helpdesk":
-            assert text == f"{generic}\n{STAFF_JA}wrong auth key 2"
+            assert text == f"{generic}\n{STAFF_JA}認証キー2が会員記録と一致しません"
         else:
             assert text == generic and STAFF_JA not in text and "auth key" not in text
 
@@ -56,7 +56,7 @@ async def test_wrong_code_attempts_left_for_staff_only(app_factory, ctx, mode):
         await pilot.press("enter")
         text = await wait_for(pilot, lambda: error_text(app, "code"), what="code error")
         assert text.startswith(t("ja", "error.code_wrong"))
-        assert (f"{STAFF_JA}wrong code, 4 attempts left" in text) == (mode == "helpdesk")
+        assert (f"{STAFF_JA}認証コードの誤りです。あと4回入力できます" in text) == (mode == "helpdesk")
 
 
 async def open_search(pilot) -> SearchScreen:
@@ -183,7 +183,8 @@ async def test_person_timeline_newest_first(app_factory, ctx, clock, monkeypatch
         kinds = {r[1] for r in rows}
         assert kinds == {t("ja", "hd.source.flow"), t("ja", "hd.source.audit"), t("ja", "hd.source.outbox")}
         assert rows[0][1] == t("ja", "hd.source.outbox")  # the resent code is the newest event
-        assert rows[-1][2] == "enrol: provisional" and rows[-2][2].startswith("registration.step1")
+        assert rows[-1][2] == "新規登録・紐づけのお手続き(仮登録)"
+        assert rows[-2][2].startswith(t("ja", "hd.audit_action.registration_step1"))
         assert first["code"] not in "\n".join(" ".join(r) for r in rows)
         summary = str(screen.query_one("#hd-summary", Static).render())
         assert "taro@example.jp" in summary and "仮登録" in summary and "TS000001" in summary
@@ -266,7 +267,8 @@ async def test_action_asks_then_changes_db_and_audits_operator(app_factory, ctx,
         def on_timeline():
             table = person.query_one("#hd-timeline", DataTable)
             rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            return any(r[2].startswith(audit_action) and r[4] == "operator:suzuki" for r in rows)
+            label = t("ja", "hd.audit_action." + audit_action.replace(".", "_"))
+            return any(r[2].startswith(label) and r[4] == "担当者 suzuki" for r in rows)
 
         await wait_for(pilot, on_timeline, what="action on the timeline")
         if action != "resend_code":  # done once: no longer offered
@@ -313,12 +315,14 @@ async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
         assert [case for case, _ in shown] == ["case1", "case1", "case1", "case1", "case2"]
         notes = [note for _, note in shown]
         if mode == "helpdesk":
-            assert notes[0] == f"{STAFF_JA}unknown login ID"
-            assert notes[1] == f"{STAFF_JA}wrong password (4 consecutive)"
-            assert notes[2].startswith(f"{STAFF_JA}wrong password (5 consecutive); locked until 2026-04-01 ")
-            assert notes[3].startswith(f"{STAFF_JA}account locked until 2026-04-01 ") and notes[3].endswith(
-                "JST (5 consecutive failures)")
-            assert notes[4] == f"{STAFF_JA}inactive for service bene_learning; usable: benefit_station"
+            assert notes[0] == f"{STAFF_JA}このログインIDのアカウントはありません"
+            assert notes[1] == f"{STAFF_JA}パスワードの誤りです(連続4回目)"
+            assert notes[2].startswith(f"{STAFF_JA}パスワードの誤りです(連続5回目)。2026-04-01 ")
+            assert notes[2].endswith("までロックしました")
+            assert notes[3].startswith(f"{STAFF_JA}アカウントは2026-04-01 ") and notes[3].endswith(
+                "までロック中です(連続5回のログイン失敗)")
+            assert notes[4] == (f"{STAFF_JA}このアカウントではベネ・ラーニングを利用できません。"
+                                "利用できるサービス: ベネフィット・ステーション")
         else:
             assert notes == [""] * 5
 
@@ -389,8 +393,14 @@ async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_ty
         resend = screen.query_one("#act-0", Button)
         end = screen.query_one("#act-1", Button)
         assert app.focused is resend and end.parent.id == "hd-danger" and end.variant == "error"
-        await pilot.press("tab")
-        assert app.focused is screen.query_one("#hd-timeline", DataTable), "never a destructive next stop"
+        danger = screen.query_one("#hd-danger")
+        for _ in range(3):  # the stops after 「再送信」 (開示, the timeline): none of them destructive
+            await pilot.press("tab")
+            assert danger not in app.focused.ancestors_with_self, "never a destructive next stop"
+            if app.focused is screen.query_one("#hd-timeline", DataTable):
+                break
+        else:
+            raise AssertionError(f"Tab from 「再送信」 never reached the timeline: {app.focused!r}")
         end.focus()
         await pilot.press("enter")
         modal = await wait_screen(pilot, ConfirmScreen)
@@ -450,3 +460,89 @@ async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_fa
     assert live == 1
     [row] = ctx.db.execute("select actor, outcome from audit where action = 'helpdesk.resend_invitation'").fetchall()
     assert tuple(row) == ("operator:佐々木", "ok")
+
+
+# -- staff reasons and the timeline in the agent's language (issue 17) ---------------------------
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_wrong_passwords_staff_note_in_the_agents_language(app_factory, ctx, lang, size):
+    from bene_tui.screens.login import LoginScreen
+
+    _active_account(ctx)
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.push_screen(LoginScreen(service_id="benefit_station"))
+        screen = await wait_screen(pilot, LoginScreen)
+        await type_into(pilot, "#login-id", "taro@example.jp")
+        await type_into(pilot, "#login-password", "not-the-password")
+        await pilot.press("enter")
+        note = await wait_for(pilot, lambda: str(screen.query_one(".form-error", Static).render()), what="the note")
+        assert note == t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.wrong_password", n=1))
+        if lang == "ja":
+            assert note == "〔スタッフ向け〕パスワードの誤りです(連続1回目)"  # no English left on a ja screen
+
+
+def _drawn_cell(table: DataTable, row: int, left: int, width: int) -> list[str]:
+    """What the table draws of one cell, line by line (cells counted as the screen does: 全角 = 2)."""
+    top = sum(r.height for r in table.ordered_rows[:row]) + 1  # below the header
+    return [table.render_line(y).crop(left, left + width).text.strip()
+            for y in range(top, top + table.ordered_rows[row].height)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_the_timeline_says_in_words_which_delivery_failed_and_wraps(app_factory, ctx, lang, size):
+    from bene_tui import outbox
+    from bene_tui.screens.helpdesk import timeline_widths
+
+    outbox.set_trouble(ctx, fail_email=True)
+    flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
+    registration.submit_credentials(ctx, flow_id, "email", "taro@example.jp", GOOD_PASSWORD, True, "ja")
+    app = app_factory(mode="helpdesk", lang=lang)
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        screen = await open_person(pilot, app, "taro@example.jp", "山田 太郎")
+        table = screen.query_one("#hd-timeline", DataTable)
+        await wait_for(pilot, lambda: table.row_count and all(r.height for r in table.ordered_rows), what="rows")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        failed = t(lang, "hd.delivery.failed", purpose=t(lang, "hd.purpose.verification"),
+                   channel=t(lang, "hd.channel.email"), to="taro@example.jp")
+        sent = next(i for i, r in enumerate(rows) if r[2].startswith(t(lang, "hd.audit_action.code_sent")))
+        assert failed in rows[sent][5], "which delivery failed, and how"
+        assert rows[sent][2] == t(lang, "hd.tl.audit", action=t(lang, "hd.audit_action.code_sent"),
+                                  subject=t(lang, "hd.subject.flow"))
+        assert rows[0][1:4] == [t(lang, "hd.source.outbox"), t(lang, "hd.tl.outbox", channel=t(lang, "hd.channel.email"),
+                                purpose=t(lang, "hd.purpose.verification"), to="taro@example.jp"),
+                                t(lang, "hd.outcome.failed")]
+        assert rows[-1][2] == t(lang, "hd.tl.flow", kind=t(lang, "staff.kind.enrol"), state=t(lang, "staff.state.provisional"))
+        text = "\n".join("\t".join(r) for r in rows)
+        for internal in ("[flow:", "flow:", "{", "}", "enrol", "code.sent", "registration.", '"delivery"'):
+            assert internal not in text
+        # The long detail wraps within its column: every character of it is drawn, on more lines than one.
+        columns = table.ordered_columns
+        assert [c.width for c in columns] == list(timeline_widths(app.t, size[0]))
+        left = sum(c.get_render_width(table) for c in columns[:5]) + table.cell_padding
+        lines = _drawn_cell(table, sent, left, columns[5].width)
+        assert len(lines) > 1
+        assert "".join(lines).replace(" ", "") == rows[sent][5].replace(" ", "")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_a_bad_links_staff_note_in_the_agents_language(app_factory, ctx, clock, lang):
+    from bene_tui.screens.family import LinkProblemScreen
+
+    account_id = _active_account(ctx)
+    first = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
+    clock.advance(61)
+    family.resend(ctx, account_id, first["invitation_id"])  # the first link is void now
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.account_id = account_id  # the inviting member, logged in
+        app.open_link(first["message"]["link"])
+        screen = await wait_screen(pilot, LinkProblemScreen)
+        text = str(screen.query_one("#problem", Static).render())
+        assert text.endswith("\n" + t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.token_replaced")))

@@ -158,9 +158,10 @@ async def test_helpdesk_sees_the_real_reason(app_factory, ctx, tmp_path):
         await open_login(pilot)
         await submit(pilot, "taro@example.jp", GOOD_PASSWORD)
         text = await case1_shown(pilot)
-        await wait_for(pilot, lambda: "locked until" in screen_text(pilot), what="the staff reason")
+        await wait_for(pilot, lambda: "ロック中です" in screen_text(pilot), what="the staff reason")
         assert CASE1_JA in text
-        assert f"〔スタッフ向け〕account locked until {auth.stamp(locked_until)}" in screen_text(pilot)
+        until = auth.stamp(locked_until).removesuffix(" JST")
+        assert f"〔スタッフ向け〕アカウントは{until}までロック中です(連続5回のログイン失敗)" in screen_text(pilot)
 
 
 async def test_case2_lists_the_services_this_person_can_use(app_factory, ctx, tmp_path):

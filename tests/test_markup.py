@@ -144,9 +144,9 @@ async def test_helpdesk_search_and_person(app_factory, people, monkeypatch):
                              f"{PENDING}(テスト)")
         assert any(a["label"] == PENDING for a in person.data["actions"])
         await assert_literal(pilot, t("ja", "hd.action.cancel_invitation", label=PENDING))  # its button
-        # the timeline's audit rows name their subject in brackets
+        # the timeline's audit rows name their subject in words, drawn as they are
         timeline = person.query_one("#hd-timeline")
-        await assert_literal(pilot, f"registration.complete [account:{people['account']}]", within=timeline)
+        await assert_literal(pilot, t("ja", "hd.audit_action.registration_complete"), within=timeline)
         await pilot.press("escape")
         await pilot.press("escape")
         # the family account, found by its phone number

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet
 
+from .. import staff_text
 from ..errors import BeneError
 from ..textual_compat import forget_pressed_radio
 from .ahead import Ahead
@@ -115,11 +116,15 @@ class BaseScreen(Screen):
                 button.focus()
                 break
 
+    def staff_reason(self, staff: str | None) -> str:
+        """The real reason, for helpdesk staff, in the agent's language (the services write it in English)."""
+        return self.t("helpdesk.staff_reason", reason=staff_text.say(self.app.lang, staff))
+
     def _place_error(self, error: BeneError, notify: bool = True) -> None:
         self._shown_error = error
         text = self.t(error.key, **error.params)
         if self.app.mode == "helpdesk" and error.staff:
-            text += "\n" + self.t("helpdesk.staff_reason", reason=error.staff)
+            text += "\n" + self.staff_reason(error.staff)
         target = None
         if error.field:
             found = self.query(f"#{error.field}-error")

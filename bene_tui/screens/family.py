@@ -659,7 +659,7 @@ class LinkProblemScreen(BaseScreen):
                 yield Static(self.t("family.problem_title"), classes="title")
                 text = self.t(self.key, **self.params)
                 if self.app.mode == "helpdesk" and self.staff:
-                    text += "\n" + self.t("helpdesk.staff_reason", reason=self.staff)
+                    text += "\n" + self.staff_reason(self.staff)
                 yield Static(text, id="problem", classes="notice", markup=False)
                 yield Button(self.t("family.to_top"), id="top", variant="primary")
         yield app_footer(self.app)

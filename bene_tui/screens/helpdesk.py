@@ -12,6 +12,7 @@ Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,9 +21,10 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from .. import helpdesk
+from .. import helpdesk, staff_text
 from ..clock import fmt_time
 from ..errors import BeneError
+from ..i18n import catalogue
 from ..normalize import display_login_id
 from ..widgets.button import Button
 from ..widgets.field import Field
@@ -39,6 +41,106 @@ def _stamp(ts: float | None) -> str:
     from ..clock import JST
 
     return datetime.fromtimestamp(ts, JST).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+class Timeline:
+    """A timeline entry in the agent's words, from the catalogue (helpdesk._timeline gives facts only):
+    what happened, its outcome, who did it, and the detail in sentences: the staff reason, how a
+    message's delivery went (which one failed and how), the rest of the audit detail."""
+
+    def __init__(self, t, lang: str) -> None:
+        self.t, self.lang = t, lang
+
+    def word(self, key: str, value, **params) -> str:
+        """The catalogue's word for a value (`key` with {} for it); the value itself if there is none."""
+        full = key.format(value)
+        return self.t(full, **params) if full in catalogue(self.lang) else str(value)
+
+    def row(self, e: dict) -> tuple[str, ...]:
+        t = self.t
+        return (_stamp(e["at"]), t(f"hd.source.{e['source']}"), getattr(self, f"_what_{e['source']}")(e),
+                self.word("hd.outcome.{}", e["outcome"]), self.actor(e["actor"]),
+                t("hd.tl.sep").join(x for x in getattr(self, f"_detail_{e['source']}")(e) if x))
+
+    def actor(self, actor: str) -> str:
+        if actor.startswith("operator:"):
+            return self.t("hd.actor.operator", name=actor.partition(":")[2])
+        return self.word("hd.actor.{}", actor)
+
+    def subject(self, subject: str | None) -> str:
+        kind, _, ident = (subject or "").partition(":")
+        if kind == "login":
+            ident = display_login_id(ident)
+        return self.word("hd.subject.{}", kind, id=ident) if kind else ""
+
+    def _what_flow(self, e: dict) -> str:
+        return self.t("hd.tl.flow", kind=self.word("staff.kind.{}", e["kind"]),
+                      state=self.word("staff.state.{}", e["state"]))
+
+    def _what_audit(self, e: dict) -> str:
+        action = self.word("hd.audit_action.{}", e["action"].replace(".", "_"))
+        return self.t("hd.tl.audit", action=action, subject=self.subject(e["subject"])) if e["subject"] else action
+
+    def _what_outbox(self, e: dict) -> str:
+        return self.t("hd.tl.outbox", channel=self.word("hd.channel.{}", e["channel"]),
+                      purpose=self.word("hd.purpose.{}", e["purpose"]), to=e["recipient"])
+
+    def delivery(self, m: dict) -> str:
+        """Which message, to whom, and how its delivery went: reached, delayed until when, or failed."""
+        return self.word("hd.delivery.{}", m["status"], purpose=self.word("hd.purpose.{}", m["purpose"]),
+                         channel=self.word("hd.channel.{}", m["channel"]), to=m["recipient"],
+                         at=fmt_time(m["deliver_at"]))
+
+    def _detail_flow(self, e: dict) -> list[str]:
+        t = self.t
+        return [t("hd.tl.flow_detail", updated=fmt_time(e["updated_at"]), expires=fmt_time(e["expires_at"])),
+                e["login_id"] and t("hd.tl.login_id", login_id=e["login_id"]),
+                e["terminal"] and t("hd.tl.terminal", terminal=e["terminal"])]
+
+    def _detail_audit(self, e: dict) -> list[str]:
+        out = [staff_text.say(self.lang, e["reason"])]
+        if e["message"]:
+            out.append(self.delivery(e["message"]))
+        elif e["detail"].get("delivery") and e["detail"].get("channel"):  # the message is gone: as it was then
+            out.append(self.word("hd.outcome.{}", e["detail"]["delivery"]))
+        said = _SAID_ELSEWHERE + (("purpose",) if e["message"] else ())
+        out += [self.detail(k, v) for k, v in e["detail"].items() if k not in said and v is not None]
+        return out + [e["terminal"] and self.t("hd.tl.terminal", terminal=e["terminal"])]
+
+    def _detail_outbox(self, e: dict) -> list[str]:
+        return [self.delivery(e)]
+
+    def detail(self, key: str, value) -> str:
+        """One fact of an audit row's detail, in words."""
+        if isinstance(value, bool):
+            value = self.t("hd.tl.yes" if value else "hd.tl.no")
+        elif isinstance(value, list):
+            value = ", ".join(self.word("service.{}", v) for v in value)
+        elif key in _DETAIL_WORDS:
+            value = self.word(_DETAIL_WORDS[key], value)
+        return self.t(f"hd.detail.{key}", value=value) if f"hd.detail.{key}" in catalogue(self.lang) \
+            else f"{key}: {value}"
+
+
+# Detail facts said by the delivery sentence, or ids that mean nothing to the agent.
+_SAID_ELSEWHERE = ("message_id", "channel", "delivery", "flow")
+_DETAIL_WORDS = {"purpose": "hd.purpose.{}", "relationship": "family.rel.{}", "was": "staff.inv_state.{}",
+                 "stage": "staff.inv_state.{}", "service": "service.{}"}
+
+
+# The timeline's columns: time, source, what, outcome and actor fixed (source and outcome as wide as
+# their words in the language shown, outcome wrapping beyond OUTCOME_MAX); the detail takes the rest
+# (the screen's padding, two scroll bars and each cell's padding aside), never below DETAIL_MIN.
+TIME_WIDTH, WHAT_WIDTH, ACTOR_WIDTH, OUTCOME_MAX, DETAIL_MIN = 19, 24, 12, 11, 24
+SOURCES = ("flow", "audit", "outbox")
+OUTCOMES = ("ok", "refused", "stopped", "live", "ended", "sent", "queued", "failed")
+
+
+def timeline_widths(t, screen_width: int) -> tuple[int, ...]:
+    source = max(cell_len(t(k)) for k in ("hd.col_source", *(f"hd.source.{s}" for s in SOURCES)))
+    outcome = min(OUTCOME_MAX, max(cell_len(t(k)) for k in ("hd.col_outcome", *(f"hd.outcome.{o}" for o in OUTCOMES))))
+    fixed = (TIME_WIDTH, source, WHAT_WIDTH, outcome, ACTOR_WIDTH)
+    return (*fixed, max(DETAIL_MIN, screen_width - 8 - 2 * (len(fixed) + 1) - sum(fixed)))
 
 
 def open_search(app) -> None:
@@ -248,8 +350,8 @@ class PersonScreen(BaseScreen):
     PersonScreen #hd-actions { height: auto; }
     PersonScreen #hd-actions Button { margin-right: 1; }
     PersonScreen #hd-privacy { height: auto; }
-    PersonScreen #hd-privacy Button { margin-right: 1; }
-    PersonScreen #hd-timeline { height: auto; max-height: 30; }
+    PersonScreen #hd-privacy Button, PersonScreen #hd-danger Button { margin-right: 1; }
+    PersonScreen #hd-timeline { height: auto; max-height: 45vh; }
     """
 
     def __init__(self, ref: str) -> None:
@@ -302,21 +404,38 @@ class PersonScreen(BaseScreen):
         danger = any(a["action"] in helpdesk.DESTRUCTIVE for a in self.actions)
         self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
         self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
-        requests = self.query_one("#hd-privacy", Horizontal)
-        await requests.remove_children()
-        await requests.mount_all(privacy_requests.buttons(self))
-        table = self.query_one("#hd-timeline", DataTable)
-        table.clear(columns=True)
-        table.add_columns(t("hd.col_at"), t("hd.col_source"), t("hd.col_what"), t("hd.col_outcome"),
-                          t("hd.col_actor"), t("hd.col_detail"))
-        for e in data["timeline"]:
-            table.add_row(*map(literal, (_stamp(e["at"]), t(f"hd.source.{e['source']}"), e["what"], e["outcome"],
-                                         e["actor"], e["detail"])))
+        # 開示 with the harmless actions; 削除 in the danger row after the timeline, with the others.
+        requests = privacy_requests.buttons(self)
+        box = self.query_one("#hd-privacy", Horizontal)
+        await box.remove_children()
+        await box.mount_all([b for b in requests if b.id != "privacy-erase"])
+        await self.query_one("#hd-danger", Horizontal).mount_all([b for b in requests if b.id == "privacy-erase"])
+        danger = danger or any(b.id == "privacy-erase" for b in requests)
+        self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
+        table = self._fill_timeline()
         harmless = self.query_one("#hd-actions").query(Button)
         (harmless.first() if harmless else table).focus()
 
+    def _fill_timeline(self) -> DataTable:
+        """The timeline in words; each cell wraps within its column (a row as tall as its longest
+        cell), the detail taking what the terminal's width leaves: nothing is cut."""
+        t, table = self.t, self.query_one("#hd-timeline", DataTable)
+        table.clear(columns=True)
+        labels = (t("hd.col_at"), t("hd.col_source"), t("hd.col_what"), t("hd.col_outcome"), t("hd.col_actor"),
+                  t("hd.col_detail"))
+        for label, width in zip(labels, timeline_widths(t, self.app.size.width)):
+            table.add_column(label, width=width)
+        words = Timeline(t, self.app.lang)
+        for e in (self.data or {}).get("timeline", []):
+            table.add_row(*map(literal, words.row(e)), height=None)
+        return table
+
+    def on_resize(self) -> None:
+        if self.data is not None:
+            self._fill_timeline()
+
     def _summary(self, data: dict) -> str:
-        t, lines = self.t, []
+        t, lines, words = self.t, [], Timeline(self.t, self.app.lang)
         acct = data["account"]
         if acct:
             lines.append(t("hd.account_line", id=acct["id"], login_id=display_login_id(acct["login_id"]),
@@ -341,7 +460,8 @@ class PersonScreen(BaseScreen):
                                expires=fmt_time(link["expires_at"]), state=t(f"hd.link.{link['state']}")))
         for f in data["flows"]:
             if f["live"]:
-                lines.append(t("hd.flow_line", kind=f["kind"], state=f["state"],
+                lines.append(t("hd.flow_line", kind=words.word("staff.kind.{}", f["kind"]),
+                               state=words.word("staff.state.{}", f["state"]),
                                login_id=display_login_id(f["login_id"]) if f["login_id"] else "-",
                                expires=fmt_time(f["expires_at"])))
         return "\n".join(lines)

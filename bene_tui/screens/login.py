@@ -56,7 +56,7 @@ class Case1Notice(Vertical):
 def staff_note(screen: BaseScreen, error: BeneError) -> None:
     """Helpdesk staff see the real reason under the generic message."""
     if screen.app.mode == "helpdesk" and error.staff:
-        screen.query_one(".form-error", Static).update(screen.t("helpdesk.staff_reason", reason=error.staff))
+        screen.query_one(".form-error", Static).update(screen.staff_reason(error.staff))
 
 
 class LoginScreen(BaseScreen):
