@@ -8,7 +8,7 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bene-tui", description="Bene Account flows in the terminal (kiosk, helpdesk, demo).")
-    p.add_argument("--db", help="SQLite file (default: the user data directory; env BENE_TUI_DB)")
+    p.add_argument("--db", help="SQLite file (default: the user data directory) or postgresql://user@host/dbname; env BENE_TUI_DB")
     p.add_argument("--lang", choices=["ja", "en"], help="language (default ja; env BENE_TUI_LANG)")
     p.add_argument("--mode", choices=["kiosk", "helpdesk", "demo"], help="mode (default demo; env BENE_TUI_MODE)")
     sub = p.add_subparsers(dest="command")

@@ -11,7 +11,7 @@ from pathlib import Path
 from .clock import Clock
 from .config import Rules, Settings
 from .secret_store import SecretStore
-from .store import Store
+from .store import Store, is_postgres_url, open_store
 
 
 @dataclass
@@ -80,9 +80,9 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
     from .paths import DEMO_FILE, default_db_path
 
     path = settings.db_path or str(default_db_path())
-    if path != ":memory:":
+    if path != ":memory:" and not is_postgres_url(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(path)
+    store = open_store(path)
     ctx = Context(
         store=store,
         clock=clock or Clock(),

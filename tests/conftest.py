@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -31,9 +32,86 @@ def _isolate(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
 
+# -- the two backends -----------------------------------------------------------------------
+# Every test that takes `ctx`, `world`, `app_factory` or `db_target` runs on SQLite and on
+# PostgreSQL (a server this session starts, tests/pg_cluster.py); @pytest.mark.sqlite_only keeps
+# a test about SQLite's files to SQLite. BENE_TUI_BACKENDS=sqlite runs one side only;
+# BENE_TUI_REQUIRE_PG=1 (.ci/run) fails instead of skipping when no server binaries exist.
+BACKENDS = ("sqlite", "postgresql")
+_DB_TARGETS: dict[str, str] = {}  # tmp_path → this test's database URL (PostgreSQL tests)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite's files themselves; not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        chosen = [b for b in os.environ.get("BENE_TUI_BACKENDS", ",".join(BACKENDS)).split(",") if b in BACKENDS]
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            chosen = [b for b in chosen if b == "sqlite"]
+        metafunc.parametrize("backend", chosen, indirect=True)
+
+
+@pytest.fixture
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """This session's PostgreSQL, with a migrated and seeded template database to copy per test."""
+    from pg_cluster import Cluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        reason = "PostgreSQL tests skipped: no server binaries (/usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)"
+        if os.environ.get("BENE_TUI_REQUIRE_PG") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = Cluster(bindir).start()
+    try:
+        import psycopg
+
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("create database bene_template")
+        settings = Settings(db_path=cluster.url("bene_template"), terminal="test-terminal", rules=Rules(**CHEAP_ARGON2))
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            context, _ = open_context(settings, clock=Clock(start=START),
+                                      secret_store=SecretStore(os.path.join(tmp, "s.json"), use_keyring=False))
+            context.store.close()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def db_target(backend, tmp_path, monkeypatch, request):
+    """This test's database: a file in tmp_path, or a fresh copy of the PostgreSQL template."""
+    if backend == "sqlite":
+        yield str(tmp_path / "bene.db")
+        return
+    import psycopg
+
+    cluster = request.getfixturevalue("pg_server")
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name} template bene_template")
+    url = cluster.url(name)
+    _DB_TARGETS[str(tmp_path)] = url
+    monkeypatch.setenv("BENE_TUI_DB", url)
+    yield url
+    del _DB_TARGETS[str(tmp_path)]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
 def make_settings(tmp_path, **kw) -> Settings:
     rules = Rules(**CHEAP_ARGON2)
-    return Settings(db_path=str(tmp_path / "bene.db"), terminal="test-terminal", rules=rules, **kw)
+    target = _DB_TARGETS.get(str(tmp_path), str(tmp_path / "bene.db"))
+    return Settings(db_path=target, terminal="test-terminal", rules=rules, **kw)
 
 
 @pytest.fixture
@@ -42,7 +120,7 @@ def clock():
 
 
 @pytest.fixture
-def ctx(tmp_path, clock):
+def ctx(tmp_path, clock, db_target):
     """A seeded demo world on a fresh database."""
     context, _ = open_context(make_settings(tmp_path), clock=clock,
                               secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
@@ -104,7 +182,7 @@ def world(ctx, tmp_path):
 
 
 @pytest.fixture
-def app_factory(tmp_path, clock):
+def app_factory(tmp_path, clock, db_target):
     """BeneApp on this test's database with the test world imported and a fixed clock."""
     import json
 

@@ -141,7 +141,7 @@ LOG_TABLES = ("audit", "throttle")  # a refusal may add its audit row and count 
 
 
 def tables(ctx) -> list[str]:
-    return [r[0] for r in ctx.db.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")]
+    return [name for name in ctx.db.table_names() if not name.startswith("sqlite_")]
 
 
 def state(ctx) -> dict[str, tuple[int, str]]:

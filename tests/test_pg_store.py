@@ -1,0 +1,104 @@
+"""The store package: choosing SQLite or PostgreSQL, the SQL translation, PostgreSQL migrations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+from bene_tui.store import dialect, is_postgres_url
+
+T = dialect.translate
+
+
+def test_placeholders_and_percent_signs_outside_and_inside_literals():
+    assert T("select * from t where a = ? and b like 'x%' and c = '?'").sql == \
+        "select * from t where a = %s and b ilike 'x%%' and c = '?'"
+    assert T("select 'it''s ?', \"we?ird\" from t where x = ?").sql == "select 'it''s ?', \"we?ird\" from t where x = %s"
+
+
+def test_insert_or_ignore_becomes_on_conflict_do_nothing():
+    assert T("insert or ignore into organisations (a, b) values (?, ?);").sql == \
+        "insert into organisations (a, b) values (%s, %s) on conflict do nothing"
+    with pytest.raises(ValueError):
+        T("insert or replace into t values (?)")
+
+
+def test_glob_becomes_like_with_its_parameter_translated():
+    t = T("select id from members where name glob ? limit ?")
+    assert t.sql == "select id from members where name like %s escape '\\' limit %s"
+    assert t.params(["山[*]田 太郎*", 5]) == ["山*田 太郎%", 5]
+    assert dialect.glob_to_like("100%_[?]?\\") == "100\\%\\_?_\\\\"
+
+
+def test_rowid_order_begin_immediate_and_collations():
+    assert T("select id from services order by rowid").sql == "select id from services order by ctid"
+    assert T("BEGIN IMMEDIATE").sql == "begin"
+    assert T("select 1 from invitations where contact = ? collate nocase").sql == \
+        "select 1 from invitations where contact = %s collate nocase"
+
+
+def test_urls_choose_postgresql_and_paths_sqlite():
+    assert is_postgres_url("postgresql://bene@db.example/bene")
+    assert is_postgres_url("postgres://bene@/bene?host=/run/postgresql")
+    assert not is_postgres_url("/var/lib/bene/bene.db")
+    assert not is_postgres_url(":memory:")
+    assert not is_postgres_url(None)
+
+
+def test_sqlite_path_never_imports_psycopg(tmp_path):
+    code = ("import sys; from bene_tui.store import open_store; s = open_store(sys.argv[1]); "
+            "s.db.execute('select count(*) from members').fetchone(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_binary') "
+            "or m == 'bene_tui.store.postgres'))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.db")], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert out.stdout.strip() == "[]"
+
+
+def test_terminals_starting_together_on_an_empty_database_migrate_it_once(pg_server):
+    """Eight terminals open a new, empty PostgreSQL database at once: one migrates, the others wait
+    on the advisory lock and find nothing to do; every migration is recorded once, in order."""
+    import psycopg
+
+    from bene_tui.migrations import m
+    from bene_tui.store import open_store
+
+    name = "race_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    url = pg_server.url(name)
+    errors, stores = [], []
+    gate = threading.Barrier(8)
+
+    def start():
+        gate.wait()
+        try:
+            stores.append(open_store(url))
+        except Exception as exc:  # pragma: no cover - what the test is looking for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        rows = [r[0] for r in stores[0].db.execute("select name from _sqlite_migrations order by id")]
+        assert rows == [x.name for x in m._migrations]
+    finally:
+        for s in stores:
+            s.close()
+        with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+            conn.execute(f"drop database {name} with (force)")
+
+
+def test_same_migration_history_on_both_backends(ctx):
+    from bene_tui.migrations import m
+
+    rows = [r[0] for r in ctx.db.execute("select name from _sqlite_migrations order by id")]
+    assert rows == [x.name for x in m._migrations]
