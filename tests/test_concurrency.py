@@ -21,6 +21,7 @@ import pytest
 
 from bene_tui import identify, registration, store
 from bene_tui.errors import BeneError
+from bene_tui.store import is_postgres_url
 from conftest import GOOD_PASSWORD, TEST_WORLD
 
 ORG = "RC000001"
@@ -47,7 +48,7 @@ def _open(db_path: str, secrets_path: str, terminal: str, busy_timeout_ms: int |
     from conftest import CHEAP_ARGON2, START
 
     if busy_timeout_ms is not None:
-        store_mod.BUSY_TIMEOUT_MS = busy_timeout_ms
+        store_mod.sqlite.BUSY_TIMEOUT_MS = busy_timeout_ms  # read when each connection opens
     settings = Settings(db_path=db_path, terminal=terminal, rules=Rules(**CHEAP_ARGON2))
     ctx, _ = open_context(settings, clock=Clock(start=START), secret_store=SecretStore(Path(secrets_path), use_keyring=False))
     return ctx
@@ -130,6 +131,20 @@ def job_race_member(ctx, payload, barrier):
     return results
 
 
+def job_sixteen(ctx, payload, barrier):
+    """Three races in a row, all terminals released together for each: the same login ID (each for
+    another member), the same member record (each with its own login ID), a wrong code for one flow."""
+    login = job_race_login_id(ctx, {"rounds": [payload["login_race"]]}, barrier)[0][0]
+    member = job_race_member(ctx, {"rounds": [payload["member_race"]]}, barrier)[0][0]
+    barrier.wait(timeout=120)
+    try:
+        registration.verify_code(ctx, payload["code_flow"], payload["wrong_code"])
+        code = "ok"
+    except BeneError as e:
+        code = e.key
+    return login, member, code
+
+
 def job_write_loop(ctx, payload, barrier):
     barrier.wait(timeout=120)
     done = 0
@@ -165,7 +180,7 @@ def job_open_fresh(ctx_args, payload, barrier):
 
 
 JOBS = {f.__name__: f for f in (job_mixed, job_race_login_id, job_race_member, job_write_loop, job_read_loop,
-                                job_open_fresh)}
+                                job_open_fresh, job_sixteen)}
 
 
 def _terminal(job: str, db_path: str, secrets_path: str, terminal: str, busy_timeout_ms, payload, barrier, queue):
@@ -193,7 +208,7 @@ def run_terminals(db_path: Path, jobs: list[tuple[str, dict]], busy_timeout_ms: 
     secrets_path = str(Path(db_path).parent / "secrets.json")
     procs = []
     for i, (job, payload) in enumerate(jobs):
-        p = mp.Process(target=_terminal, args=(job, str(db_path), secrets_path, f"kiosk-{i}", busy_timeout_ms,
+        p = mp.Process(target=_terminal, args=(job, target(db_path), secrets_path, f"kiosk-{i}", busy_timeout_ms,
                                                payload, barrier, queue))
         p.start()
         procs.append(p)
@@ -236,7 +251,22 @@ def shared(world, tmp_path):
     return world
 
 
+def target(db_path: Path) -> str:
+    """What the terminals open: the SQLite file, or this test's PostgreSQL database (conftest.db_target)."""
+    from conftest import _DB_TARGETS
+
+    return _DB_TARGETS.get(str(Path(db_path).parent), str(db_path))
+
+
 def db_rows(db_path: Path, sql: str, args=()) -> list[tuple]:
+    if is_postgres_url(target(db_path)):
+        from bene_tui.store.postgres import PgDatabase
+
+        db = PgDatabase(target(db_path))
+        try:
+            return [tuple(r) for r in db.execute(sql, list(args)).fetchall()]
+        finally:
+            db.close()
     conn = sqlite3.connect(db_path)
     try:
         return conn.execute(sql, args).fetchall()
@@ -250,8 +280,9 @@ def member_id(db_path: Path, key1: str) -> int:
 
 def assert_consistent(db_path: Path) -> None:
     """Invariants no interleaving may break."""
-    assert db_rows(db_path, "pragma integrity_check") == [("ok",)]
-    assert db_rows(db_path, "pragma foreign_key_check") == []
+    if not is_postgres_url(target(db_path)):  # PostgreSQL checks its foreign keys itself
+        assert db_rows(db_path, "pragma integrity_check") == [("ok",)]
+        assert db_rows(db_path, "pragma foreign_key_check") == []
     assert db_rows(db_path, "select login_key from accounts group by login_key having count(*) > 1") == []
     # every link points at an active account; every active member account holds at least one record
     assert db_rows(db_path, "select am.member_id from account_members am join accounts a on a.id = am.account_id "
@@ -368,6 +399,33 @@ def test_race_for_one_member_record_one_wins_others_told_already_linked(shared, 
     assert_consistent(db_path)
 
 
+def test_sixteen_terminals_one_winner_per_login_id_and_member_record_and_five_wrong_codes(shared, tmp_path):
+    """16 processes at once (on SQLite and on PostgreSQL): one login ID → one account; one member
+    record → one link; 16 wrong entries of one code → exactly 5 counted, the code void after them."""
+    db_path = tmp_path / "bene.db"
+    terminals = 16
+    code_flow = registration.start(shared, ORG, member_key(119), KEY2).flow_id
+    right = registration.submit_credentials(shared, code_flow, "email", "codes@example.jp", GOOD_PASSWORD, True,
+                                            "ja")["code"]
+    wrong = "000000" if right != "000000" else "111111"
+    shared.store.close()
+    jobs = [("job_sixteen", {"login_race": (member_key(t), "same@example.jp"),
+                             "member_race": (member_key(50), "register", f"m50.kiosk{t}@example.jp"),
+                             "code_flow": code_flow, "wrong_code": wrong}) for t in range(terminals)]
+    results = run_terminals(db_path, jobs)
+    logins, members, codes = (sorted(r[i] for r in results) for i in range(3))
+    assert logins == ["ok"] + ["registration.already_registered"] * (terminals - 1)
+    assert db_rows(db_path, "select count(*) from accounts where login_key = 'same@example.jp'") == [(1,)]
+    assert members == ["error.member_already_linked"] * (terminals - 1) + ["ok"]
+    assert db_rows(db_path, "select count(*) from account_members where member_id = ?",
+                   [member_id(db_path, member_key(50))]) == [(1,)]
+    # four "wrong, n left", the fifth voids the code, and the eleven after it find no live code
+    assert codes == ["error.code_void"] * 12 + ["error.code_wrong"] * 4
+    assert db_rows(db_path, "select attempts, voided_at is not null from codes where flow_id = ?", [code_flow]) == \
+        [(5, True)]
+    assert_consistent(db_path)
+
+
 def test_reads_outside_transactions_never_wait_for_writers(shared, tmp_path):
     """WAL: readers see the last committed state and never get SQLITE_BUSY, even with a busy
     timeout of 0 (so none of the screens' reads can show "database is locked")."""
@@ -389,7 +447,7 @@ def _run_mixed_timeouts(db_path: Path, jobs, timeouts: dict[int, int]) -> list:
     mp = multiprocessing.get_context("spawn")
     barrier, queue = mp.Barrier(len(jobs)), mp.Queue()
     secrets_path = str(Path(db_path).parent / "secrets.json")
-    procs = [mp.Process(target=_terminal, args=(job, str(db_path), secrets_path, f"kiosk-{i}", timeouts.get(i),
+    procs = [mp.Process(target=_terminal, args=(job, target(db_path), secrets_path, f"kiosk-{i}", timeouts.get(i),
                                                 payload, barrier, queue))
              for i, (job, payload) in enumerate(jobs)]
     for p in procs:
@@ -426,6 +484,7 @@ def test_terminals_switched_on_together_on_a_new_file(tmp_path):
 # In one process: what the services do when SQLite says busy, or a lost race reaches a constraint.
 
 
+@pytest.mark.sqlite_only
 def test_busy_database_becomes_bene_error_and_writes_nothing(world, tmp_path):
     world.db.conn.execute("pragma busy_timeout = 50")
     holder = sqlite3.connect(tmp_path / "bene.db", isolation_level=None)
@@ -457,7 +516,7 @@ async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_pa
     from bene_tui.screens.registration import Step1Screen, Step2Screen
     from helpers import screen_text, type_into, wait_for, wait_screen
 
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(store.sqlite, "BUSY_TIMEOUT_MS", 100)
     app = app_factory()
     async with app.run_test(size=(120, 50)) as pilot:
         await wait_for(pilot, lambda: app.ctx is not None, what="database open")

@@ -29,7 +29,7 @@ from sqlite_utils.db import NotFoundError
 
 from ..errors import BeneError
 from .dialect import translate
-from .sqlite import BUSY_TIMEOUT_MS
+from . import sqlite as _sqlite
 
 # Keys of pg_advisory_xact_lock: one for migrations, one every writer takes (arbitrary, fixed).
 MIGRATION_LOCK = 0x62656E65_0001
@@ -63,7 +63,7 @@ _BUSY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.L
 def is_pg_busy(exc: BaseException) -> bool:
     """Another writer held the lock too long, a serialization failure, or a lost connection (the
     server restarting): all "busy, try again" for the person at the screen."""
-    return isinstance(exc, _BUSY) and not isinstance(exc, pg_errors.UndefinedTable)
+    return isinstance(exc, _BUSY)
 
 
 def pg_busy_error(exc: BaseException) -> BeneError:
@@ -327,10 +327,10 @@ class PgDatabase:
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
-        raw = psycopg.connect(url, autocommit=True, connect_timeout=BUSY_TIMEOUT_MS // 1000)
+        raw = psycopg.connect(url, autocommit=True, connect_timeout=max(1, _sqlite.BUSY_TIMEOUT_MS // 1000))
         raw.adapters.register_loader("numeric", _NumericLoader)
         # A writer waits for the writer lock as long as SQLite's busy timeout, then "busy, try again".
-        raw.execute(f"set lock_timeout = {BUSY_TIMEOUT_MS}")
+        raw.execute(f"set lock_timeout = {_sqlite.BUSY_TIMEOUT_MS}")
         self.conn = PgConnection(raw)
         self._pks: dict[str, list[str]] = {}
 
