@@ -43,7 +43,11 @@ class Context:
 
     @cached_property
     def hmac_key(self) -> bytes:
-        return self.secret_store.hmac_key(self.db_id)
+        from . import keys
+
+        key = self.secret_store.hmac_key(self.db_id)
+        keys.record(self, key)  # the store keeps its fingerprint: other hosts must bring the same key
+        return key
 
     @cached_property
     def db_id(self) -> str:
@@ -71,8 +75,10 @@ def default_secrets_file() -> Path:
     return user_data_dir() / "secrets.json"
 
 
-def open_context(settings: Settings, clock: Clock | None = None, secret_store: SecretStore | None = None) -> tuple[Context, bool]:
-    """Open the database (migrating it) and seed the demo data on a first start.
+def open_context(settings: Settings, clock: Clock | None = None, secret_store: SecretStore | None = None,
+                 check_key: bool = True) -> tuple[Context, bool]:
+    """Open the database (migrating it) and seed the demo data on a first start. Refuses
+    (keys.KeyMismatchError) a store whose terminals hash with another key than this host's.
 
     Returns the context and whether the demo data was just loaded.
     """
@@ -94,4 +100,12 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
     if store.db.execute("select count(*) from organisations").fetchone()[0] == 0:
         roster.import_file(ctx, DEMO_FILE)
         seeded = True
+    if check_key:
+        from . import keys
+
+        try:
+            keys.check(ctx)
+        except keys.KeyMismatchError:
+            store.close()
+            raise
     return ctx, seeded
