@@ -240,3 +240,10 @@ def m_indexes_found_by_the_plan_test(db):
     db.execute("create index if not exists idx_tokens_invitation_id on tokens (invitation_id)")
     db.execute("create index if not exists idx_invitations_family_account_id on invitations (family_account_id)")
     db.execute("create index if not exists idx_outbox_flow_id on outbox (flow_id)")
+
+
+@m()
+def m_search_fragments(db):
+    """The helpdesk finds a fragment inside a name or a login ID. SQLite scans for it within a time
+    budget (helpdesk.SCAN_SECONDS); PostgreSQL indexes trigrams instead (store/postgres.py), so
+    there is nothing to add to a SQLite file."""

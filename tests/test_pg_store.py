@@ -102,3 +102,33 @@ def test_same_migration_history_on_both_backends(ctx):
 
     rows = [r[0] for r in ctx.db.execute("select name from _sqlite_migrations order by id")]
     assert rows == [x.name for x in m._migrations]
+
+
+def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(world, backend, monkeypatch):
+    """A fragment from the middle of a name or a login ID: found, and on PostgreSQL every LIKE the
+    search runs can use a pg_trgm index (no cut-off scan)."""
+    from bene_tui import helpdesk
+    from bene_tui.store import postgres
+
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's indexes")
+    seen: list[tuple[str, list]] = []
+    real = postgres.PgConnection.execute
+
+    def spy(self, sql, params=None, **kw):
+        if " like " in sql:
+            seen.append((sql, list(params or [])))
+        return real(self, sql, params, **kw)
+
+    monkeypatch.setattr(postgres.PgConnection, "execute", spy)
+    assert any("佐藤" in r["name"] for r in helpdesk.search(world, "藤花"))  # 佐藤 花子, spaced
+    assert seen
+    monkeypatch.setattr(postgres.PgConnection, "execute", real)
+    db = world.db
+    db.execute("set enable_seqscan = off")  # a few rows: make the planner show which index it could use
+    db.execute("set enable_indexscan = off")
+    for sql, params in seen:
+        if "from members" not in sql and "from accounts" not in sql:
+            continue  # invitations are few
+        plan = "\n".join(r[0] for r in db.execute("explain " + sql, params).fetchall())
+        assert "trgm" in plan, (sql, plan)

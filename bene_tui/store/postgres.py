@@ -458,7 +458,17 @@ def _pg_members_by_lookup_key(db: PgDatabase) -> None:
                "references members (id) deferrable initially immediate")
 
 
+def _pg_search_fragments(db: PgDatabase) -> None:
+    """migrations.m_search_fragments: trigram indexes (pg_trgm) for the helpdesk's fragment search,
+    on the very expressions it matches with LIKE (names without their spaces, login keys)."""
+    for column in ("name", "kana"):
+        db.execute(f"create index idx_members_{column}_trgm on members using gin "
+                   f"((replace(replace({column}, ' ', ''), '　', '')) gin_trgm_ops)")
+    db.execute("create index idx_accounts_login_key_trgm on accounts using gin (login_key gin_trgm_ops)")
+
+
 PG_BODIES = {
+    "m_search_fragments": _pg_search_fragments,
     "m_outbox_recipients": _pg_outbox_recipients,
     "m_members_by_lookup_key": _pg_members_by_lookup_key,
 }
