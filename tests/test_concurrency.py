@@ -511,6 +511,7 @@ def test_is_busy_recognises_only_lock_errors():
     assert not store.is_busy(ValueError("database is locked"))
 
 
+@pytest.mark.sqlite_only  # another connection holds SQLite's write lock
 async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_path, monkeypatch):
     from bene_tui.i18n import t
     from bene_tui.screens.registration import Step1Screen, Step2Screen
