@@ -43,6 +43,7 @@ _DB_TARGETS: dict[str, str] = {}  # tmp_path → this test's database URL (Postg
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: about SQLite's files themselves; not run on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL server (restarts, its indexes)")
 
 
 def pytest_generate_tests(metafunc):
@@ -50,6 +51,8 @@ def pytest_generate_tests(metafunc):
         chosen = [b for b in os.environ.get("BENE_TUI_BACKENDS", ",".join(BACKENDS)).split(",") if b in BACKENDS]
         if metafunc.definition.get_closest_marker("sqlite_only"):
             chosen = [b for b in chosen if b == "sqlite"]
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            chosen = [b for b in chosen if b == "postgresql"]
         metafunc.parametrize("backend", chosen, indirect=True)
 
 

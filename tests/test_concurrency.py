@@ -145,6 +145,48 @@ def job_sixteen(ctx, payload, barrier):
     return login, member, code
 
 
+def _until_done(step, done=lambda: False):
+    """A person pressing the button again after "busy, try again", until the step has happened."""
+    busy = 0
+    while True:
+        try:
+            return step(), busy
+        except Exception as exc:  # noqa: BLE001 — only "busy" may come back, never a traceback
+            if not (store.is_busy(exc) or (isinstance(exc, BeneError) and exc.key == "error.busy")):
+                if busy and done():  # it went through just before the connection dropped
+                    return None, busy
+                raise
+            busy += 1
+            time.sleep(0.2)
+            try:
+                if done():
+                    return None, busy
+            except Exception:  # noqa: BLE001 — still down
+                pass
+
+
+def job_register_through_restart(ctx, payload, barrier):
+    """Registrations one after another while the server restarts; each step retried when busy."""
+    from bene_tui import outbox
+
+    barrier.wait(timeout=120)
+    done, busy = [], 0
+
+    def state_is(flow_id, state):
+        return lambda: ctx.db.execute("select state from flows where id = ?", [flow_id]).fetchone()[0] == state
+
+    for key1, login in payload["register"]:
+        flow_id, b1 = _until_done(lambda: registration.start(ctx, ORG, key1, KEY2).flow_id)
+        _, b2 = _until_done(lambda: registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD,
+                                                                     True, "ja"), state_is(flow_id, "provisional"))
+        code = outbox.latest(ctx, login)["code"]
+        _, b3 = _until_done(lambda: registration.verify_code(ctx, flow_id, code), state_is(flow_id, "verified"))
+        account, b4 = _until_done(lambda: registration.complete(ctx, flow_id, True), state_is(flow_id, "completed"))
+        busy += b1 + b2 + b3 + b4
+        done.append(login)
+    return done, busy
+
+
 def job_write_loop(ctx, payload, barrier):
     barrier.wait(timeout=120)
     done = 0
@@ -180,7 +222,7 @@ def job_open_fresh(ctx_args, payload, barrier):
 
 
 JOBS = {f.__name__: f for f in (job_mixed, job_race_login_id, job_race_member, job_write_loop, job_read_loop,
-                                job_open_fresh, job_sixteen)}
+                                job_open_fresh, job_sixteen, job_register_through_restart)}
 
 
 def _terminal(job: str, db_path: str, secrets_path: str, terminal: str, busy_timeout_ms, payload, barrier, queue):
@@ -426,6 +468,40 @@ def test_sixteen_terminals_one_winner_per_login_id_and_member_record_and_five_wr
     assert_consistent(db_path)
 
 
+@pytest.mark.postgresql_only
+def test_server_restart_while_eight_terminals_register(shared, tmp_path, pg_server):
+    """`pg_ctl restart -m fast` while 8 terminals register: they see "busy" (never another error),
+    reconnect by themselves, and every registration is there exactly once, linked once."""
+    import threading
+
+    db_path = tmp_path / "bene.db"
+    shared.store.close()
+    terminals, each = 8, 5
+    jobs = [("job_register_through_restart", {"register": [(member_key(t * each + j), f"fault{t}.{j}@example.jp")
+                                                            for j in range(each)]}) for t in range(terminals)]
+
+    def restart_when_busy():
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while time.monotonic() < deadline:
+            if db_rows(db_path, "select count(*) from accounts where login_id like 'fault%'")[0][0] >= terminals:
+                pg_server.restart()
+                return
+            time.sleep(0.05)
+
+    restarter = threading.Thread(target=restart_when_busy)
+    restarter.start()
+    results = run_terminals(db_path, jobs)
+    restarter.join()
+    assert sum(busy for _, busy in results) > 0  # the restart was felt, and lived through
+    logins = [login for done, _ in results for login in done]
+    assert len(logins) == terminals * each
+    rows = db_rows(db_path, "select login_id, status from accounts where login_id like 'fault%' order by login_id")
+    assert rows == sorted((login, "active") for login in logins)
+    assert db_rows(db_path, "select count(*) from account_members am join accounts a on a.id = am.account_id "
+                            "where a.login_id like 'fault%'") == [(terminals * each,)]
+    assert_consistent(db_path)
+
+
 def test_reads_outside_transactions_never_wait_for_writers(shared, tmp_path):
     """WAL: readers see the last committed state and never get SQLITE_BUSY, even with a busy
     timeout of 0 (so none of the screens' reads can show "database is locked")."""
@@ -576,3 +652,41 @@ def test_lost_race_for_member_record_is_already_linked_not_integrity_error(world
                             "where m.auth_key_1 = '1004'").fetchall() == [(winner,)]
     assert world.db.execute("select status from accounts where login_id = 'two@example.jp'").fetchone() == ("provisional",)
     assert world.db.execute("select state from flows where id = ?", [flows[1]]).fetchone() == ("verified",)
+
+
+@pytest.mark.postgresql_only
+async def test_server_restart_shows_busy_then_the_screen_reconnects_by_itself(app_factory, pg_server, monkeypatch):
+    """The server restarts while a screen waits, and again in the middle of step 1's transaction:
+    the first goes unnoticed (the store reconnects), the second shows "busy, try again" (no
+    traceback) and the same press then goes through."""
+    from bene_tui import flows
+    from bene_tui.i18n import t
+    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from helpers import screen_text, type_into, wait_for, wait_screen
+
+    real_create = flows.create
+    restarts = []
+
+    def create_then_restart(ctx, *args, **kw):
+        if not restarts:  # once, with step 1's transaction open
+            restarts.append(True)
+            pg_server.restart()
+        return real_create(ctx, *args, **kw)
+
+    app = app_factory()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        pg_server.restart()  # between two screens: nobody notices
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await type_into(pilot, "#key2", "19850401")
+        monkeypatch.setattr(flows, "create", create_then_restart)
+        app.screen.query_one("#next").press()
+        await wait_for(pilot, lambda: t("ja", "error.busy") in screen_text(pilot), what="busy message")
+        assert isinstance(app.screen, Step1Screen)
+        assert "Traceback" not in screen_text(pilot) and "psycopg" not in screen_text(pilot)
+        app.screen.query_one("#next").press()
+        await wait_screen(pilot, Step2Screen)
+    assert restarts == [True]

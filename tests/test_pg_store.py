@@ -104,14 +104,13 @@ def test_same_migration_history_on_both_backends(ctx):
     assert rows == [x.name for x in m._migrations]
 
 
-def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(world, backend, monkeypatch):
+@pytest.mark.postgresql_only
+def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(world, monkeypatch):
     """A fragment from the middle of a name or a login ID: found, and on PostgreSQL every LIKE the
     search runs can use a pg_trgm index (no cut-off scan)."""
     from bene_tui import helpdesk
     from bene_tui.store import postgres
 
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL's indexes")
     seen: list[tuple[str, list]] = []
     real = postgres.PgConnection.execute
 

@@ -92,15 +92,28 @@ def _raise_as_sqlite(exc: psycopg.Error):
     raise exc
 
 
-class PgConnection:
-    """What services and migrations ask of `db.conn` (a sqlite3 connection on SQLite)."""
+def _connect(url: str) -> psycopg.Connection:
+    raw = psycopg.connect(url, autocommit=True, connect_timeout=max(1, _sqlite.BUSY_TIMEOUT_MS // 1000))
+    raw.adapters.register_loader("numeric", _NumericLoader)
+    # A writer waits for the writer lock as long as SQLite's busy timeout, then "busy, try again".
+    raw.execute(f"set lock_timeout = {_sqlite.BUSY_TIMEOUT_MS}")
+    return raw
 
-    def __init__(self, raw: psycopg.Connection) -> None:
-        self.raw = raw
+
+class PgConnection:
+    """What services and migrations ask of `db.conn` (a sqlite3 connection on SQLite).
+
+    Reconnects by itself: a statement outside a transaction (a read, or the BEGIN of one) that
+    finds the connection lost (the server restarted) runs again once on a new connection. Inside
+    a transaction the loss is an error (busy, try again): the transaction is gone with it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.raw = _connect(url)
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return not self.raw.closed and self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def execute(self, sql: str, params: Sequence | None = None, *, row_factory=None):
         pragma = _pragma(sql)
@@ -109,9 +122,20 @@ class PgConnection:
             if not sql:
                 return _Empty()
         t = translate(sql)
-        cur = self.raw.cursor(row_factory=row_factory) if row_factory else self.raw.cursor()
+        params = _no_nul(t.params(params))
+        if self.raw.closed:
+            self.raw = _connect(self.url)
+        idle = not self.in_transaction
         try:
-            cur.execute(t.sql, _no_nul(t.params(params)))
+            try:
+                cur = self.raw.cursor(row_factory=row_factory)
+                cur.execute(t.sql, params)
+            except psycopg.OperationalError:
+                if not (idle and self.raw.closed):
+                    raise
+                self.raw = _connect(self.url)  # the server dropped us between statements: once more
+                cur = self.raw.cursor(row_factory=row_factory)
+                cur.execute(t.sql, params)
         except psycopg.Error as exc:
             _raise_as_sqlite(exc)
         return cur
@@ -327,11 +351,7 @@ class PgDatabase:
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
-        raw = psycopg.connect(url, autocommit=True, connect_timeout=max(1, _sqlite.BUSY_TIMEOUT_MS // 1000))
-        raw.adapters.register_loader("numeric", _NumericLoader)
-        # A writer waits for the writer lock as long as SQLite's busy timeout, then "busy, try again".
-        raw.execute(f"set lock_timeout = {_sqlite.BUSY_TIMEOUT_MS}")
-        self.conn = PgConnection(raw)
+        self.conn = PgConnection(url)
         self._pks: dict[str, list[str]] = {}
 
     def execute(self, sql: str, params: Sequence | None = None):
@@ -494,9 +514,6 @@ class PgStore:
     @property
     def db(self) -> PgDatabase:
         db = getattr(self._local, "db", None)
-        if db is not None and db.conn.raw.closed:
-            self._forget(db)
-            db = None
         if db is None:
             try:
                 db = PgDatabase(self.path)
@@ -506,12 +523,6 @@ class PgStore:
             with self._lock:
                 self._all.append(db)
         return db
-
-    def _forget(self, db: PgDatabase) -> None:
-        self._local.db = None
-        with self._lock:
-            if db in self._all:
-                self._all.remove(db)
 
     @contextmanager
     def tx(self):
@@ -544,16 +555,13 @@ class PgStore:
                 raise
 
     def _after_error(self, db: PgDatabase, exc: BaseException) -> None:
-        """Roll back; a connection the server dropped is replaced at the next use."""
+        """Roll back; a connection the server dropped is replaced at its next statement."""
         raw = db.conn.raw
-        if raw.closed or raw.broken:
-            self._forget(db)
-            return
         try:
             if db.conn.in_transaction:
                 raw.execute("rollback")
         except psycopg.Error:
-            self._forget(db)
+            raw.close()
 
     def close(self) -> None:
         with self._lock:
