@@ -131,3 +131,39 @@ def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(worl
             continue  # invitations are few
         plan = "\n".join(r[0] for r in db.execute("explain " + sql, params).fetchall())
         assert "trgm" in plan, (sql, plan)
+
+
+def _roster(tmp_path, names: dict[str, str], name="big.json", repeat=False):
+    import json
+
+    doc = {"organisations": [{
+        "group_id": "BK000001", "name": "大量株式会社", "services": ["benefit_station"],
+        "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日(YYYYMMDD)"},
+        "members": [{"auth_key_1": k, "auth_key_2": "19800101", "name": v, "kana": "タイリョウ",
+                     "birth_date": "1980-01-01"}
+                    for k, v in names.items()]}]}
+    if repeat:
+        doc["organisations"][0]["members"].append(  # a key twice in one file: the last wins
+            {"auth_key_1": "K00007", "auth_key_2": "19800101", "name": "最後 の行", "kana": "サイゴ",
+             "birth_date": "1980-01-01"})
+    path = tmp_path / name
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path):
+    """Thousands of members at once (COPY on PostgreSQL, straight in or through a staging table
+    when keys repeat): the same rows as row-by-row upserts give, on both backends."""
+    from bene_tui import roster
+
+    first = {f"K{i:05d}": f"大量 {i}" for i in range(3000)}
+    result = roster.import_file(ctx, _roster(tmp_path, first))
+    assert result.members == 3000 and result.new_members == 3000
+    again = {k: v + "改" for k, v in first.items()} | {f"K{i:05d}": f"追加 {i}" for i in range(3000, 3500)}
+    result = roster.import_file(ctx, _roster(tmp_path, again, "again.json", repeat=True))
+    assert result.members == 3501 and result.new_members == 500
+    db = ctx.db
+    rows = db.execute("select count(*), count(distinct id) from members where group_id = 'BK000001'").fetchone()
+    assert tuple(rows) == (3500, 3500)
+    assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "最後 の行"
+    assert db.execute("select name from members where auth_key_1 = 'K00008'").fetchone()[0] == "大量 8改"

@@ -14,6 +14,7 @@ transaction to retry. Readers are never blocked. See docs/architecture.md.
 from __future__ import annotations
 
 import datetime
+import re
 import sqlite3
 import threading
 import time
@@ -92,6 +93,13 @@ def _raise_as_sqlite(exc: psycopg.Error):
     raise exc
 
 
+# executemany of `insert into t (...) values (?, ...) [on conflict ...]` with this many rows goes through COPY.
+COPY_FROM = 1000
+_INSERT_VALUES = re.compile(r"insert\s+into\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*values\s*\([?,\s]*\)(?P<tail>.*)",
+                            re.IGNORECASE | re.DOTALL)
+_CONFLICT_KEYS = re.compile(r"on\s+conflict\s*\((?P<keys>[^)]*)\)\s*do\s+update", re.IGNORECASE)
+
+
 def _connect(url: str) -> psycopg.Connection:
     raw = psycopg.connect(url, autocommit=True, connect_timeout=max(1, _sqlite.BUSY_TIMEOUT_MS // 1000))
     raw.adapters.register_loader("numeric", _NumericLoader)
@@ -110,6 +118,7 @@ class PgConnection:
     def __init__(self, url: str) -> None:
         self.url = url
         self.raw = _connect(url)
+        self._conflicted: set[tuple[str, int]] = set()  # (table, transaction) where COPY met a conflict
 
     @property
     def in_transaction(self) -> bool:
@@ -141,13 +150,49 @@ class PgConnection:
         return cur
 
     def executemany(self, sql: str, rows: Iterable[Sequence]):
-        t = translate(sql)
-        cur = self.raw.cursor()
+        rows = rows if isinstance(rows, list) else list(rows)
+        bulk = _INSERT_VALUES.fullmatch(sql.strip())
         try:
+            if bulk and len(rows) >= COPY_FROM and self.in_transaction:
+                return self._copy_insert(bulk["table"], bulk["cols"], bulk["tail"].strip(), rows)
+            t = translate(sql)
+            cur = self.raw.cursor()
             cur.executemany(t.sql, [t.params(r) for r in rows])
         except psycopg.Error as exc:
             _raise_as_sqlite(exc)
         return cur
+
+    def _copy_insert(self, table: str, cols: str, tail: str, rows: list[Sequence]):
+        """Many rows of one INSERT through COPY (a roster import): straight into the table while
+        none conflicts (a new roster), else through a staging table and the statement's own
+        ON CONFLICT, the last of several rows with one key winning as it does row by row."""
+        cur = self.raw.cursor()
+        copy_sql = f'copy "{table}" ({cols}) from stdin'
+        if (table, self._txid()) not in self._conflicted:
+            try:
+                with self.raw.transaction():  # a savepoint: a conflict undoes only this batch
+                    with cur.copy(copy_sql) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                return cur
+            except pg_errors.UniqueViolation:
+                if not tail:
+                    raise
+                self._conflicted.add((table, self._txid()))
+        stage = f"_bulk_{table}"
+        cur.execute(f'create temp table if not exists "{stage}" (like "{table}", _n bigserial) on commit drop')
+        cur.execute(f'truncate "{stage}"')
+        with cur.copy(f'copy "{stage}" ({cols}) from stdin') as copy:
+            for row in rows:
+                copy.write_row(row)
+        keys = _CONFLICT_KEYS.search(tail)
+        pick = f"distinct on ({keys['keys']}) " if keys else ""
+        order = f" order by {keys['keys']}, _n desc" if keys else ""
+        cur.execute(translate(f'insert into "{table}" ({cols}) select {pick}{cols} from "{stage}"{order} {tail}').sql)
+        return cur
+
+    def _txid(self) -> int:
+        return self.raw.execute("select txid_current()").fetchone()[0]
 
     def set_progress_handler(self, handler, n) -> None:
         """SQLite's way to stop a long scan; PostgreSQL's searches use indexes (and statement_timeout)."""
@@ -173,7 +218,7 @@ _PRAGMAS = {
                               "where table_schema = current_schema() and table_type = 'BASE TABLE'",
     "select name, sql from sqlite_master where type = 'index' and tbl_name = 'members' and sql is not null":
         "select indexname, indexdef from pg_indexes where schemaname = current_schema() and tablename = 'members' "
-        "and indexname not like '%%pkey' and indexdef not like '%%gin%%'",
+        "and indexname not like '%%pkey'",
 }
 
 
