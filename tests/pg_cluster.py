@@ -42,10 +42,14 @@ class Cluster:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "Cluster":
+    def start(self, durable: bool = False) -> "Cluster":
+        """Tests run without fsync (nothing to keep); benchmarks with a durable server (`durable`)."""
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", self.superuser)
-        opts = (f"-k {self.sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB")
+        opts = f"-k {self.sock} -c listen_addresses='' -c max_connections=200 -c shared_buffers=128MB"
+        if not durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        else:
+            opts += " -c shared_buffers=1GB -c maintenance_work_mem=512MB -c max_wal_size=8GB"
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
         return self
 

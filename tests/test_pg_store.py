@@ -151,10 +151,16 @@ def _roster(tmp_path, names: dict[str, str], name="big.json", repeat=False):
     return path
 
 
-def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path):
+@pytest.mark.parametrize("rebuild", [False, True], ids=["indexes kept", "indexes rebuilt"])
+def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path, monkeypatch, rebuild):
     """Thousands of members at once (COPY on PostgreSQL, straight in or through a staging table
-    when keys repeat): the same rows as row-by-row upserts give, on both backends."""
+    when keys repeat): the same rows as row-by-row upserts give, on both backends; also when the
+    import drops the secondary indexes and builds them again (a big roster)."""
     from bene_tui import roster
+
+    if rebuild:
+        monkeypatch.setattr(roster, "REBUILD_INDEXES_FROM", 1000)
+        monkeypatch.setattr(roster, "EST_BYTES_PER_MEMBER", 1)
 
     first = {f"K{i:05d}": f"大量 {i}" for i in range(3000)}
     result = roster.import_file(ctx, _roster(tmp_path, first))

@@ -132,6 +132,10 @@ class PgConnection:
                 return _Empty()
         t = translate(sql)
         params = _no_nul(t.params(params))
+        if t.sql[:20].lower().startswith(("create index", "create unique index")) and self.in_transaction:
+            # PostgreSQL builds no index over rows with foreign-key checks still pending (a roster
+            # import defers them, then rebuilds its indexes): check them now, as COMMIT would.
+            self.raw.execute("set constraints all immediate")
         if self.raw.closed:
             self.raw = _connect(self.url)
         idle = not self.in_transaction
