@@ -46,9 +46,20 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL server (restarts, its indexes)")
 
 
+def _chosen_backends() -> list[str]:
+    return [b for b in os.environ.get("BENE_TUI_BACKENDS", ",".join(BACKENDS)).split(",") if b in BACKENDS]
+
+
+def pytest_collection_modifyitems(config, items):
+    if "sqlite" not in _chosen_backends():  # a PostgreSQL-only run leaves out the SQLite-only tests
+        kept = [i for i in items if not i.get_closest_marker("sqlite_only")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        chosen = [b for b in os.environ.get("BENE_TUI_BACKENDS", ",".join(BACKENDS)).split(",") if b in BACKENDS]
+        chosen = _chosen_backends()
         if metafunc.definition.get_closest_marker("sqlite_only"):
             return  # not parametrized: its id (and a snapshot's file name) stays as it was
         if metafunc.definition.get_closest_marker("postgresql_only"):
