@@ -173,3 +173,15 @@ def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path
     assert tuple(rows) == (3500, 3500)
     assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "最後 の行"
     assert db.execute("select name from members where auth_key_1 = 'K00008'").fetchone()[0] == "大量 8改"
+
+
+def test_busy_means_lock_waits_and_lost_connections_not_bugs():
+    from psycopg import errors as pg_errors
+
+    from bene_tui.store import is_busy, postgres  # noqa: F401  (a PostgreSQL store is loaded)
+
+    assert is_busy(pg_errors.LockNotAvailable("lock timeout"))
+    assert is_busy(pg_errors.SerializationFailure("could not serialize"))
+    assert is_busy(pg_errors.AdminShutdown("terminating connection due to administrator command"))
+    assert not is_busy(pg_errors.ObjectInUse("cannot CREATE INDEX: pending trigger events"))
+    assert not is_busy(pg_errors.UndefinedTable("no such table"))

@@ -57,14 +57,20 @@ class IntegrityError(sqlite3.IntegrityError):
     """A constraint refused the write: the same class the services already catch on SQLite."""
 
 
-_BUSY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable,
-         pg_errors.QueryCanceled, psycopg.OperationalError)
+# serialization failure, deadlock, lock timeout, statement cancelled, server shutting down or starting
+_BUSY_STATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
 
 
 def is_pg_busy(exc: BaseException) -> bool:
     """Another writer held the lock too long, a serialization failure, or a lost connection (the
-    server restarting): all "busy, try again" for the person at the screen."""
-    return isinstance(exc, _BUSY)
+    server restarting): all "busy, try again" for the person at the screen. Not any other error
+    (a bug should not read as a busy server)."""
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate
+    if state is None:  # raised by the client: the connection failed or was lost
+        return isinstance(exc, psycopg.OperationalError)
+    return state in _BUSY_STATES or state.startswith("08")
 
 
 def pg_busy_error(exc: BaseException) -> BeneError:
