@@ -482,10 +482,17 @@ class DemoMode:
         """New messages that failed or were delayed are said out loud, where the presenter looks."""
         from . import outbox
 
+        from .errors import BeneError
+
         app = self.app
         if app.ctx is None:
             return
-        last = await app.call(outbox.last_id)
+        try:
+            last = await app.call(outbox.last_id)
+        except BeneError as exc:  # the store busy or reconnecting (a server restart): the next poll looks
+            if exc.key == "error.busy":
+                return
+            raise
         if self._seen_id is None or last < self._seen_id:  # first look, or the data was reset
             self._seen_id = last
             return
