@@ -220,7 +220,8 @@ def main() -> None:
         if args.only in (None, "register"):
             print("16 processes registering (bench/parallel_register.py):", flush=True)
             subprocess.run([sys.executable, str(HERE / "parallel_register.py"), "--procs", "16",
-                            "--db", fresh_database(cluster, "bench_register")], check=False)
+                            "--db", fresh_database(cluster, "bench_register")], check=False,
+                           env={**os.environ, "PYTHONPATH": str(HERE.parent)})  # this checkout's bene_tui
     finally:
         cluster.stop()
         import shutil
