@@ -133,9 +133,9 @@ def duplicates(path: Path | str, expected: int) -> dict[str, int]:
         q = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
         return {
             "login IDs held twice": q("select count(*) from (select login_key from accounts group by login_key "
-                                      "having count(*) > 1)"),
+                                      "having count(*) > 1) as twice"),
             "member records linked twice": q("select count(*) from (select member_id from account_members "
-                                             "group by member_id having count(*) > 1)"),
+                                             "group by member_id having count(*) > 1) as twice"),
             "registrations missing": expected - q("select count(*) from accounts a join account_members am "
                                                   "on am.account_id = a.id where a.status = 'active' "
                                                   "and a.login_id like 'par.%'"),
