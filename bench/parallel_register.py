@@ -1,7 +1,7 @@
 """Benchmark 6: 8 processes registering at once on one SQLite file, beside the limit set by
 password hashing alone on the same cores.
 
-    python bench/parallel_register.py [--procs 8] [--per-proc 4] [--rounds 3]
+    python bench/parallel_register.py [--procs 8] [--per-proc 4] [--rounds 3] [--db postgresql://...]
 
 register   PROCS terminal processes (multiprocessing, spawn) on one database, each with its own
            connection, production Argon2id parameters, its own terminal name; each registers
@@ -101,13 +101,13 @@ def run_round(target, args_for, procs: int) -> tuple[float, int, list[str]]:
     return done / (end - start) if end > start else 0.0, done, errors
 
 
-def build(directory: Path, members: int) -> Path:
+def build(directory: Path, members: int, url: str | None = None) -> Path | str:
     from bene_tui import roster
     from bene_tui.config import Settings
     from bene_tui.context import open_context
     from bene_tui.secret_store import SecretStore
 
-    path = directory / "parallel.db"
+    path = url or directory / "parallel.db"
     roster_file = directory / "roster.json"
     _gen.write_json(roster_file, members)
     ctx, _ = open_context(Settings(db_path=str(path), terminal="bench"),
@@ -118,21 +118,28 @@ def build(directory: Path, members: int) -> Path:
     return path
 
 
-def duplicates(path: Path, expected: int) -> dict[str, int]:
+def duplicates(path: Path | str, expected: int) -> dict[str, int]:
     import sqlite3
 
-    conn = sqlite3.connect(path)
+    from bene_tui.store import is_postgres_url
+
+    if is_postgres_url(path):
+        from bene_tui.store.postgres import PgDatabase
+
+        conn = PgDatabase(path)
+    else:
+        conn = sqlite3.connect(path)
     try:
         q = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
         return {
             "login IDs held twice": q("select count(*) from (select login_key from accounts group by login_key "
-                                      "having count(*) > 1)"),
+                                      "having count(*) > 1) as twice"),
             "member records linked twice": q("select count(*) from (select member_id from account_members "
-                                             "group by member_id having count(*) > 1)"),
+                                             "group by member_id having count(*) > 1) as twice"),
             "registrations missing": expected - q("select count(*) from accounts a join account_members am "
                                                   "on am.account_id = a.id where a.status = 'active' "
                                                   "and a.login_id like 'par.%'"),
-            "integrity_check not ok": int(q("pragma integrity_check") != "ok"),
+            "integrity_check not ok": 0 if is_postgres_url(path) else int(q("pragma integrity_check") != "ok"),
         }
     finally:
         conn.close()
@@ -143,6 +150,7 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=8)
     ap.add_argument("--per-proc", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--db", metavar="URL", help="an empty PostgreSQL database instead of a new SQLite file")
     args = ap.parse_args()
     from bene_tui.config import Rules
 
@@ -152,7 +160,7 @@ def main() -> int:
           f"m={r.argon2_memory_kib} KiB p={r.argon2_parallelism}; {os.cpu_count()} CPU(s) visible", flush=True)
     reg_rates, hash_rates, errors = [], [], []
     with tempfile.TemporaryDirectory(prefix="bene-parallel-") as tmp:
-        path = build(Path(tmp), per_round * args.rounds)
+        path = build(Path(tmp), per_round * args.rounds, args.db)
         rows = list(_gen.rows(per_round * args.rounds))
         secrets = str(Path(tmp) / "secrets.json")
         for rnd in range(args.rounds):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bene-tui", description="Bene Account flows in the terminal (kiosk, helpdesk, demo).")
-    p.add_argument("--db", help="SQLite file (default: the user data directory; env BENE_TUI_DB)")
+    p.add_argument("--db", help="SQLite file (default: the user data directory) or postgresql://user@host/dbname; env BENE_TUI_DB")
     p.add_argument("--lang", choices=["ja", "en"], help="language (default ja; env BENE_TUI_LANG)")
     p.add_argument("--mode", choices=["kiosk", "helpdesk", "demo"], help="mode (default demo; env BENE_TUI_MODE)")
     sub = p.add_subparsers(dest="command")
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mode_commands(sub)
     _add_admin_commands(sub)
     _add_ops_commands(sub)
+    _add_store_commands(sub)
     return p
 
 
@@ -35,6 +37,10 @@ def _shell_operator() -> str:
 def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
     from .app import BeneApp
 
+    from .store import is_postgres_url
+
+    if is_postgres_url(args.db or os.environ.get("BENE_TUI_DB")):
+        _context(args).store.close()  # a shared store: refuse here, clearly, if this host's key is not its key
     app = BeneApp(db_path=args.db, lang=args.lang, mode=args.mode, open_link=open_link)
     if app.mode == "kiosk" and not _kiosk_pin_ready():
         return 2
@@ -618,9 +624,76 @@ def person_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# The store and its key: `db check`, `key export`, `key import`.
+
+
+def _add_store_commands(sub) -> None:
+    db = sub.add_parser("db", help="the store (SQLite file or PostgreSQL)")
+    db.add_argument("action", choices=["check"], help="check: which store, its schema version, whether this host's key matches")
+    key = sub.add_parser("key", help="the key codes and tokens are hashed with (every host of a store needs the same)")
+    key.add_argument("action", choices=["export", "import"],
+                     help="export: print it (a secret) for another host; import: read an exported line from stdin")
+
+
+def _store_context(args: argparse.Namespace):
+    from .config import Settings
+    from .context import open_context
+
+    ctx, _ = open_context(Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode), check_key=False)
+    return ctx.as_actor("cli")
+
+
+def db_cmd(args: argparse.Namespace) -> int:
+    from . import keys
+    from .migrations import m
+    from .store import is_postgres_url
+
+    ctx = _store_context(args)
+    try:
+        target = ctx.store.path
+        if is_postgres_url(target):
+            info = ctx.db.conn.raw.info
+            where = f"PostgreSQL {info.server_version // 10000} database {info.dbname!r} as {info.user!r}"
+        else:
+            where = f"SQLite file {target}"
+        applied = [r[0] for r in ctx.db.execute("select name from _sqlite_migrations order by id")]
+        state = keys.status(ctx)
+        print(f"store: {where}")
+        print(f"schema: version {len(applied)} of {len(m._migrations)} ({applied[-1] if applied else 'empty'})")
+        print(f"key: {KEY_STATES[state]}")
+        return 0 if state in ("matches", "unset") else 1
+    finally:
+        ctx.store.close()
+
+
+KEY_STATES = {
+    "matches": "this host's key matches the store's",
+    "unset": "no terminal has used a key yet (the first one's is kept)",
+    "missing": "this host has no key for this store: `bene-tui key import` the one of another terminal",
+    "differs": "this host's key DIFFERS from the store's: its terminals would refuse to start",
+}
+
+
+def key_cmd(args: argparse.Namespace) -> int:
+    from . import keys
+
+    ctx = _store_context(args)
+    try:
+        if args.action == "export":
+            keys.check(ctx)
+            print(keys.export(ctx))
+        else:
+            keys.import_line(ctx, sys.stdin.readline())
+            print("bene-tui: key imported; this host's key matches the store's.", file=sys.stderr)
+        return 0
+    finally:
+        ctx.store.close()
+
+
 COMMANDS = {"run": run_app, "import": import_json, "import-roster": import_roster, "outbox": outbox_cmd,
             "demo": demo_cmd, "open": lambda args: run_app(args, open_link=args.url)}
-COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd})
+COMMANDS.update({"set-pin": set_pin_cmd, "play": play_cmd, "serve": serve_cmd, "db": db_cmd, "key": key_cmd})
 COMMANDS.update({"audit": audit_cmd, "config": config_cmd})
 COMMANDS.update({"report": report_cmd, "person": person_cmd})
 

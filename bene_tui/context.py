@@ -12,7 +12,7 @@ from . import shared_clock
 from .clock import Clock
 from .config import Rules, Settings
 from .secret_store import SecretStore
-from .store import Store
+from .store import Store, is_postgres_url, open_store
 
 
 @dataclass
@@ -48,7 +48,11 @@ class Context:
 
     @cached_property
     def hmac_key(self) -> bytes:
-        return self.secret_store.hmac_key(self.db_id)
+        from . import keys
+
+        key = self.secret_store.hmac_key(self.db_id)
+        keys.record(self, key)  # the store keeps its fingerprint: other hosts must bring the same key
+        return key
 
     @cached_property
     def db_id(self) -> str:
@@ -76,8 +80,10 @@ def default_secrets_file() -> Path:
     return user_data_dir() / "secrets.json"
 
 
-def open_context(settings: Settings, clock: Clock | None = None, secret_store: SecretStore | None = None) -> tuple[Context, bool]:
-    """Open the database (migrating it) and seed the demo data on a first start.
+def open_context(settings: Settings, clock: Clock | None = None, secret_store: SecretStore | None = None,
+                 check_key: bool = True) -> tuple[Context, bool]:
+    """Open the database (migrating it) and seed the demo data on a first start. Refuses
+    (keys.KeyMismatchError) a store whose terminals hash with another key than this host's.
 
     Returns the context and whether the demo data was just loaded.
     """
@@ -85,10 +91,10 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
     from .paths import DEMO_FILE, default_db_path
 
     path = settings.db_path or str(default_db_path())
-    if path != ":memory:":
+    if path != ":memory:" and not is_postgres_url(path):
         # A directory made here is private; an existing one (a --db under /tmp) is the user's choice.
         Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    store = Store(path)
+    store = open_store(path)
     ctx = Context(
         store=store,
         clock=clock or Clock(),
@@ -101,4 +107,12 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
     if store.db.execute("select count(*) from organisations").fetchone()[0] == 0:
         roster.import_file(ctx, DEMO_FILE)
         seeded = True
+    if check_key:
+        from . import keys
+
+        try:
+            keys.check(ctx)
+        except keys.KeyMismatchError:
+            store.close()
+            raise
     return ctx, seeded

@@ -284,3 +284,10 @@ def m_daily_stats(db):
 def m_accounts_family_of(db):
     """A person's disclosure lists the family accounts they invited (privacy.export): by index."""
     db.execute("create index if not exists idx_accounts_family_of on accounts (family_of)")
+
+
+@m()
+def m_search_fragments(db):
+    """The helpdesk finds a fragment inside a name or a login ID. SQLite scans for it within a time
+    budget (helpdesk.SCAN_SECONDS); PostgreSQL indexes trigrams instead (store/postgres.py), so
+    there is nothing to add to a SQLite file."""

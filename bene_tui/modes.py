@@ -531,14 +531,21 @@ class DemoMode:
         the delivery trouble badge follows the store (another terminal may have set it)."""
         from . import outbox
 
+        from .errors import BeneError
+
         app = self.app
         if app.ctx is None:
             return
-        trouble = await app.call(outbox.trouble)
+        try:
+            trouble = await app.call(outbox.trouble)
+            last = await app.call(outbox.last_id)
+        except BeneError as exc:  # the store busy or reconnecting (a server restart): the next poll looks
+            if exc.key == "error.busy":
+                return
+            raise
         if trouble != self.trouble:
             self.trouble = trouble
             self.show_trouble()
-        last = await app.call(outbox.last_id)
         if self._seen_id is None or last < self._seen_id:  # first look, or the data was reset
             self._seen_id = last
             return

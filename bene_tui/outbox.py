@@ -165,7 +165,7 @@ def recipients_summary(ctx, recipients: list[str] | None = None, limit: int = 10
             return []
         clause, args = scope.where()
         sql = f"""
-            select recipient, channel, max(id) as last_id, count(*) as total,
+            select recipient, max(channel) as channel, max(id) as last_id, count(*) as total,
                    sum(case when read = 0 and status = 'sent' then 1 else 0 end) as unread
             from outbox where {clause} group by recipient order by last_id desc limit ?"""
         return list(ctx.db.query(sql, [*args, limit]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -32,9 +33,100 @@ def _isolate(tmp_path, monkeypatch):
     monkeypatch.setenv("BENE_TUI_CONFIG", str(tmp_path / "config.toml"))  # absent unless a test writes it
 
 
+# -- the two backends -----------------------------------------------------------------------
+# Every test that takes `ctx`, `world`, `app_factory` or `db_target` runs on SQLite and on
+# PostgreSQL (a server this session starts, tests/pg_cluster.py); @pytest.mark.sqlite_only keeps
+# a test about SQLite's files to SQLite. BENE_TUI_BACKENDS=sqlite runs one side only;
+# BENE_TUI_REQUIRE_PG=1 (.ci/run) fails instead of skipping when no server binaries exist.
+BACKENDS = ("sqlite", "postgresql")
+_DB_TARGETS: dict[str, str] = {}  # tmp_path → this test's database URL (PostgreSQL tests)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite's files themselves; not run on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL server (restarts, its indexes)")
+
+
+def _chosen_backends() -> list[str]:
+    return [b for b in os.environ.get("BENE_TUI_BACKENDS", ",".join(BACKENDS)).split(",") if b in BACKENDS]
+
+
+def pytest_collection_modifyitems(config, items):
+    if "sqlite" not in _chosen_backends():  # a PostgreSQL-only run leaves out the SQLite-only tests
+        kept = [i for i in items if not i.get_closest_marker("sqlite_only")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        chosen = _chosen_backends()
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            return  # not parametrized: its id (and a snapshot's file name) stays as it was
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            chosen = [b for b in chosen if b == "postgresql"]
+        metafunc.parametrize("backend", chosen, indirect=True)
+
+
+@pytest.fixture
+def backend(request):
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """This session's PostgreSQL, with a migrated and seeded template database to copy per test."""
+    from pg_cluster import Cluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        reason = "PostgreSQL tests skipped: no server binaries (/usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)"
+        if os.environ.get("BENE_TUI_REQUIRE_PG") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = Cluster(bindir).start()
+    try:
+        import psycopg
+
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("create database bene_template")
+        settings = Settings(db_path=cluster.url("bene_template"), terminal="test-terminal", rules=Rules(**CHEAP_ARGON2))
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            context, _ = open_context(settings, clock=Clock(start=START),
+                                      secret_store=SecretStore(os.path.join(tmp, "s.json"), use_keyring=False))
+            context.store.close()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def db_target(backend, tmp_path, monkeypatch, request):
+    """This test's database: a file in tmp_path, or a fresh copy of the PostgreSQL template."""
+    if backend == "sqlite":
+        yield str(tmp_path / "bene.db")
+        return
+    import psycopg
+
+    cluster = request.getfixturevalue("pg_server")
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name} template bene_template")
+    url = cluster.url(name)
+    _DB_TARGETS[str(tmp_path)] = url
+    monkeypatch.setenv("BENE_TUI_DB", url)
+    yield url
+    del _DB_TARGETS[str(tmp_path)]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
 def make_settings(tmp_path, **kw) -> Settings:
     rules = Rules(**CHEAP_ARGON2)
-    return Settings(db_path=str(tmp_path / "bene.db"), terminal="test-terminal", rules=rules, **kw)
+    target = _DB_TARGETS.get(str(tmp_path), str(tmp_path / "bene.db"))
+    return Settings(db_path=target, terminal="test-terminal", rules=rules, **kw)
 
 
 @pytest.fixture
@@ -43,7 +135,7 @@ def clock():
 
 
 @pytest.fixture
-def ctx(tmp_path, clock):
+def ctx(tmp_path, clock, db_target):
     """A seeded demo world on a fresh database."""
     context, _ = open_context(make_settings(tmp_path), clock=clock,
                               secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
@@ -105,7 +197,7 @@ def world(ctx, tmp_path):
 
 
 @pytest.fixture
-def app_factory(tmp_path, clock):
+def app_factory(tmp_path, clock, db_target):
     """BeneApp on this test's database with the test world imported and a fixed clock."""
     import json
 

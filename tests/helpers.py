@@ -66,9 +66,19 @@ def screen_text(pilot) -> str:
 
 
 def query(tmp_path, sql: str, args=()) -> list[dict]:
-    """Rows of the test's database file, read the way another terminal would (its own connection)."""
+    """Rows of the test's database, read the way another terminal would (its own connection)."""
     import sqlite3
 
+    from conftest import _DB_TARGETS
+
+    if str(tmp_path) in _DB_TARGETS:  # a PostgreSQL test (conftest.db_target)
+        from bene_tui.store.postgres import PgDatabase
+
+        db = PgDatabase(_DB_TARGETS[str(tmp_path)])
+        try:
+            return list(db.query(sql, list(args)))
+        finally:
+            db.close()
     conn = sqlite3.connect(tmp_path / "bene.db")
     conn.row_factory = sqlite3.Row
     try:

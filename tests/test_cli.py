@@ -30,6 +30,16 @@ def run(capsys, *argv):
 
 
 def count(path, sql):
+    from bene_tui.store import is_postgres_url
+
+    if is_postgres_url(path):
+        from bene_tui.store.postgres import PgDatabase
+
+        db = PgDatabase(path)
+        try:
+            return db.execute(sql).fetchone()[0]
+        finally:
+            db.close()
     with sqlite3.connect(path) as conn:
         return conn.execute(sql).fetchone()[0]
 

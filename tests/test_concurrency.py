@@ -21,6 +21,7 @@ import pytest
 
 from bene_tui import identify, registration, store
 from bene_tui.errors import BeneError
+from bene_tui.store import is_postgres_url
 from conftest import GOOD_PASSWORD, TEST_WORLD
 
 ORG = "RC000001"
@@ -47,7 +48,7 @@ def _open(db_path: str, secrets_path: str, terminal: str, busy_timeout_ms: int |
     from conftest import CHEAP_ARGON2, START
 
     if busy_timeout_ms is not None:
-        store_mod.BUSY_TIMEOUT_MS = busy_timeout_ms
+        store_mod.sqlite.BUSY_TIMEOUT_MS = busy_timeout_ms  # read when each connection opens
     settings = Settings(db_path=db_path, terminal=terminal, rules=Rules(**CHEAP_ARGON2))
     ctx, _ = open_context(settings, clock=Clock(start=START), secret_store=SecretStore(Path(secrets_path), use_keyring=False))
     return ctx
@@ -134,6 +135,62 @@ def job_race_member(ctx, payload, barrier):
     return results
 
 
+def job_sixteen(ctx, payload, barrier):
+    """Three races in a row, all terminals released together for each: the same login ID (each for
+    another member), the same member record (each with its own login ID), a wrong code for one flow."""
+    login = job_race_login_id(ctx, {"rounds": [payload["login_race"]]}, barrier)[0][0]
+    member = job_race_member(ctx, {"rounds": [payload["member_race"]]}, barrier)[0][0]
+    barrier.wait(timeout=120)
+    try:
+        registration.verify_code(ctx, payload["code_flow"], payload["wrong_code"])
+        code = "ok"
+    except BeneError as e:
+        code = e.key
+    return login, member, code
+
+
+def _until_done(step, done=lambda: False):
+    """A person pressing the button again after "busy, try again", until the step has happened."""
+    busy = 0
+    while True:
+        try:
+            return step(), busy
+        except Exception as exc:  # noqa: BLE001 — only "busy" may come back, never a traceback
+            if not (store.is_busy(exc) or (isinstance(exc, BeneError) and exc.key == "error.busy")):
+                if busy and done():  # it went through just before the connection dropped
+                    return None, busy
+                raise
+            busy += 1
+            time.sleep(0.2)
+            try:
+                if done():
+                    return None, busy
+            except Exception:  # noqa: BLE001 — still down
+                pass
+
+
+def job_register_through_restart(ctx, payload, barrier):
+    """Registrations one after another while the server restarts; each step retried when busy."""
+    from bene_tui import outbox
+
+    barrier.wait(timeout=120)
+    done, busy = [], 0
+
+    def state_is(flow_id, state):
+        return lambda: ctx.db.execute("select state from flows where id = ?", [flow_id]).fetchone()[0] == state
+
+    for key1, login in payload["register"]:
+        flow_id, b1 = _until_done(lambda: registration.start(ctx, ORG, key1, KEY2).flow_id)
+        _, b2 = _until_done(lambda: registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD,
+                                                                     True, "ja"), state_is(flow_id, "provisional"))
+        code = outbox.latest(ctx, login)["code"]
+        _, b3 = _until_done(lambda: registration.verify_code(ctx, flow_id, code), state_is(flow_id, "verified"))
+        account, b4 = _until_done(lambda: registration.complete(ctx, flow_id, True), state_is(flow_id, "completed"))
+        busy += b1 + b2 + b3 + b4
+        done.append(login)
+    return done, busy
+
+
 def job_write_loop(ctx, payload, barrier):
     barrier.wait(timeout=120)
     done = 0
@@ -169,7 +226,7 @@ def job_open_fresh(ctx_args, payload, barrier):
 
 
 JOBS = {f.__name__: f for f in (job_mixed, job_race_login_id, job_race_member, job_write_loop, job_read_loop,
-                                job_open_fresh)}
+                                job_open_fresh, job_sixteen, job_register_through_restart)}
 
 
 def _terminal(job: str, db_path: str, secrets_path: str, terminal: str, busy_timeout_ms, payload, barrier, queue):
@@ -197,7 +254,7 @@ def run_terminals(db_path: Path, jobs: list[tuple[str, dict]], busy_timeout_ms: 
     secrets_path = str(Path(db_path).parent / "secrets.json")
     procs = []
     for i, (job, payload) in enumerate(jobs):
-        p = mp.Process(target=_terminal, args=(job, str(db_path), secrets_path, f"kiosk-{i}", busy_timeout_ms,
+        p = mp.Process(target=_terminal, args=(job, target(db_path), secrets_path, f"kiosk-{i}", busy_timeout_ms,
                                                payload, barrier, queue))
         p.start()
         procs.append(p)
@@ -240,7 +297,22 @@ def shared(world, tmp_path):
     return world
 
 
+def target(db_path: Path) -> str:
+    """What the terminals open: the SQLite file, or this test's PostgreSQL database (conftest.db_target)."""
+    from conftest import _DB_TARGETS
+
+    return _DB_TARGETS.get(str(Path(db_path).parent), str(db_path))
+
+
 def db_rows(db_path: Path, sql: str, args=()) -> list[tuple]:
+    if is_postgres_url(target(db_path)):
+        from bene_tui.store.postgres import PgDatabase
+
+        db = PgDatabase(target(db_path))
+        try:
+            return [tuple(r) for r in db.execute(sql, list(args)).fetchall()]
+        finally:
+            db.close()
     conn = sqlite3.connect(db_path)
     try:
         return conn.execute(sql, args).fetchall()
@@ -254,8 +326,9 @@ def member_id(db_path: Path, key1: str) -> int:
 
 def assert_consistent(db_path: Path) -> None:
     """Invariants no interleaving may break."""
-    assert db_rows(db_path, "pragma integrity_check") == [("ok",)]
-    assert db_rows(db_path, "pragma foreign_key_check") == []
+    if not is_postgres_url(target(db_path)):  # PostgreSQL checks its foreign keys itself
+        assert db_rows(db_path, "pragma integrity_check") == [("ok",)]
+        assert db_rows(db_path, "pragma foreign_key_check") == []
     assert db_rows(db_path, "select login_key from accounts group by login_key having count(*) > 1") == []
     # every link points at an active account; every active member account holds at least one record
     assert db_rows(db_path, "select am.member_id from account_members am join accounts a on a.id = am.account_id "
@@ -374,6 +447,67 @@ def test_race_for_one_member_record_one_wins_others_told_already_linked(shared, 
     assert_consistent(db_path)
 
 
+def test_sixteen_terminals_one_winner_per_login_id_and_member_record_and_five_wrong_codes(shared, tmp_path):
+    """16 processes at once (on SQLite and on PostgreSQL): one login ID → one account; one member
+    record → one link; 16 wrong entries of one code → exactly 5 counted, the code void after them."""
+    db_path = tmp_path / "bene.db"
+    terminals = 16
+    code_flow = registration.start(shared, ORG, member_key(119), KEY2).flow_id
+    right = registration.submit_credentials(shared, code_flow, "email", "codes@example.jp", GOOD_PASSWORD, True,
+                                            "ja")["code"]
+    wrong = "000000" if right != "000000" else "111111"
+    shared.store.close()
+    jobs = [("job_sixteen", {"login_race": (member_key(t), "same@example.jp"),
+                             "member_race": (member_key(50), "register", f"m50.kiosk{t}@example.jp"),
+                             "code_flow": code_flow, "wrong_code": wrong}) for t in range(terminals)]
+    results = run_terminals(db_path, jobs)
+    logins, members, codes = (sorted(r[i] for r in results) for i in range(3))
+    assert logins == ["ok"] + ["registration.already_registered"] * (terminals - 1)
+    assert db_rows(db_path, "select count(*) from accounts where login_key = 'same@example.jp'") == [(1,)]
+    assert members == ["error.member_already_linked"] * (terminals - 1) + ["ok"]
+    assert db_rows(db_path, "select count(*) from account_members where member_id = ?",
+                   [member_id(db_path, member_key(50))]) == [(1,)]
+    # four "wrong, n left", the fifth voids the code, and the eleven after it find no live code
+    assert codes == ["error.code_void"] * 12 + ["error.code_wrong"] * 4
+    assert db_rows(db_path, "select attempts, voided_at is not null from codes where flow_id = ?", [code_flow]) == \
+        [(5, True)]
+    assert_consistent(db_path)
+
+
+@pytest.mark.postgresql_only
+def test_server_restart_while_eight_terminals_register(shared, tmp_path, pg_server):
+    """`pg_ctl restart -m fast` while 8 terminals register: they see "busy" (never another error),
+    reconnect by themselves, and every registration is there exactly once, linked once."""
+    import threading
+
+    db_path = tmp_path / "bene.db"
+    shared.store.close()
+    terminals, each = 8, 5
+    jobs = [("job_register_through_restart", {"register": [(member_key(t * each + j), f"fault{t}.{j}@example.jp")
+                                                            for j in range(each)]}) for t in range(terminals)]
+
+    def restart_when_busy():
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while time.monotonic() < deadline:
+            if db_rows(db_path, "select count(*) from accounts where login_id like 'fault%'")[0][0] >= terminals:
+                pg_server.restart()
+                return
+            time.sleep(0.05)
+
+    restarter = threading.Thread(target=restart_when_busy)
+    restarter.start()
+    results = run_terminals(db_path, jobs)
+    restarter.join()
+    assert sum(busy for _, busy in results) > 0  # the restart was felt, and lived through
+    logins = [login for done, _ in results for login in done]
+    assert len(logins) == terminals * each
+    rows = db_rows(db_path, "select login_id, status from accounts where login_id like 'fault%' order by login_id")
+    assert rows == sorted((login, "active") for login in logins)
+    assert db_rows(db_path, "select count(*) from account_members am join accounts a on a.id = am.account_id "
+                            "where a.login_id like 'fault%'") == [(terminals * each,)]
+    assert_consistent(db_path)
+
+
 def test_reads_outside_transactions_never_wait_for_writers(shared, tmp_path):
     """WAL: readers see the last committed state and never get SQLITE_BUSY, even with a busy
     timeout of 0 (so none of the screens' reads can show "database is locked")."""
@@ -395,7 +529,7 @@ def _run_mixed_timeouts(db_path: Path, jobs, timeouts: dict[int, int]) -> list:
     mp = multiprocessing.get_context("spawn")
     barrier, queue = mp.Barrier(len(jobs)), mp.Queue()
     secrets_path = str(Path(db_path).parent / "secrets.json")
-    procs = [mp.Process(target=_terminal, args=(job, str(db_path), secrets_path, f"kiosk-{i}", timeouts.get(i),
+    procs = [mp.Process(target=_terminal, args=(job, target(db_path), secrets_path, f"kiosk-{i}", timeouts.get(i),
                                                 payload, barrier, queue))
              for i, (job, payload) in enumerate(jobs)]
     for p in procs:
@@ -432,6 +566,7 @@ def test_terminals_switched_on_together_on_a_new_file(tmp_path):
 # In one process: what the services do when SQLite says busy, or a lost race reaches a constraint.
 
 
+@pytest.mark.sqlite_only
 def test_busy_database_becomes_bene_error_and_writes_nothing(world, tmp_path):
     world.db.conn.execute("pragma busy_timeout = 50")
     holder = sqlite3.connect(tmp_path / "bene.db", isolation_level=None)
@@ -458,12 +593,13 @@ def test_is_busy_recognises_only_lock_errors():
     assert not store.is_busy(ValueError("database is locked"))
 
 
+@pytest.mark.sqlite_only  # another connection holds SQLite's write lock
 async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_path, monkeypatch):
     from bene_tui.i18n import t
     from bene_tui.screens.registration import Step1Screen, Step2Screen
     from helpers import screen_text, type_into, wait_for, wait_screen
 
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(store.sqlite, "BUSY_TIMEOUT_MS", 100)
     app = app_factory()
     async with app.run_test(size=(120, 50)) as pilot:
         await wait_for(pilot, lambda: app.ctx is not None, what="database open")
@@ -524,3 +660,41 @@ def test_lost_race_for_member_record_is_already_linked_not_integrity_error(world
                             "where m.auth_key_1 = '1004'").fetchall() == [(winner,)]
     assert world.db.execute("select status from accounts where login_id = 'two@example.jp'").fetchone() == ("provisional",)
     assert world.db.execute("select state from flows where id = ?", [flows[1]]).fetchone() == ("verified",)
+
+
+@pytest.mark.postgresql_only
+async def test_server_restart_shows_busy_then_the_screen_reconnects_by_itself(app_factory, pg_server, monkeypatch):
+    """The server restarts while a screen waits, and again in the middle of step 1's transaction:
+    the first goes unnoticed (the store reconnects), the second shows "busy, try again" (no
+    traceback) and the same press then goes through."""
+    from bene_tui import flows
+    from bene_tui.i18n import t
+    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from helpers import screen_text, type_into, wait_for, wait_screen
+
+    real_create = flows.create
+    restarts = []
+
+    def create_then_restart(ctx, *args, **kw):
+        if not restarts:  # once, with step 1's transaction open
+            restarts.append(True)
+            pg_server.restart()
+        return real_create(ctx, *args, **kw)
+
+    app = app_factory()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        pg_server.restart()  # between two screens: nobody notices
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await type_into(pilot, "#key2", "19850401")
+        monkeypatch.setattr(flows, "create", create_then_restart)
+        app.screen.query_one("#next").press()
+        await wait_for(pilot, lambda: t("ja", "error.busy") in screen_text(pilot), what="busy message")
+        assert isinstance(app.screen, Step1Screen)
+        assert "Traceback" not in screen_text(pilot) and "psycopg" not in screen_text(pilot)
+        app.screen.query_one("#next").press()
+        await wait_screen(pilot, Step2Screen)
+    assert restarts == [True]

@@ -153,6 +153,7 @@ def finish_everything(ctx, first: int, last: int) -> int:
     return finished
 
 
+@pytest.mark.sqlite_only  # reads the file with sqlite3
 def test_sigkill_at_random_points_leaves_a_sound_database_and_resumable_flows(crash_world, tmp_path):
     db_path, secrets = tmp_path / "bene.db", tmp_path / "secrets.json"
     tests_dir = str(Path(__file__).resolve().parent)

@@ -68,6 +68,7 @@ def test_search_by_kana_and_kanji_partial(world, clock):
     assert helpdesk.search(world, "存在しない名前") == []
 
 
+@pytest.mark.sqlite_only
 def test_name_prefixes_go_through_the_indexes_and_fragments_stop_on_time(world, clock, monkeypatch):
     """At 10 million members a scan of the names takes seconds: a family name, a full name (with or
     without its space) and a kana prefix are found without one; a fragment from the middle of a

@@ -141,7 +141,7 @@ LOG_TABLES = ("audit", "throttle")  # a refusal may add its audit row and count 
 
 
 def tables(ctx) -> list[str]:
-    return [r[0] for r in ctx.db.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")]
+    return [name for name in ctx.db.table_names() if not name.startswith("sqlite_")]
 
 
 def state(ctx) -> dict[str, tuple[int, str]]:
@@ -457,11 +457,9 @@ async def test_hostile_strings_typed_into_step1_get_a_message(app_factory, tmp_p
             assert isinstance(app.screen, Step1Screen), nasty[:20]
             text = error_texts(pilot)
             assert is_catalogue_text(text), text
-    import sqlite3
+    from helpers import query
 
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    assert conn.execute("select count(*) from flows").fetchone()[0] == 0
-    conn.close()
+    assert query(tmp_path, "select count(*) as n from flows") == [{"n": 0}]
 
 
 async def test_hostile_strings_typed_into_step2_get_a_message(app_factory, tmp_path):
@@ -495,12 +493,10 @@ async def test_hostile_strings_typed_into_step2_get_a_message(app_factory, tmp_p
             assert isinstance(app.screen, Step2Screen), nasty[:20]
             text = error_texts(pilot)
             assert is_catalogue_text(text), text
-    import sqlite3
+    from helpers import query
 
-    conn = sqlite3.connect(tmp_path / "bene.db")
-    assert conn.execute("select count(*) from accounts").fetchone()[0] == 0
-    assert conn.execute("select count(*) from outbox").fetchone()[0] == 0
-    conn.close()
+    assert query(tmp_path, "select count(*) as n from accounts") == [{"n": 0}]
+    assert query(tmp_path, "select count(*) as n from outbox") == [{"n": 0}]
 
 
 # ---------------------------------------------------------------------------------------------

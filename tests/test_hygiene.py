@@ -17,6 +17,7 @@ PACKAGE = Path(bene_tui.__file__).parent
 # must import without Textual: a new module is held to that unless it is added here on purpose.
 UI_MODULES = {"app", "cli", "modes", "scenario", "serve"}  # serve: textual-serve (rich) in front of the app
 UI_PACKAGES = {"screens", "widgets"}
+CORE_PACKAGES = {"store"}  # the store package: SQLite and PostgreSQL
 
 FORBIDDEN_IN_UI = ("sqlite_utils", "sqlite3", "keyring", ".execute(", "db[")
 
@@ -24,6 +25,10 @@ FORBIDDEN_IN_UI = ("sqlite_utils", "sqlite3", "keyring", ".execute(", "db[")
 def service_modules() -> list[str]:
     names = []
     for info in pkgutil.iter_modules([str(PACKAGE)]):
+        if info.ispkg and info.name in CORE_PACKAGES:
+            names.append(f"bene_tui.{info.name}")
+            names += [f"bene_tui.{info.name}.{sub.name}" for sub in pkgutil.iter_modules([str(PACKAGE / info.name)])]
+            continue
         if info.ispkg or info.name in UI_MODULES or info.name == "__main__":
             continue
         names.append(f"bene_tui.{info.name}")

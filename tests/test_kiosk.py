@@ -523,6 +523,7 @@ async def test_without_a_pin_nobody_leaves(app_factory):
         assert app.return_code is None
 
 
+@pytest.mark.sqlite_only  # dumps the SQLite file
 def test_pin_is_an_argon2_hash_in_the_secret_store_never_in_sqlite(world, tmp_path):
     pin.set_pin(world, OPERATOR_PIN)
     stored = json.loads((tmp_path / "secrets.json").read_text())[pin.SECRET_NAME]

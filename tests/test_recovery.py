@@ -13,7 +13,7 @@ NEW_PASSWORD = "hoshi-zora-no-shita-de-utau-kaeru-7"
 
 
 def outbox(ctx, recipient=None, purpose=None):
-    sql, args = "select * from outbox where 1", []
+    sql, args = "select * from outbox where true", []
     if recipient:
         sql, args = sql + " and recipient = ?", args + [recipient]
     if purpose:

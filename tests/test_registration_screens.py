@@ -499,6 +499,7 @@ async def test_f2_outbox_viewer_shows_the_message_and_code(app_factory, tmp_path
 
 # -- secrets ---------------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # reads the SQLite files
 async def test_password_nowhere_in_the_files_and_code_only_in_the_outbox(app_factory, tmp_path):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:

@@ -267,6 +267,7 @@ def test_bom_and_whitespace_are_fine(ctx, tmp_path):
     assert roster.import_file(ctx, path).members == 30
 
 
+@pytest.mark.sqlite_only
 def test_large_import_rebuilds_the_same_indexes(ctx, tmp_path, monkeypatch):
     """A big import drops the secondary member indexes and rebuilds them; a failed one keeps them."""
     def indexes():
@@ -467,6 +468,7 @@ roster.import_file(ctx, sys.argv[2], progress)
 """
 
 
+@pytest.mark.sqlite_only
 def test_killed_import_leaves_nothing(ctx, tmp_path):
     """SIGKILL in the middle of an import: the next open sees the database as it was."""
     doc = {"organisations": [org(members=[member(str(i)) for i in range(2_000)])]}

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bene_tui import roster
 from bene_tui.migrations import m
 from bene_tui.store import connect, migrate
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's own schema and query plans
 
 
 def test_step1_lookup_is_one_descent_of_the_members_table(ctx):

@@ -55,6 +55,7 @@ def db_bytes(tmp_path) -> bytes:
     return b"".join(p.read_bytes() for p in (tmp_path / "bene.db", tmp_path / "bene.db-wal") if p.exists())
 
 
+@pytest.mark.sqlite_only
 def test_file_fallback_is_private_and_the_key_is_not_in_the_database(world, tmp_path):
     register(world)
     secrets_file = tmp_path / "secrets.json"
@@ -127,6 +128,7 @@ def test_password_and_codes_never_in_audit_flows_or_accounts_in_clear(world, clo
     assert [r["code"] for r in world.db.query("select code from outbox order by id")] == [first["code"], second["code"]]
 
 
+@pytest.mark.sqlite_only
 def test_password_bytes_absent_from_main_file_and_wal(world, tmp_path):
     register(world)
     data = db_bytes(tmp_path)

@@ -8,12 +8,15 @@ and look at the pictures (snapshot_report.html) before committing them.
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, Static
 
 from bene_tui.screens.registration import DoneScreen, Step2Screen, Step3Screen, Step4Screen
 from bene_tui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
 from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, open_step1, type_code
+
+pytestmark = pytest.mark.sqlite_only  # the screens are the same on both stores: one set of pictures
 
 SIZE = (120, 40)
 LOGIN = "taro@example.jp"

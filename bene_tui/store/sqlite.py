@@ -1,4 +1,4 @@
-"""The SQLite store: one file shared by every terminal, one connection per thread."""
+"""The SQLite store (the default): one file shared by the terminals of one host, one connection per thread."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BeneError
+from ..errors import BeneError
 
 
 def _import_sqlite_utils():
@@ -37,7 +37,7 @@ BUSY_TIMEOUT_MS = 10_000
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def is_busy(exc: BaseException) -> bool:
+def is_sqlite_busy(exc: BaseException) -> bool:
     """True for SQLite's "database is locked" family (SQLITE_BUSY / SQLITE_LOCKED and their extended codes)."""
     if not isinstance(exc, sqlite3.OperationalError):
         return False
@@ -103,7 +103,7 @@ def _enable_wal(db: Database) -> None:
             db.enable_wal()
             return
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
+            if not is_sqlite_busy(exc):
                 raise
             if time.monotonic() > deadline:
                 raise busy_error(exc) from exc
@@ -115,7 +115,7 @@ def migrate(db: Database) -> None:
     do not both create the same tables (the loser would fail with "table ... already exists").
     A migration that cannot run in a transaction (`transactional=False`) runs alone and takes the
     lock itself; the ones around it are applied in batches under ours."""
-    from .migrations import m
+    from ..migrations import m
 
     conn = db.conn
     while pending := m.pending(db):
@@ -173,7 +173,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT_MS for the other terminals
         except sqlite3.OperationalError as exc:
-            if is_busy(exc):
+            if is_sqlite_busy(exc):
                 raise busy_error(exc) from exc
             raise
         try:
@@ -188,7 +188,7 @@ class Store:
             except sqlite3.OperationalError as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if is_busy(exc):
+                if is_sqlite_busy(exc):
                     raise busy_error(exc) from exc
                 raise
 

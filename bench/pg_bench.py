@@ -1,0 +1,233 @@
+"""PostgreSQL benchmarks, on a server this script starts (Debian's binaries, Unix socket only,
+as tests/pg_cluster.py starts it for the tests), SQLite beside it where there is a twin.
+
+    python bench/pg_bench.py [N]               # default N = 1,000,000; the issue's target is 10,000,000
+    python bench/pg_bench.py N --only import   # import | lookup | search (default: all three)
+
+import   N members (bench/_gen.py, 10,000 per organisation) by `bene-tui import` of the JSON roster
+         (COPY, store/postgres.py) into a fresh migrated database, in a child process (its peak
+         RSS is its own), against `psql \\copy` of the same rows as CSV into another fresh migrated
+         database. Target: rows/s ratio >= 0.8, peak RSS <= 200 MiB.
+lookup   step 1's query (identify.py) over the Unix socket, at 1,000 and N members, the sizes
+         taking turns; one in ten keys missing. Target: p99 <= 1 ms, p99 ratio N/1,000 <= 1.5.
+search   the helpdesk search for fragments from the middle of names and login IDs at N members
+         (pg_trgm). Target: p99 <= 50 ms.
+register bench/parallel_register.py with 16 processes on this server (--procs 16 --db URL): registrations/s
+         against the Argon2id-hashing-bound limit on the same cores. Target: ratio >= 0.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
+import _gen  # noqa: E402
+from pg_cluster import Cluster, find_bindir  # noqa: E402
+
+LOOKUP_SQL = "select * from members where group_id = ? and auth_key_1 = ?"
+COLUMNS = "id, group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services"
+
+
+def fresh_database(cluster: Cluster, name: str) -> str:
+    import psycopg
+
+    from bene_tui.store import open_store
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+        conn.execute(f"create database {name}")
+    open_store(cluster.url(name)).close()  # migrated
+    return cluster.url(name)
+
+
+def orgs_sql(n: int) -> list[str]:
+    return [f"insert into organisations (group_id, name, updated_at) values ('{g}', '{g}', 0)" for g in _gen.org_ids(n)]
+
+
+def child_import(url: str, path: str) -> None:
+    from bene_tui import roster
+    from bene_tui.clock import Clock
+    from bene_tui.config import Settings
+    from bene_tui.context import Context
+    from bene_tui.secret_store import SecretStore
+    from bene_tui.store import open_store
+
+    ctx = Context(store=open_store(url), clock=Clock(), settings=Settings(db_path=url, terminal="bench"),
+                  secret_store=SecretStore(Path(path).with_suffix(".secrets.json"), use_keyring=False))
+    t = time.perf_counter()
+    result = roster.import_file(ctx, path)
+    seconds = time.perf_counter() - t
+    print(json.dumps({"seconds": seconds, "members": result.members,
+                      "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def bench_import(cluster: Cluster, n: int, work: Path) -> None:
+    roster_file, csv_file = work / "roster.json", work / "members.csv"
+    _gen.write_json(roster_file, n)
+    with csv_file.open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out)
+        for i, r in enumerate(_gen.rows(n), 1):
+            w.writerow([i, *r[:7], r[7] or ""])
+    # psql \copy: the same rows, already clean, into the same migrated schema, in one transaction
+    url = fresh_database(cluster, "bench_copy")
+    setup = ";\n".join(orgs_sql(n)) + ";\n"
+    script = work / "copy.sql"
+    script.write_text("begin;\n" + setup + f"\\copy members ({COLUMNS}) from '{csv_file}' with (format csv)\ncommit;\n")
+    psql = [str(cluster.bindir / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(script)]
+    t = time.perf_counter()
+    subprocess.run(psql, check=True, stdout=subprocess.DEVNULL)
+    copy_s = time.perf_counter() - t
+    url = fresh_database(cluster, "bench_import")
+    out = _child(url, roster_file)
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["members"] == n, got
+    ratio = copy_s / got["seconds"]
+    print(f"import {n:,} members into PostgreSQL:")
+    print(f"  psql \\copy (CSV, clean rows)   {copy_s:8.1f} s  {n / copy_s:10,.0f} rows/s")
+    print(f"  bene-tui import (JSON, COPY)   {got['seconds']:8.1f} s  {n / got['seconds']:10,.0f} rows/s"
+          f"   peak RSS {got['rss_mib']:.0f} MiB")
+    print(f"  ratio {ratio:.2f}  (target >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'}; "
+          f"RSS <= 200 MiB: {'met' if got['rss_mib'] <= 200 else 'NOT met'})", flush=True)
+
+
+def _child(url: str, roster_file: Path) -> str:
+    done = subprocess.run([sys.executable, __file__, "--child-import", url, str(roster_file)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"import failed:\n{done.stderr}")
+    return done.stdout
+
+
+def build(cluster: Cluster, n: int, work: Path) -> str:
+    """A database of n members through the app's own import (what the lookup and search read)."""
+    url = fresh_database(cluster, f"bench_{n}")
+    roster_file = work / f"roster_{n}.json"
+    _gen.write_json(roster_file, n)
+    _child(url, roster_file)
+    roster_file.unlink()
+    from bene_tui.store.postgres import PgDatabase
+
+    db = PgDatabase(url)
+    db.execute("vacuum analyze")
+    db.close()
+    return url
+
+
+def pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def lookups(db, n: int, count: int, seed: int) -> list[float]:
+    rnd = random.Random(seed)
+    times = []
+    for _ in range(count):
+        i = rnd.randrange(n)
+        key1 = f"{i % _gen.PER_ORG:08d}" if rnd.random() > 0.1 else "X0000000"
+        t = time.perf_counter_ns()
+        list(db.query(LOOKUP_SQL, [f"BX{i // _gen.PER_ORG:06d}", key1]))
+        times.append((time.perf_counter_ns() - t) / 1000)
+    return times
+
+
+def bench_lookup(urls: dict[int, str], rounds: int = 10, per_round: int = 5_000) -> None:
+    from bene_tui.store.postgres import PgDatabase
+
+    dbs = {n: PgDatabase(u) for n, u in urls.items()}
+    for n, db in dbs.items():
+        lookups(db, n, 2_000, seed=99)  # warm-up
+    times = {n: [] for n in dbs}
+    for r in range(rounds):
+        for n in (dbs if r % 2 == 0 else reversed(list(dbs))):
+            times[n] += lookups(dbs[n], n, per_round, seed=r)
+    small, big = sorted(dbs)
+    print("step-1 lookup over the Unix socket:")
+    for n in (small, big):
+        print(f"  {n:>12,} members: p50 {pct(times[n], 50):7.1f} µs   p99 {pct(times[n], 99):7.1f} µs")
+    ratio = pct(times[big], 99) / pct(times[small], 99)
+    print(f"  p99 ratio {ratio:.2f}  (target p99 <= 1 ms: {'met' if pct(times[big], 99) <= 1000 else 'NOT met'}; "
+          f"ratio <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})", flush=True)
+    for db in dbs.values():
+        db.close()
+
+
+def bench_search(url: str, n: int, work: Path) -> None:
+    from bene_tui import helpdesk
+    from bene_tui.config import Settings
+    from bene_tui.context import open_context
+    from bene_tui.secret_store import SecretStore
+
+    ctx, _ = open_context(Settings(db_path=url, terminal="bench"),
+                          secret_store=SecretStore(work / "search.json", use_keyring=False), check_key=False)
+    rnd = random.Random(3)
+    sample = [r for i, r in enumerate(_gen.rows(min(n, 200_000))) if i % 997 == 0][:100]
+    queries = {"given name (middle of the name)": lambda r: r[3].split()[1],
+               "name across the space": lambda r: r[3].replace(" ", "")[1:4],
+               "login-ID-like fragment": lambda r: r[6].split("@")[0][2:8],
+               "nobody": lambda r: "該当なし" + str(rnd.randrange(99))}
+    print(f"helpdesk fragment search at {n:,} members (pg_trgm), ms:")
+    for kind, make in queries.items():
+        times = []
+        for row in sample:
+            t = time.perf_counter()
+            helpdesk.search(ctx, make(row))
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"  {kind:34} p50 {pct(times, 50):7.1f}   p99 {pct(times, 99):7.1f}"
+              f"   (target p99 <= 50 ms: {'met' if pct(times, 99) <= 50 else 'NOT met'})", flush=True)
+    ctx.store.close()
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child-import":
+        child_import(sys.argv[2], sys.argv[3])
+        return
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("n", nargs="?", type=int, default=1_000_000)
+    p.add_argument("--only", choices=["import", "lookup", "search", "register"])
+    args = p.parse_args()
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("no PostgreSQL server binaries (apt-get install postgresql)")
+    cluster = Cluster(bindir)
+    os.environ.setdefault("BENE_TUI_NO_KEYRING", "1")
+    # A durable server (fsync on, unlike the tests'): the figures are those of a real one.
+    cluster.start(durable=True)
+    work = Path(tempfile.mkdtemp(prefix="bene-pgbench-"))
+    os.chmod(work, 0o755)  # psql \copy reads as root, the server never does; fine either way
+    try:
+        print(f"PostgreSQL {bindir.parent.name}, {os.cpu_count()} CPU(s); N = {args.n:,}", flush=True)
+        if args.only in (None, "import"):
+            bench_import(cluster, args.n, work)
+        if args.only in (None, "lookup", "search"):
+            urls = {n: build(cluster, n, work) for n in (1_000, args.n)}
+            if args.only in (None, "lookup"):
+                bench_lookup(urls)
+            if args.only in (None, "search"):
+                bench_search(urls[args.n], args.n, work)
+        if args.only in (None, "register"):
+            print("16 processes registering (bench/parallel_register.py):", flush=True)
+            subprocess.run([sys.executable, str(HERE / "parallel_register.py"), "--procs", "16",
+                            "--db", fresh_database(cluster, "bench_register")], check=False,
+                           env={**os.environ, "PYTHONPATH": str(HERE.parent)})  # this checkout's bene_tui
+    finally:
+        cluster.stop()
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

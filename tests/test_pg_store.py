@@ -1,0 +1,187 @@
+"""The store package: choosing SQLite or PostgreSQL, the SQL translation, PostgreSQL migrations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+from bene_tui.store import dialect, is_postgres_url
+
+T = dialect.translate
+
+
+def test_placeholders_and_percent_signs_outside_and_inside_literals():
+    assert T("select * from t where a = ? and b like 'x%' and c = '?'").sql == \
+        "select * from t where a = %s and b ilike 'x%%' and c = '?'"
+    assert T("select 'it''s ?', \"we?ird\" from t where x = ?").sql == "select 'it''s ?', \"we?ird\" from t where x = %s"
+
+
+def test_insert_or_ignore_becomes_on_conflict_do_nothing():
+    assert T("insert or ignore into organisations (a, b) values (?, ?);").sql == \
+        "insert into organisations (a, b) values (%s, %s) on conflict do nothing"
+    with pytest.raises(ValueError):
+        T("insert or replace into t values (?)")
+
+
+def test_glob_becomes_like_with_its_parameter_translated():
+    t = T("select id from members where name glob ? limit ?")
+    assert t.sql == "select id from members where name like %s escape '\\' limit %s"
+    assert t.params(["山[*]田 太郎*", 5]) == ["山*田 太郎%", 5]
+    assert dialect.glob_to_like("100%_[?]?\\") == "100\\%\\_?_\\\\"
+
+
+def test_rowid_order_begin_immediate_and_collations():
+    assert T("select id from services order by rowid").sql == "select id from services order by ctid"
+    assert T("BEGIN IMMEDIATE").sql == "begin"
+    assert T("select 1 from invitations where contact = ? collate nocase").sql == \
+        "select 1 from invitations where contact = %s collate nocase"
+
+
+def test_urls_choose_postgresql_and_paths_sqlite():
+    assert is_postgres_url("postgresql://bene@db.example/bene")
+    assert is_postgres_url("postgres://bene@/bene?host=/run/postgresql")
+    assert not is_postgres_url("/var/lib/bene/bene.db")
+    assert not is_postgres_url(":memory:")
+    assert not is_postgres_url(None)
+
+
+def test_sqlite_path_never_imports_psycopg(tmp_path):
+    code = ("import sys; from bene_tui.store import open_store; s = open_store(sys.argv[1]); "
+            "s.db.execute('select count(*) from members').fetchone(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_binary') "
+            "or m == 'bene_tui.store.postgres'))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.db")], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert out.stdout.strip() == "[]"
+
+
+def test_terminals_starting_together_on_an_empty_database_migrate_it_once(pg_server):
+    """Eight terminals open a new, empty PostgreSQL database at once: one migrates, the others wait
+    on the advisory lock and find nothing to do; every migration is recorded once, in order."""
+    import psycopg
+
+    from bene_tui.migrations import m
+    from bene_tui.store import open_store
+
+    name = "race_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    url = pg_server.url(name)
+    errors, stores = [], []
+    gate = threading.Barrier(8)
+
+    def start():
+        gate.wait()
+        try:
+            stores.append(open_store(url))
+        except Exception as exc:  # pragma: no cover - what the test is looking for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        rows = [r[0] for r in stores[0].db.execute("select name from _sqlite_migrations order by id")]
+        assert rows == [x.name for x in m._migrations]
+    finally:
+        for s in stores:
+            s.close()
+        with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+            conn.execute(f"drop database {name} with (force)")
+
+
+def test_same_migration_history_on_both_backends(ctx):
+    from bene_tui.migrations import m
+
+    rows = [r[0] for r in ctx.db.execute("select name from _sqlite_migrations order by id")]
+    assert rows == [x.name for x in m._migrations]
+
+
+@pytest.mark.postgresql_only
+def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(world, monkeypatch):
+    """A fragment from the middle of a name or a login ID: found, and on PostgreSQL every LIKE the
+    search runs can use a pg_trgm index (no cut-off scan)."""
+    from bene_tui import helpdesk
+    from bene_tui.store import postgres
+
+    seen: list[tuple[str, list]] = []
+    real = postgres.PgConnection.execute
+
+    def spy(self, sql, params=None, **kw):
+        if " like " in sql:
+            seen.append((sql, list(params or [])))
+        return real(self, sql, params, **kw)
+
+    monkeypatch.setattr(postgres.PgConnection, "execute", spy)
+    assert any("佐藤" in r["name"] for r in helpdesk.search(world, "藤花"))  # 佐藤 花子, spaced
+    assert seen
+    monkeypatch.setattr(postgres.PgConnection, "execute", real)
+    db = world.db
+    db.execute("set enable_seqscan = off")  # a few rows: make the planner show which index it could use
+    db.execute("set enable_indexscan = off")
+    for sql, params in seen:
+        if "from members" not in sql and "from accounts" not in sql:
+            continue  # invitations are few
+        plan = "\n".join(r[0] for r in db.execute("explain " + sql, params).fetchall())
+        assert "trgm" in plan, (sql, plan)
+
+
+def _roster(tmp_path, names: dict[str, str], name="big.json", repeat=False):
+    import json
+
+    doc = {"organisations": [{
+        "group_id": "BK000001", "name": "大量株式会社", "services": ["benefit_station"],
+        "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日(YYYYMMDD)"},
+        "members": [{"auth_key_1": k, "auth_key_2": "19800101", "name": v, "kana": "タイリョウ",
+                     "birth_date": "1980-01-01"}
+                    for k, v in names.items()]}]}
+    if repeat:
+        doc["organisations"][0]["members"].append(  # a key twice in one file: the last wins
+            {"auth_key_1": "K00007", "auth_key_2": "19800101", "name": "最後 の行", "kana": "サイゴ",
+             "birth_date": "1980-01-01"})
+    path = tmp_path / name
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["indexes kept", "indexes rebuilt"])
+def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path, monkeypatch, rebuild):
+    """Thousands of members at once (COPY on PostgreSQL, straight in or through a staging table
+    when keys repeat): the same rows as row-by-row upserts give, on both backends; also when the
+    import drops the secondary indexes and builds them again (a big roster)."""
+    from bene_tui import roster
+
+    if rebuild:
+        monkeypatch.setattr(roster, "REBUILD_INDEXES_FROM", 1000)
+        monkeypatch.setattr(roster, "EST_BYTES_PER_MEMBER", 1)
+
+    first = {f"K{i:05d}": f"大量 {i}" for i in range(3000)}
+    result = roster.import_file(ctx, _roster(tmp_path, first))
+    assert result.members == 3000 and result.new_members == 3000
+    again = {k: v + "改" for k, v in first.items()} | {f"K{i:05d}": f"追加 {i}" for i in range(3000, 3500)}
+    result = roster.import_file(ctx, _roster(tmp_path, again, "again.json", repeat=True))
+    assert result.members == 3501 and result.new_members == 500
+    db = ctx.db
+    rows = db.execute("select count(*), count(distinct id) from members where group_id = 'BK000001'").fetchone()
+    assert tuple(rows) == (3500, 3500)
+    assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "最後 の行"
+    assert db.execute("select name from members where auth_key_1 = 'K00008'").fetchone()[0] == "大量 8改"
+
+
+def test_busy_means_lock_waits_and_lost_connections_not_bugs():
+    from psycopg import errors as pg_errors
+
+    from bene_tui.store import is_busy, postgres  # noqa: F401  (a PostgreSQL store is loaded)
+
+    assert is_busy(pg_errors.LockNotAvailable("lock timeout"))
+    assert is_busy(pg_errors.SerializationFailure("could not serialize"))
+    assert is_busy(pg_errors.AdminShutdown("terminating connection due to administrator command"))
+    assert not is_busy(pg_errors.ObjectInUse("cannot CREATE INDEX: pending trigger events"))
+    assert not is_busy(pg_errors.UndefinedTable("no such table"))
