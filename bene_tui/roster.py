@@ -57,6 +57,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import audit, normalize
 from .errors import ValidationError
+from .store import refuse_member_repeats, stop_refusing_member_repeats
 
 BUILTIN_SERVICES = (
     {"id": "benefit_station", "name_ja": "ベネフィット・ステーション", "name_en": "Benefit Station", "family_allowed": 1},
@@ -542,25 +543,14 @@ class _Writer:
 
     def _once_per_file(self, existing: int) -> None:
         """A member (団体ID + 認証キー1) may appear once in a file: the upsert would let a second record
-        silently overwrite the first. It turns a repeat into an UPDATE, which this trigger refuses:
-        of a row the import inserted (an id above `existing`) at once, of a row it updates by the
-        primary key of `import_updated`. Nothing is held in Python and a new member costs nothing
-        (no UPDATE). Both live in the import's transaction: a rollback removes them, finish() drops them."""
-        self.conn.execute("drop trigger if exists temp.import_once")
-        self.conn.execute("drop table if exists temp.import_updated")
-        self.conn.execute("create temp table import_updated (group_id text, auth_key_1 text, "
-                          "primary key (group_id, auth_key_1)) without rowid")
-        self.conn.execute(f"""create temp trigger import_once before update on main.members begin
-            select raise(abort, '{_TWICE}') where old.id > {int(existing)};
-            insert into import_updated values (old.group_id, old.auth_key_1);
-          end""")
+        silently overwrite the first (store.refuse_member_repeats: each backend its way)."""
+        refuse_member_repeats(self.conn, existing, _TWICE)
 
     def finish(self) -> None:
         for service_id, (record, field) in self.unknown_services.items():
             if service_id not in self.services:
                 raise RosterError(record, field, f"unknown service {service_id!r}")
-        self.conn.execute("drop trigger temp.import_once")
-        self.conn.execute("drop table temp.import_updated")
+        stop_refusing_member_repeats(self.conn)
         for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
             self.conn.execute(sql)
 

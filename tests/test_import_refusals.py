@@ -11,6 +11,8 @@ import pytest
 
 from bene_tui import cli, roster
 
+pytestmark = pytest.mark.sqlite_only  # about SQLite files themselves (their bytes, modes, dumps)
+
 
 @pytest.fixture
 def db_path(ctx):

@@ -21,6 +21,8 @@ from conftest import GOOD_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]  # `python -m` imports this checkout's bene_tui
 
+pytestmark = pytest.mark.sqlite_only  # about SQLite files themselves (their bytes, modes, dumps)
+
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)

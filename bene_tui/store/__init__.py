@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import sqlite as _sqlite
 from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy, migrate
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
-           "is_postgres_url", "migrate", "open_store"]
+           "is_postgres_url", "migrate", "open_store", "refuse_member_repeats", "stop_refusing_member_repeats"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -29,6 +30,17 @@ def open_store(target: str | Path):
 
         return PgStore(str(target))
     return Store(target)
+
+
+def refuse_member_repeats(conn, existing: int, message: str) -> None:
+    """A roster import refuses a member twice in one file (roster._Writer): each backend its way."""
+    own = getattr(conn, "refuse_member_repeats", None)  # PostgreSQL's connection has its own
+    (own or (lambda *a: _sqlite.refuse_member_repeats(conn, *a)))(existing, message)
+
+
+def stop_refusing_member_repeats(conn) -> None:
+    own = getattr(conn, "stop_refusing_member_repeats", None)
+    (own or (lambda: _sqlite.stop_refusing_member_repeats(conn)))()
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -24,6 +24,7 @@ _WORDS = re.compile(
     r"|(?P<glob>\bglob\s*\?)"
     r"|(?P<like>\blike\b)"
     r"|(?P<rowid>\border\s+by\s+rowid\b)"
+    r"|(?P<without_rowid>\)\s*without\s+rowid\b)"
     r"|(?P<begin>^\s*begin\s+(immediate|deferred|exclusive)\b)"
     r"|(?P<mark>\?)"
     r"|(?P<percent>%)",
@@ -123,6 +124,8 @@ def translate(sql: str) -> Translated:
             raise ValueError("insert or replace: use the table's upsert (the adapter knows its key)")
         if kind == "rowid":
             return "order by ctid"
+        if kind == "without_rowid":  # a table stored in key order: PostgreSQL's are heaps with a key index
+            return ")"
         if kind == "begin":
             return "begin"
         raise AssertionError(kind)

@@ -196,10 +196,40 @@ class PgConnection:
             for row in rows:
                 copy.write_row(row)
         keys = _CONFLICT_KEYS.search(tail)
+        if keys and self._repeat_message and cur.execute(
+                f'select 1 from "{stage}" group by {keys["keys"]} having count(*) > 1 limit 1').fetchone():
+            raise IntegrityError(self._repeat_message)  # a member twice in one batch of a roster import
         pick = f"distinct on ({keys['keys']}) " if keys else ""
         order = f" order by {keys['keys']}, _n desc" if keys else ""
         cur.execute(translate(f'insert into "{table}" ({cols}) select {pick}{cols} from "{stage}"{order} {tail}').sql)
         return cur
+
+    # -- a roster import refuses a member twice in one file (store.refuse_member_repeats) ------------
+    def refuse_member_repeats(self, existing: int, message: str) -> None:
+        """SQLite's temporary trigger, in PL/pgSQL: an UPDATE of a row this import inserted, or a
+        second of one it updated, is a repeat. A batch through COPY is checked in its staging table."""
+        self._repeat_message = message
+        self.raw.execute("create temp table if not exists import_updated (group_id text, auth_key_1 text, "
+                         "primary key (group_id, auth_key_1)) on commit drop")
+        self.raw.execute(f"""create or replace function pg_temp.import_once() returns trigger language plpgsql as $$
+            begin
+              if old.id > {int(existing)} then  -- a unique violation, as SQLite's trigger is a constraint error
+                raise exception using errcode = 'unique_violation', message = '{message}';
+              end if;
+              insert into import_updated values (old.group_id, old.auth_key_1);
+              return new;
+            end $$""")
+        # DDL is transactional here: no other terminal ever sees this trigger, gone with the import's commit.
+        self.raw.execute("drop trigger if exists import_once on members")
+        self.raw.execute("create trigger import_once before update on members for each row "
+                         "execute function pg_temp.import_once()")
+
+    def stop_refusing_member_repeats(self) -> None:
+        self._repeat_message = None
+        self.raw.execute("drop trigger if exists import_once on members")
+        self.raw.execute("drop table if exists import_updated")
+
+    _repeat_message: str | None = None
 
     def _txid(self) -> int:
         return self.raw.execute("select txid_current()").fetchone()[0]
@@ -376,6 +406,11 @@ class PgTable:
             lines.append(f'constraint "fk_{self.name}_{column}" foreign key ("{column}") '
                          f'references "{other}" ("{other_column}") deferrable initially immediate')
         self.db.execute(f'create table "{self.name}" (\n  ' + ",\n  ".join(lines) + "\n)")
+        return self
+
+    def add_column(self, name: str, kind=str, **_) -> "PgTable":
+        """sqlite-utils' add_column: a nullable column of the given Python type."""
+        self.db.execute(f'alter table "{self.name}" add column "{name}" {_TYPES[kind]}')
         return self
 
     def create_index(self, columns: Sequence[str], index_name: str | None = None, unique: bool = False,

@@ -81,7 +81,7 @@ def create_private(path: str | Path) -> None:
     It is created so before SQLite opens it; SQLite gives the -wal, -shm and -journal files it
     creates the main file's mode (whatever the umask: tests/test_private_files.py), so no
     umask is needed. Files left 0644 by an older version are tightened."""
-    from .paths import private
+    from ..paths import private
 
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -200,3 +200,24 @@ class Store:
                 pass
         self._all = []
         self._local = threading.local()
+
+
+def refuse_member_repeats(conn, existing: int, message: str) -> None:
+    """During one roster import (roster._Writer): a member (団体ID + 認証キー1) may appear once in the
+    file. The upsert turns a repeat into an UPDATE, which this temporary trigger refuses: of a row
+    the import inserted (an id above `existing`) at once, of a row it updates by the primary key of
+    `import_updated`. Nothing is held in Python and a new member costs nothing. Both live in the
+    import's transaction: a rollback removes them, `stop_refusing_member_repeats` drops them."""
+    conn.execute("drop trigger if exists temp.import_once")
+    conn.execute("drop table if exists temp.import_updated")
+    conn.execute("create temp table import_updated (group_id text, auth_key_1 text, "
+                 "primary key (group_id, auth_key_1)) without rowid")
+    conn.execute(f"""create temp trigger import_once before update on main.members begin
+        select raise(abort, '{message}') where old.id > {int(existing)};
+        insert into import_updated values (old.group_id, old.auth_key_1);
+      end""")
+
+
+def stop_refusing_member_repeats(conn) -> None:
+    conn.execute("drop trigger temp.import_once")
+    conn.execute("drop table temp.import_updated")
