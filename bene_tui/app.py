@@ -83,6 +83,9 @@ class BeneApp(App):
     def on_mount(self) -> None:
         from .screens.start import StartScreen
 
+        from .widgets import jtext
+
+        jtext.defer_loading()  # BudouX loads behind the start screen (in _open)
         self.title = self.t("app.title")
         self.quiet_gc.start()
         self.push_screen(StartScreen())
@@ -106,7 +109,10 @@ class BeneApp(App):
 
     def _open(self) -> None:
         from .context import open_context
+        from .widgets import jtext
 
+        jtext.load_parser()
+        self.call_from_thread(jtext.rewrap, self)
         try:
             ctx, seeded = open_context(self.settings, clock=self.clock, secret_store=self._secret_store)
         except Exception as exc:  # an unreadable or foreign file: say so instead of a traceback

@@ -14,6 +14,7 @@ from ..widgets.button import Button
 from ..widgets.field import Field
 from ..widgets.toggles import Tick
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 MAX_DELAY_MIN = 24 * 60
 
@@ -42,16 +43,16 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="trouble-box"):
-            yield Static(self.t("demo.trouble_title"), classes="title")
-            yield Static(self.t("demo.trouble_lead"), classes="lead")
+            yield JText(self.t("demo.trouble_title"), classes="title")
+            yield JText(self.t("demo.trouble_lead"), classes="lead")
             yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
             yield Tick(self.t("demo.fail_email"), id="fail_email")
             yield Tick(self.t("demo.fail_sms"), id="fail_sms")
             with Horizontal(classes="buttons"):
                 yield Button(self.t("demo.trouble_save"), id="trouble-save", variant="warning")
                 yield Button(self.t("demo.trouble_close"), id="trouble-close")
-            yield Static("", classes="form-error", markup=False)
-            yield Static(self.t("demo.trouble_keys"), classes="hint")
+            yield JText("", classes="form-error", markup=False)
+            yield JText(self.t("demo.trouble_keys"), classes="hint")
 
     async def on_mount(self) -> None:
         self.query_one("#sms_delay", Input).focus()
@@ -104,8 +105,8 @@ class ConfirmResetScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         t = self.app.t
         with Vertical(id="reset-box"):
-            yield Static(t("demo.reset_title"), classes="title")
-            yield Static(t("demo.reset_body"), classes="lead")
+            yield JText(t("demo.reset_title"), classes="title")
+            yield JText(t("demo.reset_body"), classes="lead")
             with Horizontal(classes="buttons"):
                 yield Button(t("demo.reset_yes"), id="reset-yes", variant="error")
                 yield Button(t("demo.reset_no"), id="reset-no", variant="primary")

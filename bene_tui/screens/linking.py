@@ -18,6 +18,7 @@ from ..widgets.button import Button
 from ..widgets.field import Field
 from .login import Case1Notice, staff_note
 from .registration import FlowScreen, Step4Screen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -36,8 +37,8 @@ class LinkLoginScreen(FlowScreen):
         self.case1 = False
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("link.heading"), classes="title", markup=False)
-        yield Static(self.t("link.login_lead"), classes="lead", markup=False)
+        yield JText(self.t("link.heading"), classes="title", markup=False)
+        yield JText(self.t("link.login_lead"), classes="lead", markup=False)
         yield Static("", id="link-org", markup=False)
         yield Field("login_id", self.t("link.login_id"), placeholder="taro.yamada@example.jp")
         yield Field("password", self.t("link.password"), password=True)

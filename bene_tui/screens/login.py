@@ -22,6 +22,7 @@ from ..widgets.field import Field, FieldError
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from .start import SERVICES, StartScreen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -33,7 +34,7 @@ class Case1Notice(Vertical):
     """The one generic Case 1 message and its two ways out (the forgotten-item procedures)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.t("login.case1"), id="case1-text", markup=False)
+        yield JText(self.app.t("login.case1"), id="case1-text", markup=False)
         with Horizontal(classes="buttons"):
             yield Button(self.app.t("login.forgot_password"), id="case1-forgot-password")
             yield Button(self.app.t("login.forgot_id"), id="case1-forgot-id")
@@ -75,22 +76,22 @@ class LoginScreen(BaseScreen):
         yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box", id="login-box"):
-                yield Static(self.t("login.heading"), classes="title", markup=False)
-                yield Static(self.t("login.lead"), classes="lead", markup=False)
-                yield Static(self.t("login.service"), classes="field-label", markup=False)
+                yield JText(self.t("login.heading"), classes="title", markup=False)
+                yield JText(self.t("login.lead"), classes="lead", markup=False)
+                yield JText(self.t("login.service"), classes="field-label", markup=False)
                 yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.service,
                              allow_blank=False, id="login-service")
                 yield FieldError(id="service-error")
                 yield Field("login-id", self.t("login.login_id"), placeholder="taro.yamada@example.jp")
                 yield Field("login-password", self.t("login.password"), password=True)
                 yield Button(self.t("login.submit"), id="login-submit", variant="primary")
-                yield Static("", classes="form-error", markup=False)
+                yield JText("", classes="form-error", markup=False)
                 yield Case1Notice(id="case1", classes="notice hidden")
                 with Vertical(id="case2", classes="notice hidden"):
-                    yield Static(self.t("login.case2"), id="case2-text", markup=False)
-                    yield Static(self.t("login.usable"), classes="field-label", markup=False)
+                    yield JText(self.t("login.case2"), id="case2-text", markup=False)
+                    yield JText(self.t("login.usable"), classes="field-label", markup=False)
                     yield Static("", id="case2-services", markup=False)
-                    yield Static(self.t("login.contact_text"), classes="hint", markup=False)
+                    yield JText(self.t("login.contact_text"), classes="hint", markup=False)
         yield app_footer(self.app)
 
     def on_mount(self) -> None:

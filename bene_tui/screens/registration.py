@@ -21,6 +21,7 @@ from ..widgets.terms import TermsBox
 from ..widgets.toggles import Choice, ChoiceSet, Tick
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -43,7 +44,7 @@ class FlowScreen(BaseScreen):
             yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, lines=self.STEP_LINES, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
-                yield Static("", classes="form-error", markup=False)
+                yield JText("", classes="form-error", markup=False)
         yield app_footer(self.app)
 
     def form(self) -> ComposeResult:
@@ -85,7 +86,7 @@ class Step1Screen(FlowScreen):
         self.step2_kept: dict | None = None  # step 2's entries (no password) after an Esc back here
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
+        yield JText(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
         yield Field("group_id", self.t("reg.group_id"), placeholder="BO100001")
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
@@ -159,15 +160,15 @@ class Step2Screen(FlowScreen):
 
     def form(self) -> ComposeResult:
         yield Button(self.t("reg.link_instead"), id="link-instead", classes="link")
-        yield Static(self.t("reg.step2_lead"), classes="lead")
-        yield Static(self.t("reg.login_kind"), classes="field-label")
+        yield JText(self.t("reg.step2_lead"), classes="lead")
+        yield JText(self.t("reg.login_kind"), classes="field-label")
         with ChoiceSet(id="kind"):
             yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
             yield Choice(self.t("reg.kind_sms"), id="kind-sms")
         yield Field("login_id", self.t("reg.login_id_email"), placeholder="taro.yamada@example.jp")
         yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
         yield Field("password2", self.t("reg.password2"), password=True)
-        yield Static(self.t("reg.terms_title"), classes="field-label")
+        yield JText(self.t("reg.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
         yield Tick(self.t("reg.agree"), id="agree")
         yield FieldError(id="agree-error")
@@ -177,7 +178,7 @@ class Step2Screen(FlowScreen):
 
     def _already_notice(self) -> Vertical:
         # Mounted only when needed: Step 2 is the largest screen of the flow (bench/transitions.py).
-        return Vertical(Static(self.t("reg.already_registered"), markup=False),
+        return Vertical(JText(self.t("reg.already_registered"), markup=False),
                         Button(self.t("reg.link_setup"), id="link-setup", variant="warning"),
                         id="already", classes="notice")
 
@@ -321,16 +322,16 @@ class Step3Screen(FlowScreen):
             self.after_relabel()
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.provisional_done"), classes="title")
-        yield Static("", id="sent-to", classes="lead", markup=False)
-        yield Static(self.t("reg.sender_note"), id="sender-note", classes="hint")
+        yield JText(self.t("reg.provisional_done"), classes="title")
+        yield JText("", id="sent-to", classes="lead", markup=False)
+        yield JText(self.t("reg.sender_note"), id="sender-note", classes="hint")
         yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
         with Horizontal(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
             yield Button(self.t("reg.resend"), id="resend")
             if self.now_registered:
                 yield self._link_setup()
-        yield Static(self.t("reg.outbox_hint"), classes="hint")
+        yield JText(self.t("reg.outbox_hint"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
@@ -402,7 +403,7 @@ class Step4Screen(FlowScreen):
         self.wrong_org: str | None = None  # set once the person said the name is wrong
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.step4_lead" if self.purpose == "register" else "link.step4_lead"), classes="lead")
+        yield JText(self.t("reg.step4_lead" if self.purpose == "register" else "link.step4_lead"), classes="lead")
         yield Static("", id="org-name", markup=False)
         yield Static("", id="name", classes="big-name", markup=False)
         yield Static("", id="kana", markup=False)
@@ -413,7 +414,7 @@ class Step4Screen(FlowScreen):
                          id="complete", variant="primary")
             yield Button(self.t("reg.name_wrong"), id="name-wrong")
         with Vertical(id="wrong-box", classes="notice hidden"):
-            yield Static("", id="wrong-note", markup=False)
+            yield JText("", id="wrong-note", markup=False)
             yield Button(self.t("reg.to_top"), id="top")
 
     async def on_mount(self) -> None:
@@ -494,10 +495,10 @@ class DoneScreen(FlowScreen):
         self.benefit: bool | None = None  # granted now (True) or already had (False)
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.done"), classes="title")
-        yield Static(self.t("reg.done_lead"), classes="lead")
+        yield JText(self.t("reg.done"), classes="title")
+        yield JText(self.t("reg.done_lead"), classes="lead")
         yield Button(self.t("reg.benefit_banner"), id="benefit", classes="banner")
-        yield Static("", id="benefit-result", markup=False)
+        yield JText("", id="benefit-result", markup=False)
         yield Button(self.t("reg.to_top"), id="top")
 
     def on_mount(self) -> None:
