@@ -122,6 +122,8 @@ class BaseScreen(Screen):
             target = found.first() if found else None
         if target is not None:
             target.update(text)
+            if notify:  # in view when it appears, whatever the terminal's height (80×24)
+                target.scroll_visible(animate=False)
         elif notify:
             self.notify(text, severity="error", markup=False)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from .. import outbox
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.toggles import Tick
 from .base import BaseScreen
@@ -48,7 +48,7 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
             yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
             yield Tick(self.t("demo.fail_email"), id="fail_email")
             yield Tick(self.t("demo.fail_sms"), id="fail_sms")
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(self.t("demo.trouble_save"), id="trouble-save", variant="warning")
                 yield Button(self.t("demo.trouble_close"), id="trouble-close")
             yield JText("", classes="form-error", markup=False)
@@ -107,7 +107,7 @@ class ConfirmResetScreen(ModalScreen[bool]):
         with Vertical(id="reset-box"):
             yield JText(t("demo.reset_title"), classes="title")
             yield JText(t("demo.reset_body"), classes="lead")
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(t("demo.reset_yes"), id="reset-yes", variant="error")
                 yield Button(t("demo.reset_no"), id="reset-no", variant="primary")
 

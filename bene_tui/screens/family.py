@@ -14,7 +14,7 @@ import logging
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
@@ -22,7 +22,7 @@ from .. import family, links, relationships
 from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id, mask
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.literal import literal
 from ..widgets.terms import TermsBox
@@ -125,7 +125,7 @@ class FamilySettingsScreen(FamilyScreen):
         yield Button(self.t("family.add"), id="add", variant="primary")
         yield DataTable(id="invitations", cursor_type="row", zebra_stripes=True)
         yield JText(self.t("family.empty"), id="empty", classes="hint hidden")
-        with Horizontal(classes="buttons", id="row-actions"):
+        with ButtonRow(classes="buttons", id="row-actions"):
             yield Button(self.t("family.resend"), id="resend", disabled=True)
             yield Button(self.t("family.cancel"), id="cancel", disabled=True)
             yield Button(self.t("family.remove"), id="remove", variant="error", disabled=True)
@@ -273,7 +273,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield JText(self.text, markup=False, id="confirm-text")
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(self.app.t("family.confirm_no"), id="no")
                 yield Button(self.app.t("family.confirm_yes"), id="yes", variant="error")
 
@@ -309,7 +309,7 @@ class FamilyAddScreen(FamilyScreen):
         yield JText(self.t("family.how"), classes="lead")
         yield JText("", id="allowed", classes="lead", markup=False)
         yield JText(self.t("family.add_lead"), classes="lead")
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.invite"), id="invite", variant="primary")
             yield Button(self.t("family.back"), id="back")
 
@@ -368,7 +368,7 @@ class FamilyInviteScreen(FamilyScreen):
         yield Field("birth_date", self.t("family.birth_date"), placeholder="1985-04-01", hint=self.t("family.birth_date_hint"))
         yield Field("contact", self.t("family.contact"), placeholder="hanako@example.jp / 090-1234-5678",
                     hint=self.t("family.contact_hint"))
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.invite"), id="invite", variant="primary")
             yield Button(self.t("family.back"), id="back")
 
@@ -624,7 +624,7 @@ class FamilyDoneScreen(FamilyScreen):
         yield JText(self.t("family.done_title"), classes="title")
         yield JText(self.t("family.done_lead", login_id=display_login_id(self.login_id)), classes="lead",
                      markup=False)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.to_login"), id="login", variant="primary")
             yield Button(self.t("family.to_top"), id="top")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from .. import pin
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.idle_countdown import IdleCountdown
 from .base import BaseScreen
@@ -62,7 +62,7 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
             yield JText(self.t("kiosk.operator_title"), classes="title")
             yield JText(self.t("kiosk.operator_lead"), classes="lead")
             yield Field("pin", self.t("kiosk.pin"), password=True, max_length=pin.PIN_MAX * 2)
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(self.t("kiosk.pin_exit"), id="pin-exit", variant="error")
                 yield Button(self.t("kiosk.pin_outbox"), id="pin-outbox")
                 yield Button(self.t("kiosk.pin_cancel"), id="pin-cancel")

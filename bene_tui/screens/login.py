@@ -12,12 +12,12 @@ from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Select, Static
 
 from .. import auth
 from ..errors import BeneError
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
@@ -35,7 +35,7 @@ class Case1Notice(Vertical):
 
     def compose(self) -> ComposeResult:
         yield JText(self.app.t("login.case1"), id="case1-text", markup=False)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.app.t("login.forgot_password"), id="case1-forgot-password")
             yield Button(self.app.t("login.forgot_id"), id="case1-forgot-id")
 
@@ -108,6 +108,8 @@ class LoginScreen(BaseScreen):
     def show_case(self, case: str | None, usable: list[str] | None = None) -> None:
         self.case, self.usable = case, list(usable or [])
         self.after_relabel()
+        if case:  # the message and its buttons in view, below the fold at 80×24
+            self.query_one(f"#{case}").scroll_visible(animate=False)
 
     def show_error(self, error: BeneError) -> None:
         if error.field in FIELD_IDS:

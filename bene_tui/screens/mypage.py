@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from .. import auth
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from ..widgets.jtext import JText
@@ -33,7 +33,7 @@ class MyPageScreen(BaseScreen):
                 yield Static("", id="mypage-orgs", markup=False)
                 yield JText(self.t("mypage.services"), classes="field-label", markup=False)
                 yield Static("", id="mypage-services", markup=False)
-                with Horizontal(classes="buttons"):
+                with ButtonRow(classes="buttons"):
                     yield Button(self.t("mypage.family_settings"), id="family-settings", variant="primary")
                     yield Button(self.t("mypage.logout"), id="logout")
                 yield JText("", classes="form-error", markup=False)

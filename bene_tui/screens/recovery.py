@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from .. import helpdesk, identify, recovery
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from .registration import FlowScreen
 from .start import StartScreen
@@ -61,7 +60,7 @@ class FinalScreen(FlowScreen):
             yield JText(self.t("helpdesk.staff_reason", reason=note), classes="staff-note", markup=False)
 
     def buttons(self, login: bool = True) -> ComposeResult:
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             if login:
                 yield Button(self.t("recovery.to_login"), id="to-login", variant="primary")
             yield Button(self.t("recovery.to_top"), id="to-top")
@@ -180,7 +179,7 @@ class ResetCodeScreen(RecoveryScreen):
                      markup=False)
         yield JText(self.t("recovery.sender_note"), classes="hint", markup=False)
         yield Field("code", self.t("recovery.code"), placeholder="123456", max_length=20)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("recovery.send"), id="reset-send", variant="primary")
             yield Button(self.t("recovery.resend"), id="reset-resend")
         yield JText(self.outbox_hint("reg.outbox_hint"), classes="hint", markup=False)

@@ -7,14 +7,14 @@ from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 from textual.worker import Worker
 
 from .. import identify, passwords, registration
 from ..normalize import display_login_id, mask
 from ..errors import BeneError, ValidationError
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
@@ -228,6 +228,7 @@ class Step2Screen(FlowScreen):
         notice = self.query("#already")
         if shown and not notice:
             await self.query_one("#submit").parent.mount(self._already_notice(), after="#submit")
+            self.query_one("#already").scroll_visible(animate=False)  # below the fold at 80×24
         elif not shown:
             await notice.remove()
 
@@ -326,7 +327,7 @@ class Step3Screen(FlowScreen):
         yield JText("", id="sent-to", classes="lead", markup=False)
         yield JText(self.t("reg.sender_note"), id="sender-note", classes="hint")
         yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
             yield Button(self.t("reg.resend"), id="resend")
             if self.now_registered:
@@ -409,7 +410,7 @@ class Step4Screen(FlowScreen):
         yield Static("", id="kana", markup=False)
         yield Tick(self.t("reg.name_ok"), id="confirm")
         yield FieldError(id="confirm-error")
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("reg.complete" if self.purpose == "register" else "link.complete"),
                          id="complete", variant="primary")
             yield Button(self.t("reg.name_wrong"), id="name-wrong")

@@ -1,0 +1,52 @@
+"""Small terminals (issue 15): every error in view when it appears, buttons never clipped, the key
+bar fitting every key, at 80×24 and 120×40 in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Button
+
+from bene_tui.screens.login import LoginScreen
+from helpers import type_into, wait_for, wait_screen
+from test_auth import register
+
+SIZES = [(80, 24), (120, 40)]
+GRID = [(lang, size) for lang in ("ja", "en") for size in SIZES]
+GRID_IDS = [f"{lang}-{w}x{h}" for lang, (w, h) in GRID]
+
+
+def in_view(widget) -> bool:
+    """The widget wholly inside its scroll container's visible area and the screen."""
+    container = widget.parent
+    while container is not None and not getattr(container, "is_scrollable", False):
+        container = container.parent
+    visible = widget.screen.region
+    if container is not None:
+        visible = visible.intersection(container.content_region)
+    return widget.region.width > 0 and visible.contains_region(widget.region)
+
+
+def label_whole(button: Button) -> bool:
+    """The button's label fits inside it (not cut at the edge of the button or of the screen)."""
+    return cell_len(str(button.label)) <= button.content_region.width
+
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_case1_and_both_its_buttons_in_view_after_a_wrong_password(app_factory, ctx, lang, size):
+    register(ctx)
+    app = app_factory(lang=lang, mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(LoginScreen())
+        login = await wait_screen(pilot, LoginScreen)
+        await type_into(pilot, "#login-id", "taro@example.jp")
+        await type_into(pilot, "#login-password", "not-the-password-9")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: login.case == "case1", what="Case 1")
+        text = login.query_one("#case1-text")
+        buttons = list(login.query_one("#case1").query(Button))
+        assert len(buttons) == 2
+        await wait_for(pilot, lambda: in_view(text) and all(in_view(b) for b in buttons), timeout=5,
+                       what=f"Case 1 in view: {text.region} {[b.region for b in buttons]} in {login.region}")
+        assert all(label_whole(b) for b in buttons), [(str(b.label), b.content_region) for b in buttons]
