@@ -50,3 +50,38 @@ async def test_case1_and_both_its_buttons_in_view_after_a_wrong_password(app_fac
         await wait_for(pilot, lambda: in_view(text) and all(in_view(b) for b in buttons), timeout=5,
                        what=f"Case 1 in view: {text.region} {[b.region for b in buttons]} in {login.region}")
         assert all(label_whole(b) for b in buttons), [(str(b.label), b.content_region) for b in buttons]
+
+
+# -- the key bar -------------------------------------------------------------------------------
+
+def bar_lines(bar) -> list[str]:
+    from textual.geometry import Region
+
+    width, height = bar.outer_size
+    return [strip.text for strip in bar.render_lines(Region(0, 0, width, height))]
+
+
+@pytest.mark.parametrize("mode", ["demo", "helpdesk", "kiosk"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_key_bar_shows_every_key_whole_at_any_width_from_80(app_factory, lang, mode):
+    from bene_tui.screens.registration import Step1Screen
+    from bene_tui.widgets.chrome import KeyBar
+
+    app = app_factory(lang=lang, mode=mode)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        for width in (80, 100, 120):
+            await pilot.resize_terminal(width, 30)
+            bar = app.screen.query_one(KeyBar)
+            await wait_for(pilot, lambda: bar.size.width == width, timeout=5, what=f"the bar at {width}")
+            await pilot.pause()
+            lines = bar_lines(bar)
+            assert all(cell_len(line.rstrip()) <= width for line in lines), lines
+            keys = bar.keys()
+            assert len(keys) >= 3
+            for _key, shown, description, _enabled in keys:
+                words = f"{shown} {description}".split()
+                assert any(" ".join(words) in " ".join(line.split()) for line in lines), (shown, description, lines)
+            assert app.screen.query_one(KeyBar).region.bottom == app.screen.region.bottom
