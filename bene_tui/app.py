@@ -50,6 +50,8 @@ class BeneApp(App):
     """Start it as the CLI does: `BeneApp(db_path=None, lang=None, mode=None, open_link=None)`."""
 
     CSS_PATH = "app.tcss"  # and kiosk.tcss in kiosk mode (its rules are all under .kiosk)
+    # Textual's command palette offers only Textual's own commands, in English: none for this app.
+    ENABLE_COMMAND_PALETTE = False
     TITLE = "ベネアカウント"
     BINDINGS = [
         Binding("f2", "outbox", "Outbox", priority=True),
@@ -96,6 +98,13 @@ class BeneApp(App):
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: Textual's hint how to quit, in the app's language."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(self.t("app.help_quit", shortcut=key), title=self.t("app.help_quit_title"), markup=False)
+                return
 
     def _handle_exception(self, error: Exception) -> None:
         # A screen being composed ahead (screens/ahead.py) when the app closes is torn down halfway:

@@ -85,3 +85,37 @@ async def test_the_key_bar_shows_every_key_whole_at_any_width_from_80(app_factor
                 words = f"{shown} {description}".split()
                 assert any(" ".join(words) in " ".join(line.split()) for line in lines), (shown, description, lines)
             assert app.screen.query_one(KeyBar).region.bottom == app.screen.region.bottom
+
+
+# -- Textual's own strings in the Japanese UI --------------------------------------------------
+
+async def test_an_open_select_and_ctrl_keys_show_no_english_in_japanese(app_factory):
+    import re
+
+    from textual.command import CommandPalette
+    from textual.widgets import Select
+
+    from bene_tui.widgets.chrome import KeyBar
+
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(LoginScreen())
+        login = await wait_screen(pilot, LoginScreen)
+        select = login.query_one("#login-service", Select)
+        select.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: select.expanded, what="the menu open")
+        bar = login.query_one(KeyBar)
+        await wait_for(pilot, lambda: any(k == "escape" for k, *_ in bar.keys()), what="the menu's key")
+        labels = [description for _k, _shown, description, _on in bar.keys()]
+        assert "メニューを閉じる" in labels
+        assert not [d for d in labels if re.search(r"[A-Za-z]{3}", d) and d != "English"], labels
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")  # Textual's palette: its commands are English only
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app._notifications, what="the quit hint")
+        shown = [(n.title, n.message) for n in app._notifications]
+        assert all(not re.search(r"[A-Za-z]{4}", f"{t} {m}".replace("ctrl", "")) for t, m in shown), shown

@@ -109,7 +109,7 @@ class LoginScreen(BaseScreen):
         self.case, self.usable = case, list(usable or [])
         self.after_relabel()
         if case:  # the message and its buttons in view, below the fold at 80×24
-            self.query_one(f"#{case}").scroll_visible(animate=False)
+            self.bring_into_view(self.query_one(f"#{case}"))
 
     def show_error(self, error: BeneError) -> None:
         if error.field in FIELD_IDS:

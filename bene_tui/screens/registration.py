@@ -228,7 +228,7 @@ class Step2Screen(FlowScreen):
         notice = self.query("#already")
         if shown and not notice:
             await self.query_one("#submit").parent.mount(self._already_notice(), after="#submit")
-            self.query_one("#already").scroll_visible(animate=False)  # below the fold at 80×24
+            self.bring_into_view(self.query_one("#already"))  # below the fold at 80×24
         elif not shown:
             await notice.remove()
 

@@ -70,4 +70,8 @@ class ButtonRow(Horizontal):
                 if styles.min_width is not None and styles.min_width.is_cells:
                     own = max(own, int(styles.min_width.value))
                 needed += own + styles.margin.width
-        self.set_class(needed > width, "-stacked")
+        if self.has_class("-stacked") != (needed > width):
+            self.set_class(needed > width, "-stacked")
+            shown = getattr(self.screen, "in_view", None)  # a message with these buttons, taller now
+            if shown is not None and (shown is self or shown in self.ancestors):
+                self.call_after_refresh(shown.scroll_visible, animate=False)
