@@ -10,6 +10,7 @@ from textual.widgets import Button
 from bene_tui.screens.login import LoginScreen
 from helpers import type_into, wait_for, wait_screen
 from test_auth import register
+from test_family_screens import sctx  # noqa: F401  (the fixture)
 
 SIZES = [(80, 24), (120, 40)]
 GRID = [(lang, size) for lang in ("ja", "en") for size in SIZES]
@@ -119,3 +120,78 @@ async def test_an_open_select_and_ctrl_keys_show_no_english_in_japanese(app_fact
         await wait_for(pilot, lambda: app._notifications, what="the quit hint")
         shown = [(n.title, n.message) for n in app._notifications]
         assert all(not re.search(r"[A-Za-z]{4}", f"{t} {m}".replace("ctrl", "")) for t, m in shown), shown
+
+
+# -- helpdesk at 200×50 and 120×40: panels side by side, dialogs centred, messages by their buttons --
+
+WIDE = [(200, 50), (120, 40)]
+
+
+def centre(region):
+    return region.x + region.width / 2, region.y + region.height / 2
+
+
+async def family_settings(pilot, sctx):
+    from test_family import invite, member
+    from test_family_screens import settings_of
+
+    account_id = member(sctx)
+    invite(sctx, account_id)
+    return await settings_of(pilot, account_id)
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_helpdesk_panels_side_by_side_and_the_scroll_bar_beside_its_box(app_factory, sctx, size):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        flow, box = settings.query_one(".flow"), settings.query_one(".box")
+        await pilot.pause()
+        # The main panel's scroll bar (its last two columns) right beside the box, not at the far edge.
+        assert flow.region.right - box.region.right <= 4, (flow.region, box.region)
+        await pilot.press("f1")
+        panel = await wait_for(pilot, lambda: settings.query("#guide-panel") and settings.query_one("#guide-panel"),
+                               what="the guide panel")
+        await wait_for(pilot, lambda: panel.region.width > 0, what="the guide panel laid out")
+        await pilot.pause()
+        assert 0 <= panel.region.x - box.region.right <= 4, (box.region, panel.region)
+        assert flow.region.right <= panel.region.x
+        assert abs((flow.region.x - 0) - (size[0] - panel.region.right)) <= 2  # the pair centred
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_helpdesk_dialogs_are_centred(app_factory, sctx, size):
+    from textual.containers import Vertical
+
+    from bene_tui.screens import helpdesk as hd
+    from bene_tui.screens.family import ConfirmScreen
+
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        settings.query_one("#cancel", Button).press()
+        dialog = await wait_screen(pilot, ConfirmScreen)
+        for screen in (dialog, None):
+            if screen is None:
+                app.pop_screen()
+                app.push_screen(hd.ConfirmScreen("よろしいですか?"))
+                screen = await wait_screen(pilot, hd.ConfirmScreen)
+            await pilot.pause()
+            box = screen.query_one(Vertical)
+            (x, y), (cx, cy) = centre(box.region), centre(screen.region)
+            assert abs(x - cx) <= 1 and abs(y - cy) <= 1, (type(screen).__name__, box.region, screen.region)
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_resend_refusal_shows_beside_the_button_pressed(app_factory, sctx, size):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        resend = settings.query_one("#resend", Button)
+        resend.press()  # a minute has not passed since the invitation was sent
+        error = await wait_for(pilot, lambda: next((w for w in settings.query(".field-error, .form-error")
+                                                    if str(w.content)), None), what="the refusal")
+        await pilot.pause()
+        assert "再送信" in str(error.content) or "秒" in str(error.content), str(error.content)
+        assert 0 <= error.region.y - resend.region.bottom <= 1, (resend.region, error.region)
+        assert in_view(error)

@@ -129,12 +129,19 @@ class FamilySettingsScreen(FamilyScreen):
             yield Button(self.t("family.resend"), id="resend", disabled=True)
             yield Button(self.t("family.cancel"), id="cancel", disabled=True)
             yield Button(self.t("family.remove"), id="remove", variant="error", disabled=True)
+        yield FieldError(id="row-actions-error")  # a refusal beside the button pressed
         yield JText(self.t("family.actions_hint"), classes="hint", id="actions-hint")
         yield Button(self.t("family.back"), id="back")
 
     async def on_mount(self) -> None:
         self.query_one("#add", Button).focus()
         await self.reload()
+
+    def show_error(self, error: BeneError) -> None:
+        """Once the list is shown, a refusal (of 再送信・取消・削除) under those buttons, not under 「戻る」."""
+        if error.field is None and self.data is not None:
+            error.field = "row-actions"
+        super().show_error(error)
 
     async def on_screen_resume(self) -> None:
         if self.data is not None:
@@ -278,7 +285,6 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.app.t("family.confirm_yes"), id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.styles.align = ("center", "middle")  # inline: app.tcss aligns every Screen to the top
         self.query_one("#no", Button).focus()
 
     @on(Button.Pressed, "#yes")

@@ -20,7 +20,7 @@ from .jtext import JText
 class GuidePanel(VerticalScroll):
     DEFAULT_CSS = """
     GuidePanel {
-        dock: right; width: 44; height: 100%; margin: 1 0;  /* between the header and the footer */
+        width: 44; height: 1fr;  /* beside the main panel: the screen lays them out side by side (app.tcss) */
         border-left: thick $accent; padding: 0 1; background: $boost;
     }
     GuidePanel .guide-head { text-style: bold; color: $accent; }
@@ -70,6 +70,7 @@ def sync(screen) -> None:
         return
     found = screen.query(GuidePanel)
     panel = found.first() if found else None
+    screen.set_class(visible(screen.app), "-guide")
     if not visible(screen.app):
         if panel is not None:
             panel.remove()
