@@ -195,3 +195,33 @@ async def test_a_resend_refusal_shows_beside_the_button_pressed(app_factory, sct
         assert "再送信" in str(error.content) or "秒" in str(error.content), str(error.content)
         assert 0 <= error.region.y - resend.region.bottom <= 1, (resend.region, error.region)
         assert in_view(error)
+
+
+async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_factory, sctx):
+    """Textual draws a double-width character that straddles the edge of a widget underneath as
+    a blank: 「配偶者」 showed as 「配偶」 over a label as wide as its text."""
+    import html
+    import re
+
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    from bene_tui.screens.family import FamilyInviteScreen
+    from test_family import member
+
+    account_id = member(sctx)
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(FamilyInviteScreen(account_id))
+        form = await wait_screen(pilot, FamilyInviteScreen)
+        select = form.query_one("#relationship", Select)
+        await wait_for(pilot, lambda: len(select._options) > 2, what="the relationships")
+        select.focus()
+        await pilot.press("enter")
+        overlay = await wait_for(pilot, lambda: app.screen.query(SelectOverlay).first(), what="the list")
+        await wait_for(pilot, lambda: overlay.region.height > 2, what="the list open")
+        await pilot.pause()
+        shown = {html.unescape(text).strip("\xa0 ") for text in re.findall(r">([^<]*)</text>", app.export_screenshot())}
+        labels = [str(o.prompt) for o in overlay.options][: overlay.region.height - 2]
+        assert all(label in shown for label in labels), [label for label in labels if label not in shown]
