@@ -66,6 +66,8 @@ def rewrap(app) -> None:
     for screen in app.screen_stack:
         for widget in screen.query(JText):
             widget.refresh(layout=True)
+        for box in screen.query("TermsBox"):  # wraps its own lines (widgets/terms.py)
+            box.rewrap()
 
 
 def _phrase_starts(text: str) -> frozenset[int]:

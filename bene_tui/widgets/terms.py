@@ -45,6 +45,10 @@ class TermsBox(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._wrap(self.scrollable_content_region.width)
 
+    def rewrap(self) -> None:
+        self._wrapped_at = -1
+        self._wrap(self.scrollable_content_region.width)
+
     def _wrap(self, width: int) -> None:
         if width <= 0 or width == self._wrapped_at:
             return
