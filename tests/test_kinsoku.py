@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
+from bene_tui.screens.family import FamilyAddScreen, FamilyInviteScreen, FamilySettingsScreen
 from bene_tui.screens.login import LoginScreen
+from bene_tui.screens.mypage import MyPageScreen
 from bene_tui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
 from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
 from bene_tui.screens.start import StartScreen
 from bene_tui.widgets.terms import TermsBox
 from bene_tui.widgets.jtext import NO_END, NO_START, break_offsets, wrap_lines
+from conftest import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, type_code
 
@@ -91,7 +94,8 @@ async def settle(pilot):
 
 
 async def walk(pilot, tmp_path) -> list[str]:
-    """Registration's five steps, the login's Case 1 and both recoveries, the guide panel open."""
+    """Registration's five steps, the login's Case 1, both recoveries, マイページ and the family
+    flow's member screens, the guide panel open."""
     app = pilot.app
     faults = []
 
@@ -129,6 +133,18 @@ async def walk(pilot, tmp_path) -> list[str]:
         await wait_screen(pilot, screen_cls)
         await look()
         app.pop_screen()
+    await type_into(pilot, "#login-password", GOOD_PASSWORD)
+    await pilot.press("enter")
+    mypage = await wait_screen(pilot, MyPageScreen)
+    await look()
+    settings = FamilySettingsScreen(mypage.account_id)  # the family flow's member screens
+    app.push_screen(settings)
+    await wait_for(pilot, lambda: settings.data is not None, what="family overview")
+    await look()
+    for screen_cls in (FamilyAddScreen, FamilyInviteScreen):
+        app.push_screen(screen_cls(mypage.account_id))
+        await wait_screen(pilot, screen_cls)
+        await look()
     return faults
 
 

@@ -48,8 +48,10 @@ async def test_case1_and_both_its_buttons_in_view_after_a_wrong_password(app_fac
         text = login.query_one("#case1-text")
         buttons = list(login.query_one("#case1").query(Button))
         assert len(buttons) == 2
+        flow = login.query_one(".flow")
         await wait_for(pilot, lambda: in_view(text) and all(in_view(b) for b in buttons), timeout=5,
-                       what=f"Case 1 in view: {text.region} {[b.region for b in buttons]} in {login.region}")
+                       what=f"Case 1 in view: {text.region} {[b.region for b in buttons]} in {login.region}"
+                            f" {flow.region} {flow.scroll_y}/{flow.max_scroll_y} {flow.virtual_size}")
         assert all(label_whole(b) for b in buttons), [(str(b.label), b.content_region) for b in buttons]
 
 

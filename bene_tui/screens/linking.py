@@ -29,6 +29,7 @@ class LinkLoginScreen(FlowScreen):
     """既に作成済みのベネアカウントを入力し「ログイン」."""
 
     STEPS, STEP = LINK_STEPS, 3
+    STEP_LINES = 2  # longer names than registration's: every one shown, on two lines
 
     def __init__(self, flow_id: str) -> None:
         super().__init__()

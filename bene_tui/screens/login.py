@@ -90,7 +90,7 @@ class LoginScreen(BaseScreen):
                 with Vertical(id="case2", classes="notice hidden"):
                     yield JText(self.t("login.case2"), id="case2-text", markup=False)
                     yield JText(self.t("login.usable"), classes="field-label", markup=False)
-                    yield Static("", id="case2-services", markup=False)
+                    yield JText("", id="case2-services", markup=False)
                     yield JText(self.t("login.contact_text"), classes="hint", markup=False)
         yield app_footer(self.app)
 
@@ -144,7 +144,7 @@ class LoginScreen(BaseScreen):
                 password_input.value = ""
                 self.show_case("case1")
                 staff_note(self, error)
-                password_input.focus()
+                password_input.focus(scroll_visible=False)  # the message keeps the view (80×24)
             elif error.key == auth.CASE2:
                 self.show_case("case2", error.params.get("services"))
                 staff_note(self, error)

@@ -399,7 +399,8 @@ class Step4Screen(FlowScreen):
     def __init__(self, flow_id: str = "", purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.flow_id, self.purpose = flow_id, purpose  # flow_id: set by step 3 when composed ahead
-        self.STEPS = steps or self.STEPS  # linking shows its own steps
+        if steps:  # linking shows its own steps, longer: on two lines, as the family flow's
+            self.STEPS, self.STEP_LINES = steps, 2
         self.person: dict | None = None
         self.wrong_org: str | None = None  # set once the person said the name is wrong
 
@@ -492,7 +493,8 @@ class DoneScreen(FlowScreen):
     def __init__(self, account_id: int, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.account_id, self.purpose = account_id, purpose
-        self.STEPS = steps or self.STEPS
+        if steps:
+            self.STEPS, self.STEP_LINES = steps, 2
         self.benefit: bool | None = None  # granted now (True) or already had (False)
 
     def form(self) -> ComposeResult:

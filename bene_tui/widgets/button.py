@@ -49,7 +49,8 @@ class ButtonRow(Horizontal):
     """Buttons side by side, or one under another when the row is too narrow for them all (80
     columns, English labels): a button is never clipped. Textual has no wrapping layout."""
 
-    DEFAULT_CSS = "ButtonRow { height: auto; } ButtonRow.-stacked { layout: vertical; }"
+    DEFAULT_CSS = "ButtonRow { height: auto; }"
+    _restacked = False
 
     def on_resize(self) -> None:
         self._fit()
@@ -70,8 +71,12 @@ class ButtonRow(Horizontal):
                 if styles.min_width is not None and styles.min_width.is_cells:
                     own = max(own, int(styles.min_width.value))
                 needed += own + styles.margin.width
-        if self.has_class("-stacked") != (needed > width):
-            self.set_class(needed > width, "-stacked")
+        stacked = needed > width
+        if (self.styles.layout.name == "vertical") != stacked:
+            self.styles.layout = "vertical" if stacked else "horizontal"
+            self._restacked = True  # its new height comes with the next resize
+        elif self._restacked:
+            self._restacked = False
             shown = getattr(self.screen, "in_view", None)  # a message with these buttons, taller now
             if shown is not None and (shown is self or shown in self.ancestors):
-                self.call_after_refresh(shown.scroll_visible, animate=False)
+                shown.scroll_visible(animate=False)
