@@ -37,6 +37,8 @@ class BeneApp(App):
     """Start it as the CLI does: `BeneApp(db_path=None, lang=None, mode=None, open_link=None)`."""
 
     CSS_PATH = "app.tcss"  # and kiosk.tcss in kiosk mode (its rules are all under .kiosk)
+    # Textual's command palette offers only Textual's own commands, in English: none for this app.
+    ENABLE_COMMAND_PALETTE = False
     TITLE = "ベネアカウント"
     BINDINGS = [
         Binding("f2", "outbox", "Outbox", priority=True, id="outbox"),  # ids: config.toml [keys] remaps them
@@ -71,6 +73,9 @@ class BeneApp(App):
     def on_mount(self) -> None:
         from .screens.start import StartScreen
 
+        from .widgets import jtext
+
+        jtext.defer_loading()  # BudouX loads behind the start screen (in _open)
         self.title = self.t("app.title")
         self.quiet_gc.start()
         self.push_screen(StartScreen())
@@ -81,6 +86,13 @@ class BeneApp(App):
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: Textual's hint how to quit, in the app's language."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(self.t("app.help_quit", shortcut=key), title=self.t("app.help_quit_title"), markup=False)
+                return
 
     def _handle_exception(self, error: Exception) -> None:
         # A screen being composed ahead (screens/ahead.py) when the app closes is torn down halfway:
@@ -94,7 +106,10 @@ class BeneApp(App):
 
     def _open(self) -> None:
         from .context import open_context
+        from .widgets import jtext
 
+        jtext.load_parser()
+        self.call_from_thread(jtext.rewrap, self)
         try:
             ctx, seeded = open_context(self.settings, clock=self.clock, secret_store=self._secret_store)
         except Exception as exc:  # an unreadable or foreign file: say so instead of a traceback

@@ -33,7 +33,7 @@ async def test_key_bar_shows_the_keys_in_the_language_and_a_click_presses_one(ap
         await wait_for(pilot, lambda: "F2 受信箱" in bar_text(app) and "F3 検索" in bar_text(app), what="the keys")
         assert "戻る" not in bar_text(app)  # nothing to go back to from the start screen
         bar = start.query_one(KeyBar)
-        x = next(first for first, _end, key, _on in bar.spans if key == "f2")
+        x = next(first for _line, first, _end, key, _on in bar.spans if key == "f2")
         await pilot.click(KeyBar, offset=(x + 1, 0))
         await wait_screen(pilot, OutboxScreen)
         await wait_for(pilot, lambda: "esc 戻る" in bar_text(app), what="戻る on the outbox")

@@ -32,7 +32,8 @@ class BaseScreen(Screen):
     @property
     def active_bindings(self):
         """The footer's key labels in the current language: the app's keys from the catalogue
-        (`app.key_<action>`), a screen's "日本語/English" description by its half."""
+        (`app.key_<action>`), Textual's own widgets' too (`app.key_textual_<action>`: Select's
+        open menu), a screen's "日本語/English" description by its half."""
         from dataclasses import replace
 
         from ..i18n import catalogue
@@ -40,6 +41,8 @@ class BaseScreen(Screen):
         bindings, lang = super().active_bindings, self.app.lang
         for key, active in bindings.items():
             label = catalogue(lang).get(f"app.key_{active.binding.action}") if active.node is self.app else None
+            if not label and type(active.node).__module__.startswith("textual."):
+                label = catalogue(lang).get(f"app.key_textual_{active.binding.action}")
             if not label and active.binding.description.count("/") == 1:
                 label = active.binding.description.split("/")[0 if lang == "ja" else 1]
             if label:
@@ -134,8 +137,17 @@ class BaseScreen(Screen):
             target = found.first() if found else None
         if target is not None:
             target.update(text)
+            if notify:
+                self.bring_into_view(target)
         elif notify:
             self.notify(text, severity="error", markup=False)
+
+    in_view = None  # the message last brought into view (a ButtonRow that stacks brings it again)
+
+    def bring_into_view(self, widget) -> None:
+        """A message in view when it appears, whatever the terminal's height (80×24)."""
+        self.in_view = widget
+        widget.scroll_visible(animate=False)
 
     async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None, **kw: Any) -> Any:
         """Call a service; a BeneError shows on screen and returns None. Nothing ever shows a traceback."""

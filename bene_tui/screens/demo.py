@@ -5,15 +5,16 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from .. import outbox
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.toggles import Tick
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 MAX_DELAY_MIN = 24 * 60
 
@@ -42,16 +43,16 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="trouble-box"):
-            yield Static(self.t("demo.trouble_title"), classes="title")
-            yield Static(self.t("demo.trouble_lead"), classes="lead")
+            yield JText(self.t("demo.trouble_title"), classes="title")
+            yield JText(self.t("demo.trouble_lead"), classes="lead")
             yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
             yield Tick(self.t("demo.fail_email"), id="fail_email")
             yield Tick(self.t("demo.fail_sms"), id="fail_sms")
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(self.t("demo.trouble_save"), id="trouble-save", variant="warning")
                 yield Button(self.t("demo.trouble_close"), id="trouble-close")
-            yield Static("", classes="form-error", markup=False)
-            yield Static(self.t("demo.trouble_keys"), classes="hint")
+            yield JText("", classes="form-error", markup=False)
+            yield JText(self.t("demo.trouble_keys"), classes="hint")
 
     async def on_mount(self) -> None:
         self.query_one("#sms_delay", Input).focus()
@@ -111,9 +112,9 @@ class ConfirmResetScreen(ModalScreen[bool]):
             return self.app.t(f"{self.keys}_{part}", **self.params)
 
         with Vertical(id="reset-box"):
-            yield Static(t("title"), classes="title", markup=False)
-            yield Static(t("body"), classes="lead", markup=False)
-            with Horizontal(classes="buttons"):
+            yield JText(t("title"), classes="title", markup=False)
+            yield JText(t("body"), classes="lead", markup=False)
+            with ButtonRow(classes="buttons"):
                 yield Button(t("yes"), id="reset-yes", variant="error")
                 yield Button(t("no"), id="reset-no", variant="primary")
 

@@ -14,7 +14,7 @@ import logging
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
@@ -22,7 +22,7 @@ from .. import family, links, relationships
 from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id, mask
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.literal import literal
 from ..widgets.terms import TermsBox
@@ -30,6 +30,7 @@ from ..widgets.toggles import Tick
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from .registration import FlowScreen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -117,23 +118,30 @@ class FamilySettingsScreen(FamilyScreen):
         self.data: dict | None = None
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.settings_title"), classes="title")
-        yield Static(self.t("family.settings_lead"), classes="lead", id="settings-lead")
-        yield Static("", id="policy-note", classes="notice hidden", markup=False)
+        yield JText(self.t("family.settings_title"), classes="title")
+        yield JText(self.t("family.settings_lead"), classes="lead", id="settings-lead")
+        yield JText("", id="policy-note", classes="notice hidden", markup=False)
         yield Static("", id="count", markup=False)
         yield Button(self.t("family.add"), id="add", variant="primary")
         yield DataTable(id="invitations", cursor_type="row", zebra_stripes=True)
-        yield Static(self.t("family.empty"), id="empty", classes="hint hidden")
-        with Horizontal(classes="buttons", id="row-actions"):
+        yield JText(self.t("family.empty"), id="empty", classes="hint hidden")
+        with ButtonRow(classes="buttons", id="row-actions"):
             yield Button(self.t("family.resend"), id="resend", disabled=True)
             yield Button(self.t("family.cancel"), id="cancel", disabled=True)
             yield Button(self.t("family.remove"), id="remove", variant="error", disabled=True)
-        yield Static(self.t("family.actions_hint"), classes="hint", id="actions-hint")
+        yield FieldError(id="row-actions-error")  # a refusal beside the button pressed
+        yield JText(self.t("family.actions_hint"), classes="hint", id="actions-hint")
         yield Button(self.t("family.back"), id="back")
 
     async def on_mount(self) -> None:
         self.query_one("#add", Button).focus()
         await self.reload()
+
+    def show_error(self, error: BeneError) -> None:
+        """Once the list is shown, a refusal (of 再送信・取消・削除) under those buttons, not under 「戻る」."""
+        if error.field is None and self.data is not None:
+            error.field = "row-actions"
+        super().show_error(error)
 
     async def on_screen_resume(self) -> None:
         if self.data is not None:
@@ -271,13 +279,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text, markup=False, id="confirm-text")
-            with Horizontal(classes="buttons"):
+            yield JText(self.text, markup=False, id="confirm-text")
+            with ButtonRow(classes="buttons"):
                 yield Button(self.app.t("family.confirm_no"), id="no")
                 yield Button(self.app.t("family.confirm_yes"), id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.styles.align = ("center", "middle")  # inline: app.tcss aligns every Screen to the top
         self.query_one("#no", Button).focus()
 
     @on(Button.Pressed, "#yes")
@@ -303,12 +310,12 @@ class FamilyAddScreen(FamilyScreen):
         self.policy: family.Policy | None = None
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.about_title"), classes="title")
-        yield Static(self.t("family.about"), classes="lead")
-        yield Static(self.t("family.how"), classes="lead")
-        yield Static("", id="allowed", classes="lead", markup=False)
-        yield Static(self.t("family.add_lead"), classes="lead")
-        with Horizontal(classes="buttons"):
+        yield JText(self.t("family.about_title"), classes="title")
+        yield JText(self.t("family.about"), classes="lead")
+        yield JText(self.t("family.how"), classes="lead")
+        yield JText("", id="allowed", classes="lead", markup=False)
+        yield JText(self.t("family.add_lead"), classes="lead")
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.invite"), id="invite", variant="primary")
             yield Button(self.t("family.back"), id="back")
 
@@ -356,18 +363,18 @@ class FamilyInviteScreen(FamilyScreen):
         self.relationship: str | None = None
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.form_title"), classes="title")
-        yield Static(self.t("family.form_lead"), classes="lead")
+        yield JText(self.t("family.form_title"), classes="title")
+        yield JText(self.t("family.form_lead"), classes="lead")
         yield Field("name", self.t("family.name"), placeholder=self.t("example.name"))
         yield Field("kana", self.t("family.kana"), placeholder=self.t("example.kana"))
-        yield Static(self.t("family.relationship"), classes="field-label")
+        yield JText(self.t("family.relationship"), classes="field-label")
         yield Select(self._options(), prompt=self.t("family.relationship_prompt"), id="relationship",
                      value=self.relationship if self.relationship in self.allowed else Select.NULL)
         yield FieldError(id="relationship-error")
         yield Field("birth_date", self.t("family.birth_date"), placeholder=self.t("example.birth_date"), hint=self.t("family.birth_date_hint"))
         yield Field("contact", self.t("family.contact"), placeholder=self.t("example.contact"),
                     hint=self.t("family.contact_hint"))
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.invite"), id="invite", variant="primary")
             yield Button(self.t("family.back"), id="back")
 
@@ -425,11 +432,11 @@ class FamilyInviteSentScreen(FamilyScreen):
         self.account_id, self.recipient = account_id, recipient
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.sent_title"), classes="title")
-        yield Static(self.t("family.sent_lead", login_id=display_login_id(self.recipient),
+        yield JText(self.t("family.sent_title"), classes="title")
+        yield JText(self.t("family.sent_lead", login_id=display_login_id(self.recipient),
                             hours=self.app.ctx.rules.approval_ttl // 3600 if self.app.ctx else 72),
                      classes="lead", markup=False)
-        yield Static(self.t("family.outbox_hint"), classes="hint")
+        yield JText(self.t("family.outbox_hint"), classes="hint")
         yield Button(self.t("family.back_to_settings"), id="settings", variant="primary")
 
     def on_mount(self) -> None:
@@ -460,9 +467,9 @@ class ApproveScreen(FamilyScreen):
         self.view = view
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.approve_title"), classes="title")
-        yield Static(self.t("family.approve_lead"), classes="lead")
-        yield Static("", id="details", markup=False)
+        yield JText(self.t("family.approve_title"), classes="title")
+        yield JText(self.t("family.approve_lead"), classes="lead")
+        yield JText("", id="details", markup=False)
         yield Button(self.t("family.approve"), id="approve", variant="primary", disabled=True)
 
     async def on_mount(self) -> None:
@@ -509,10 +516,10 @@ class FamilyApprovedScreen(FamilyScreen):
 
     def form(self) -> ComposeResult:
         days = self.app.ctx.rules.invitation_ttl // 86400 if self.app.ctx else 7
-        yield Static(self.t("family.approved_title"), classes="title")
-        yield Static(self.t("family.approved_lead", contact=display_login_id(self.recipient), days=days),
+        yield JText(self.t("family.approved_title"), classes="title")
+        yield JText(self.t("family.approved_lead", contact=display_login_id(self.recipient), days=days),
                      classes="lead", markup=False)
-        yield Static(self.outbox_hint("family.outbox_hint"), classes="hint")  # the invitation: to someone else
+        yield JText(self.outbox_hint("family.outbox_hint"), classes="hint")  # the invitation: to someone else
         yield Button(self.t("family.back_to_settings"), id="settings", variant="primary")
 
     def on_mount(self) -> None:
@@ -540,15 +547,15 @@ class FamilyRegisterScreen(FamilyScreen):
         self.view = view
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.register_title"), classes="title")
-        yield Static("", id="register-lead", classes="lead", markup=False)
+        yield JText(self.t("family.register_title"), classes="title")
+        yield JText("", id="register-lead", classes="lead", markup=False)
         yield Static("", id="login-id", markup=False)
         yield Field("name", self.t("family.reg_name"))
         yield Field("birth_date", self.t("family.reg_birth_date"), placeholder=self.t("example.birth_date"),
                     hint=self.t("family.reg_birth_date_hint"))
         yield Field("password", self.t("family.password"), password=True, hint=self.t("family.password_hint"))
         yield Field("password2", self.t("family.password2"), password=True)
-        yield Static(self.t("family.terms_title"), classes="field-label")
+        yield JText(self.t("family.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
         yield Tick(self.t("family.agree"), id="agree")
         yield FieldError(id="agree-error")
@@ -620,10 +627,10 @@ class FamilyDoneScreen(FamilyScreen):
         self.account_id, self.login_id = account_id, login_id
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("family.done_title"), classes="title")
-        yield Static(self.t("family.done_lead", login_id=display_login_id(self.login_id)), classes="lead",
+        yield JText(self.t("family.done_title"), classes="title")
+        yield JText(self.t("family.done_lead", login_id=display_login_id(self.login_id)), classes="lead",
                      markup=False)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("family.to_login"), id="login", variant="primary")
             yield Button(self.t("family.to_top"), id="top")
 
@@ -656,11 +663,11 @@ class LinkProblemScreen(BaseScreen):
         yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box"):
-                yield Static(self.t("family.problem_title"), classes="title")
+                yield JText(self.t("family.problem_title"), classes="title")
                 text = self.t(self.key, **self.params)
                 if self.app.mode == "helpdesk" and self.staff:
                     text += "\n" + self.staff_reason(self.staff)
-                yield Static(text, id="problem", classes="notice", markup=False)
+                yield JText(text, id="problem", classes="notice", markup=False)
                 yield Button(self.t("family.to_top"), id="top", variant="primary")
         yield app_footer(self.app)
 

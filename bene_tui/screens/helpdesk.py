@@ -32,6 +32,7 @@ from ..widgets.literal import literal
 from ..widgets.chrome import AppHeader, app_footer
 from . import privacy as privacy_requests
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 
 def _stamp(ts: float | None) -> str:
@@ -182,8 +183,8 @@ class OperatorScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         t = self.app.t
         with Vertical():
-            yield Static(t("hd.operator_title"), classes="title")
-            yield Static(t("hd.operator_lead"), classes="lead")
+            yield JText(t("hd.operator_title"), classes="title")
+            yield JText(t("hd.operator_lead"), classes="lead")
             yield Field("operator", t("hd.operator_label"))
             yield Button(t("hd.ok"), id="ok", variant="primary")
 
@@ -221,8 +222,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         t = self.app.t
         with Vertical():
-            yield Static(t("hd.confirm_title"), classes="title")
-            yield Static(self.question, id="question", markup=False)
+            yield JText(t("hd.confirm_title"), classes="title")
+            yield JText(self.question, id="question", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(t("hd.yes"), id="yes", variant="warning")
                 yield Button(t("hd.no"), id="no", variant="primary")
@@ -258,14 +259,14 @@ class SearchScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with Vertical(classes="hd"):
-            yield Static(self.t("hd.title"), classes="title")
-            yield Static(self.t("hd.operator", name=self.app.operator or ""), id="hd-operator",
+            yield JText(self.t("hd.title"), classes="title")
+            yield JText(self.t("hd.operator", name=self.app.operator or ""), id="hd-operator",
                          markup=False)
             yield Field("query", self.t("hd.query"), placeholder=self.t("example.hd_query"),
                         value=self.query_text, hint=self.t("hd.query_hint"))
             yield Static("", id="hd-count", markup=False)
             yield OptionList(id="hd-results")
-            yield Static("", classes="form-error", markup=False)
+            yield JText("", classes="form-error", markup=False)
         yield app_footer(self.app)
 
     def on_mount(self) -> None:
@@ -363,18 +364,18 @@ class PersonScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with VerticalScroll(classes="hd"):
-            yield Static(self.t("hd.person_title"), classes="title")
+            yield JText(self.t("hd.person_title"), classes="title")
             yield Static("", id="hd-summary", markup=False)
-            yield Static(self.t("hd.actions"), classes="field-label")
+            yield JText(self.t("hd.actions"), classes="field-label")
             yield Horizontal(id="hd-actions")
-            yield Static("", id="hd-no-actions", classes="hint", markup=False)
+            yield JText("", id="hd-no-actions", classes="hint", markup=False)
             yield Horizontal(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
-            yield Static("", id="hd-privacy-result", markup=False)
-            yield Static("", classes="form-error", markup=False)
-            yield Static(self.t("hd.timeline"), classes="field-label")
+            yield JText("", id="hd-privacy-result", markup=False)
+            yield JText("", classes="form-error", markup=False)
+            yield JText(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
             # What cannot be undone comes after the timeline: Tab from a harmless action never lands on it.
-            yield Static(self.t("hd.danger"), classes="field-label", id="hd-danger-label")
+            yield JText(self.t("hd.danger"), classes="field-label", id="hd-danger-label")
             yield Horizontal(id="hd-danger")
         yield app_footer(self.app)
 

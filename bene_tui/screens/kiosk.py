@@ -5,15 +5,16 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from .. import pin
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.idle_countdown import IdleCountdown
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 
 class CountdownScreen(ModalScreen):
@@ -36,10 +37,10 @@ class CountdownScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         t = self.app.t
         with Vertical(id="countdown-box"):
-            yield Static(t("kiosk.idle_title"), classes="title")
-            yield Static(t("kiosk.idle_body"), classes="lead")
+            yield JText(t("kiosk.idle_title"), classes="title")
+            yield JText(t("kiosk.idle_body"), classes="lead")
             yield IdleCountdown(int(self.seconds), id="idle-countdown")
-            yield Static(t("kiosk.idle_keep"), classes="hint")
+            yield JText(t("kiosk.idle_keep"), classes="hint")
 
     def set_remaining(self, seconds: float) -> None:
         for widget in self.query(IdleCountdown):
@@ -58,15 +59,15 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="operator-box"):
-            yield Static(self.t("kiosk.operator_title"), classes="title")
-            yield Static(self.t("kiosk.operator_lead"), classes="lead")
+            yield JText(self.t("kiosk.operator_title"), classes="title")
+            yield JText(self.t("kiosk.operator_lead"), classes="lead")
             yield Field("pin", self.t("kiosk.pin"), password=True, max_length=pin.PIN_MAX * 2)
-            with Horizontal(classes="buttons"):
+            with ButtonRow(classes="buttons"):
                 yield Button(self.t("kiosk.pin_exit"), id="pin-exit", variant="error")
                 yield Button(self.t("kiosk.pin_outbox"), id="pin-outbox")
                 yield Button(self.t("kiosk.pin_cancel"), id="pin-cancel")
-            yield Static("", classes="form-error", markup=False)
-            yield Static(self.t("kiosk.pin_keys"), classes="hint")
+            yield JText("", classes="form-error", markup=False)
+            yield JText(self.t("kiosk.pin_keys"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#pin", Input).focus()

@@ -18,6 +18,7 @@ from ..widgets.button import Button
 from ..widgets.field import Field
 from .login import Case1Notice, staff_note
 from .registration import FlowScreen, Step4Screen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -28,6 +29,7 @@ class LinkLoginScreen(FlowScreen):
     """既に作成済みのベネアカウントを入力し「ログイン」."""
 
     STEPS, STEP = LINK_STEPS, 3
+    STEP_LINES = 2  # longer names than registration's: every one shown, on two lines
 
     def __init__(self, flow_id: str, login_id: str = "") -> None:
         super().__init__()
@@ -37,8 +39,8 @@ class LinkLoginScreen(FlowScreen):
         self.case1 = False
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("link.heading"), classes="title", markup=False)
-        yield Static(self.t("link.login_lead"), classes="lead", markup=False)
+        yield JText(self.t("link.heading"), classes="title", markup=False)
+        yield JText(self.t("link.login_lead"), classes="lead", markup=False)
         yield Static("", id="link-org", markup=False)
         yield Field("login_id", self.t("link.login_id"), placeholder=self.t("example.email"), value=self.login_id)
         yield Field("password", self.t("link.password"), password=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Static
 
 from ..widgets.button import Button
 from .registration import FlowScreen
+from ..widgets.jtext import JText
 
 
 def link_screen(flow_id: str, login_id: str = ""):
@@ -26,7 +26,7 @@ class LinkingPendingScreen(FlowScreen):
         self.flow_id = flow_id
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.link_pending"), classes="lead")
+        yield JText(self.t("reg.link_pending"), classes="lead")
         yield Button(self.t("reg.back"), id="back")
 
     def on_button_pressed(self) -> None:

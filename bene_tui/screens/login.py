@@ -12,16 +12,17 @@ from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Select, Static
 
 from .. import auth
 from ..errors import BeneError
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
 from .start import SERVICES, StartScreen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -33,8 +34,8 @@ class Case1Notice(Vertical):
     """The one generic Case 1 message and its two ways out (the forgotten-item procedures)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.t("login.case1"), id="case1-text", markup=False)
-        with Horizontal(classes="buttons"):
+        yield JText(self.app.t("login.case1"), id="case1-text", markup=False)
+        with ButtonRow(classes="buttons"):
             yield Button(self.app.t("login.forgot_password"), id="case1-forgot-password")
             yield Button(self.app.t("login.forgot_id"), id="case1-forgot-id")
 
@@ -76,21 +77,21 @@ class LoginScreen(BaseScreen):
         yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box", id="login-box"):
-                yield Static(self.t("login.heading"), classes="title", markup=False)
-                yield Static(self.t("login.lead"), classes="lead", markup=False)
-                yield Static(self.t("login.service"), classes="field-label", markup=False)
+                yield JText(self.t("login.heading"), classes="title", markup=False)
+                yield JText(self.t("login.lead"), classes="lead", markup=False)
+                yield JText(self.t("login.service"), classes="field-label", markup=False)
                 yield Select([(self.t(f"service.{s}"), s) for s in SERVICES], value=self.service,
                              allow_blank=False, id="login-service")
                 yield FieldError(id="service-error")
                 yield Field("login-id", self.t("login.login_id"), placeholder=self.t("example.email"))
                 yield Field("login-password", self.t("login.password"), password=True)
                 yield Button(self.t("login.submit"), id="login-submit", variant="primary")
-                yield Static("", classes="form-error", markup=False)
+                yield JText("", classes="form-error", markup=False)
                 yield Case1Notice(id="case1", classes="notice hidden")
                 with Vertical(id="case2", classes="notice hidden"):
-                    yield Static(self.t("login.case2"), id="case2-text", markup=False)
-                    yield Static(self.t("login.usable"), classes="field-label", markup=False)
-                    yield Static("", id="case2-services", markup=False)
+                    yield JText(self.t("login.case2"), id="case2-text", markup=False)
+                    yield JText(self.t("login.usable"), classes="field-label", markup=False)
+                    yield JText("", id="case2-services", markup=False)
                     yield Button(self.t("login.contact_link"), id="case2-contact", classes="link")
         yield app_footer(self.app)
 
@@ -109,6 +110,8 @@ class LoginScreen(BaseScreen):
     def show_case(self, case: str | None, usable: list[str] | None = None) -> None:
         self.case, self.usable = case, list(usable or [])
         self.after_relabel()
+        if case:  # the message and its buttons in view, below the fold at 80×24
+            self.bring_into_view(self.query_one(f"#{case}"))
 
     @on(Button.Pressed, "#case2-contact")
     def _contact(self) -> None:
@@ -149,7 +152,7 @@ class LoginScreen(BaseScreen):
                 password_input.value = ""
                 self.show_case("case1")
                 staff_note(self, error)
-                password_input.focus()
+                password_input.focus(scroll_visible=False)  # the message keeps the view (80×24)
             elif error.key == auth.CASE2:
                 self.orgs = list(error.params.get("orgs") or [])
                 self.show_case("case2", error.params.get("services"))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from .. import auth
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 
 class MyPageScreen(BaseScreen):
@@ -24,18 +25,18 @@ class MyPageScreen(BaseScreen):
         yield AppHeader()
         with VerticalScroll(classes="flow"):
             with Vertical(classes="box", id="mypage-box"):
-                yield Static(self.t("mypage.heading"), classes="title", markup=False)
+                yield JText(self.t("mypage.heading"), classes="title", markup=False)
                 yield Static("", id="mypage-name", classes="big-name", markup=False)
                 yield Static("", id="mypage-login", markup=False)
-                yield Static("", id="mypage-service", markup=False)
-                yield Static(self.t("mypage.organisations"), classes="field-label", markup=False)
-                yield Static("", id="mypage-orgs", markup=False)
-                yield Static(self.t("mypage.services"), classes="field-label", markup=False)
-                yield Static("", id="mypage-services", markup=False)
-                with Horizontal(classes="buttons"):
+                yield JText("", id="mypage-service", markup=False)
+                yield JText(self.t("mypage.organisations"), classes="field-label", markup=False)
+                yield JText("", id="mypage-orgs", markup=False)
+                yield JText(self.t("mypage.services"), classes="field-label", markup=False)
+                yield JText("", id="mypage-services", markup=False)
+                with ButtonRow(classes="buttons"):
                     yield Button(self.t("mypage.family_settings"), id="family-settings", variant="primary")
                     yield Button(self.t("mypage.logout"), id="logout")
-                yield Static("", classes="form-error", markup=False)
+                yield JText("", classes="form-error", markup=False)
         yield app_footer(self.app)
 
     async def on_mount(self) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Static
 
 from ..widgets.outbox_view import OutboxView
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 
 class OutboxScreen(BaseScreen):
@@ -19,7 +19,7 @@ class OutboxScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         yield OutboxView(full=self.full, id="outbox-view")
-        yield Static(self.t("outbox.keys"), classes="hint")
+        yield JText(self.t("outbox.keys"), classes="hint")
         yield app_footer(self.app)
 
     def on_mount(self) -> None:

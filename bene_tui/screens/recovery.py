@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from .. import helpdesk, identify, recovery
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from .registration import FlowScreen
 from .start import StartScreen
+from ..widgets.jtext import JText
 
 ID_STEPS = ("recovery.id_step1", "recovery.id_step2")
 PW_STEPS = ("recovery.pw_step1", "recovery.pw_step2", "recovery.pw_step3", "recovery.pw_step4")
@@ -57,10 +57,10 @@ class FinalScreen(FlowScreen):
 
     def staff_lines(self) -> ComposeResult:
         for note in self.staff:
-            yield Static(self.t("helpdesk.staff_reason", reason=note), classes="staff-note", markup=False)
+            yield JText(self.t("helpdesk.staff_reason", reason=note), classes="staff-note", markup=False)
 
     def buttons(self, login: bool = True) -> ComposeResult:
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             if login:
                 yield Button(self.t("recovery.to_login"), id="to-login", variant="primary")
             yield Button(self.t("recovery.to_top"), id="to-top")
@@ -94,8 +94,8 @@ class ForgotIdScreen(RecoveryScreen):
         self.org: dict | None = None
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.forgot_id"), classes="title", markup=False)
-        yield Static(self.t("recovery.forgot_id_lead"), classes="lead", markup=False)
+        yield JText(self.t("recovery.forgot_id"), classes="title", markup=False)
+        yield JText(self.t("recovery.forgot_id_lead"), classes="lead", markup=False)
         yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
         yield Field("key2", self._label(2))
@@ -139,9 +139,9 @@ class ForgotIdDoneScreen(FinalScreen):
         self.masked, self.channel = masked, channel
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.forgot_id_result"), classes="lead", markup=False)
+        yield JText(self.t("recovery.forgot_id_result"), classes="lead", markup=False)
         yield Static(self.masked, id="masked-login-id", classes="big-name", markup=False)
-        yield Static(self.t("recovery.forgot_id_sent_sms" if self.channel == "sms" else "recovery.forgot_id_sent_email"),
+        yield JText(self.t("recovery.forgot_id_sent_sms" if self.channel == "sms" else "recovery.forgot_id_sent_email"),
                      classes="lead", markup=False)
         yield from self.staff_lines()
         yield from self.buttons()
@@ -154,8 +154,8 @@ class ForgotPasswordScreen(RecoveryScreen):
     FIELDS, SUBMIT = ("login_id",), "reset-next"
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.forgot_password"), classes="title", markup=False)
-        yield Static(self.t("recovery.forgot_password_lead"), classes="lead", markup=False)
+        yield JText(self.t("recovery.forgot_password"), classes="title", markup=False)
+        yield JText(self.t("recovery.forgot_password_lead"), classes="lead", markup=False)
         yield Field("login_id", self.t("recovery.login_id"), placeholder=self.t("example.email"))
         yield Button(self.t("recovery.next"), id="reset-next", variant="primary")
 
@@ -175,15 +175,15 @@ class ResetCodeScreen(RecoveryScreen):
         self.flow_id, self.shown, self.channel = flow_id, shown, channel
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.reset_code_lead", login_id=display_login_id(self.shown)), classes="lead",
+        yield JText(self.t("recovery.reset_code_lead", login_id=display_login_id(self.shown)), classes="lead",
                      markup=False)
         if self.channel == "email":  # the sender's address is an e-mail matter
-            yield Static(self.t("recovery.sender_note"), id="sender-note", classes="hint", markup=False)
+            yield JText(self.t("recovery.sender_note"), id="sender-note", classes="hint", markup=False)
         yield Field("code", self.t("recovery.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("recovery.send"), id="reset-send", variant="primary")
             yield Button(self.t("recovery.resend"), id="reset-resend")
-        yield Static(self.outbox_hint("reg.outbox_hint"), classes="hint", markup=False)
+        yield JText(self.outbox_hint("reg.outbox_hint"), classes="hint", markup=False)
 
     @on(Button.Pressed, "#reset-send")
     async def _send(self, event: Button.Pressed) -> None:
@@ -213,7 +213,7 @@ class NewPasswordScreen(RecoveryScreen):
         self.flow_id = flow_id
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.new_password_lead"), classes="lead", markup=False)
+        yield JText(self.t("recovery.new_password_lead"), classes="lead", markup=False)
         yield Field("password", self.t("recovery.new_password"), password=True, hint=self.t("recovery.password_hint"))
         yield Field("password2", self.t("recovery.new_password2"), password=True)
         yield Button(self.t("recovery.reset_submit"), id="reset-submit", variant="primary")
@@ -237,8 +237,8 @@ class ResetDoneScreen(FinalScreen):
     STEPS, STEP = PW_STEPS, 4
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.reset_done"), classes="title", markup=False)
-        yield Static(self.t("recovery.reset_done_lead"), classes="lead", markup=False)
+        yield JText(self.t("recovery.reset_done"), classes="title", markup=False)
+        yield JText(self.t("recovery.reset_done_lead"), classes="lead", markup=False)
         yield from self.buttons()
 
 
@@ -249,8 +249,8 @@ class ForgotKeysScreen(RecoveryScreen):
     FIELDS, SUBMIT = ("group_id", "kana", "birth_date"), "keys-next"
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.forgot_keys"), classes="title", markup=False)
-        yield Static(self.t("recovery.forgot_keys_lead"), classes="lead", markup=False)
+        yield JText(self.t("recovery.forgot_keys"), classes="title", markup=False)
+        yield JText(self.t("recovery.forgot_keys_lead"), classes="lead", markup=False)
         yield Field("group_id", self.t("recovery.group_id"), placeholder=self.t("example.group_id"))
         yield Field("kana", self.t("recovery.kana"), placeholder=self.t("example.kana"))
         yield Field("birth_date", self.t("recovery.birth_date"), placeholder=self.t("example.birth_date"))
@@ -275,7 +275,7 @@ class ForgotKeysDoneScreen(FinalScreen):
     STEPS, STEP = KEYS_STEPS, 2
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("recovery.keys_sent"), classes="lead", markup=False)
+        yield JText(self.t("recovery.keys_sent"), classes="lead", markup=False)
         yield from self.staff_lines()
         yield from self.buttons(login=False)
 

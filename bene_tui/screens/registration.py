@@ -7,20 +7,21 @@ from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 from textual.worker import Worker
 
 from .. import identify, passwords, registration
 from ..normalize import display_login_id, mask
 from ..errors import BeneError, ValidationError
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.steps import StepIndicator
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Choice, ChoiceSet, Tick
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 log = logging.getLogger("bene_tui")
 
@@ -43,7 +44,7 @@ class FlowScreen(BaseScreen):
             yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, lines=self.STEP_LINES, classes="steps")
             with Vertical(classes="box"):
                 yield from self.form()
-                yield Static("", classes="form-error", markup=False)
+                yield JText("", classes="form-error", markup=False)
         yield app_footer(self.app)
 
     def form(self) -> ComposeResult:
@@ -87,8 +88,8 @@ class Step1Screen(FlowScreen):
     def form(self) -> ComposeResult:
         from .start import service_label
 
-        yield Static(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
-        yield Static(self.t("reg.step1_services"), id="services-note", markup=False)
+        yield JText(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
+        yield JText(self.t("reg.step1_services"), id="services-note", markup=False)
         yield Button(service_label(self.app), id="service", classes="link")  # 「こちら」: the service choice
         yield Field("group_id", self.t("reg.group_id"), placeholder=self.t("example.group_id"))
         yield Field("key1", self._label(1))
@@ -169,15 +170,15 @@ class Step2Screen(FlowScreen):
 
     def form(self) -> ComposeResult:
         yield Button(self.t("reg.link_instead"), id="link-instead", classes="link")
-        yield Static(self.t("reg.step2_lead"), classes="lead")
-        yield Static(self.t("reg.login_kind"), classes="field-label")
+        yield JText(self.t("reg.step2_lead"), classes="lead")
+        yield JText(self.t("reg.login_kind"), classes="field-label")
         with ChoiceSet(id="kind"):
             yield Choice(self.t("reg.kind_email"), value=True, id="kind-email")
             yield Choice(self.t("reg.kind_sms"), id="kind-sms")
         yield Field("login_id", self.t("reg.login_id_email"), placeholder=self.t("example.email"))
         yield Field("password", self.t("reg.password"), password=True, hint=self.t("reg.password_hint"))
         yield Field("password2", self.t("reg.password2"), password=True)
-        yield Static(self.t("reg.terms_title"), classes="field-label")
+        yield JText(self.t("reg.terms_title"), classes="field-label")
         yield TermsBox(self.app.lang, id="terms")
         yield Tick(self.t("reg.agree"), id="agree")
         yield FieldError(id="agree-error")
@@ -187,7 +188,7 @@ class Step2Screen(FlowScreen):
 
     def _already_notice(self) -> Vertical:
         # Mounted only when needed: Step 2 is the largest screen of the flow (bench/transitions.py).
-        return Vertical(Static(self.t("reg.already_registered"), markup=False),
+        return Vertical(JText(self.t("reg.already_registered"), markup=False),
                         Button(self.t("reg.link_setup"), id="link-setup", variant="warning"),
                         id="already", classes="notice")
 
@@ -237,6 +238,7 @@ class Step2Screen(FlowScreen):
         notice = self.query("#already")
         if shown and not notice:
             await self.query_one("#submit").parent.mount(self._already_notice(), after="#submit")
+            self.bring_into_view(self.query_one("#already"))  # below the fold at 80×24
         elif not shown:
             await notice.remove()
 
@@ -331,16 +333,16 @@ class Step3Screen(FlowScreen):
             self.after_relabel()
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.provisional_done"), classes="title")
-        yield Static("", id="sent-to", classes="lead", markup=False)
-        yield Static(self.t("reg.sender_note"), id="sender-note", classes="hint")
+        yield JText(self.t("reg.provisional_done"), classes="title")
+        yield JText("", id="sent-to", classes="lead", markup=False)
+        yield JText(self.t("reg.sender_note"), id="sender-note", classes="hint")
         yield Field("code", self.t("reg.code"), placeholder=self.t("reg.code_placeholder"), max_length=20)
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("reg.send"), id="send", variant="primary")
             yield Button(self.t("reg.resend"), id="resend")
             if self.now_registered:
                 yield self._link_setup()
-        yield Static(self.t("reg.outbox_hint"), classes="hint")
+        yield JText(self.t("reg.outbox_hint"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#code", Input).focus()
@@ -407,24 +409,25 @@ class Step4Screen(FlowScreen):
     def __init__(self, flow_id: str = "", purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.flow_id, self.purpose = flow_id, purpose  # flow_id: set by step 3 when composed ahead
-        self.STEPS = steps or self.STEPS  # linking shows its own steps
+        if steps:  # linking shows its own steps, longer: on two lines, as the family flow's
+            self.STEPS, self.STEP_LINES = steps, 2
         self.person: dict | None = None
         self.wrong_org: str | None = None  # set once the person said the name is wrong
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.step4_lead" if self.purpose == "register" else "link.step4_lead"), classes="lead")
+        yield JText(self.t("reg.step4_lead" if self.purpose == "register" else "link.step4_lead"), classes="lead")
         yield Static("", id="org-name", markup=False)
         yield Static("", id="name", classes="big-name", markup=False)
         yield Static("", id="kana", markup=False)
         yield Static("", id="staff-name-note", classes="form-error", markup=False)  # helpdesk only
         yield Tick(self.t("reg.name_ok"), id="confirm")
         yield FieldError(id="confirm-error")
-        with Horizontal(classes="buttons"):
+        with ButtonRow(classes="buttons"):
             yield Button(self.t("reg.complete" if self.purpose == "register" else "link.complete"),
                          id="complete", variant="primary")
             yield Button(self.t("reg.name_wrong"), id="name-wrong")
         with Vertical(id="wrong-box", classes="notice hidden"):
-            yield Static("", id="wrong-note", markup=False)
+            yield JText("", id="wrong-note", markup=False)
             yield Button(self.t("reg.to_top"), id="top")
 
     async def on_mount(self) -> None:
@@ -505,14 +508,15 @@ class DoneScreen(FlowScreen):
     def __init__(self, account_id: int, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.account_id, self.purpose = account_id, purpose
-        self.STEPS = steps or self.STEPS
+        if steps:
+            self.STEPS, self.STEP_LINES = steps, 2
         self.benefit: bool | None = None  # granted now (True) or already had (False)
 
     def form(self) -> ComposeResult:
-        yield Static(self.t("reg.done"), classes="title")
-        yield Static(self.t("reg.done_lead"), classes="lead")
+        yield JText(self.t("reg.done"), classes="title")
+        yield JText(self.t("reg.done_lead"), classes="lead")
         yield Button(self.t("reg.benefit_banner"), id="benefit", classes="banner")
-        yield Static("", id="benefit-result", markup=False)
+        yield JText("", id="benefit-result", markup=False)
         yield Button(self.t("reg.to_top"), id="top")
 
     def on_mount(self) -> None:

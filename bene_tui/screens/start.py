@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 
 from ..widgets.button import Button
 from ..widgets.chrome import AppHeader, app_footer
 from .base import BaseScreen
+from ..widgets.jtext import JText
 
 SERVICES = ("benefit_station", "bene_learning", "bene_wellness")
 
@@ -59,15 +60,15 @@ class StartScreen(BaseScreen):
         yield AppHeader()
         with VerticalScroll(id="start-scroll", can_focus=False), Center():
             with Vertical(id="start-box", classes="box"):
-                yield Static(self.t("start.heading"), classes="title")
-                yield Static(self.t("start.lead"), classes="lead")
+                yield JText(self.t("start.heading"), classes="title")
+                yield JText(self.t("start.lead"), classes="lead")
                 # 「新規登録」 first: the first focusable widget and the focused one.
                 yield Button(self.t("start.register"), id="register", variant="primary")
                 for button_id, key, _ in self.ENTRIES:
                     yield Button(self.t(key), id=button_id)
-                yield Static(self.t("start.service"), classes="field-label", id="service-label")
+                yield JText(self.t("start.service"), classes="field-label", id="service-label")
                 yield Button(self._service_label(), id="service", classes="choice")
-                yield Static(self.t("start.outbox_hint"), classes="hint")
+                yield JText(self.t("start.outbox_hint"), classes="hint")
         yield app_footer(self.app)
 
     def on_mount(self) -> None:

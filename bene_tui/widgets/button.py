@@ -8,6 +8,7 @@ error), with Textual's own colours and borders, so buttons look exactly as befor
 
 from __future__ import annotations
 
+from textual.containers import Horizontal
 from textual.widgets import Button as _TextualButton
 
 
@@ -42,3 +43,40 @@ class Button(_TextualButton, inherit_css=False):  # Textual's rules replaced by 
         &:focus { outline-left: tall $foreground; outline-right: tall $foreground; }
     }
     """
+
+
+class ButtonRow(Horizontal):
+    """Buttons side by side, or one under another when the row is too narrow for them all (80
+    columns, English labels): a button is never clipped. Textual has no wrapping layout."""
+
+    DEFAULT_CSS = "ButtonRow { height: auto; }"
+    _restacked = False
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        width = self.content_size.width
+        if not width:
+            return
+        size, viewport = self.content_size, self.app.size
+        needed = 0
+        for child in self.children:
+            if child.display:
+                styles = child.styles
+                own = child.get_content_width(size, viewport) + styles.gutter.width
+                if styles.min_width is not None and styles.min_width.is_cells:
+                    own = max(own, int(styles.min_width.value))
+                needed += own + styles.margin.width
+        stacked = needed > width
+        if (self.styles.layout.name == "vertical") != stacked:
+            self.styles.layout = "vertical" if stacked else "horizontal"
+            self._restacked = True  # its new height comes with the next resize
+        elif self._restacked:
+            self._restacked = False
+            shown = getattr(self.screen, "in_view", None)  # a message with these buttons, taller now
+            if shown is not None and (shown is self or shown in self.ancestors):
+                shown.scroll_visible(animate=False)

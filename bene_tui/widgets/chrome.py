@@ -47,9 +47,10 @@ FUNCTION_KEY = re.compile(r"f\d{1,2}")  # shown as F1 … F12, as printed on the
 
 
 class KeyBar(Static):
-    """The screen's shown key bindings on one line: key, then what it does; disabled ones dimmed.
-    Several keys for one action show once. Compact (demo mode: eleven keys on 120 columns) drops
-    the padding around each key."""
+    """The screen's shown key bindings: key, then what it does; disabled ones dimmed. Several keys
+    for one action show once. Compact (demo mode: eleven keys on 120 columns) drops the padding
+    around each key; a bar too wide for the terminal drops it too, then takes a second line, so
+    every key shows whole at any width from 80."""
 
     DEFAULT_CSS = """
     KeyBar { dock: bottom; height: 1; width: 1fr; background: $footer-background; color: $footer-foreground; }
@@ -62,8 +63,8 @@ class KeyBar(Static):
     def __init__(self, compact: bool = False, **kw) -> None:
         super().__init__("", markup=False, **kw)
         self.compact = compact
-        self.spans: list[tuple[int, int, str, bool]] = []  # (first cell, end cell, key, enabled)
-        self._shown: list[tuple[str, str, str, bool]] | None = None
+        self.spans: list[tuple[int, int, int, str, bool]] = []  # (line, first cell, end cell, key, enabled)
+        self._shown: tuple | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -71,6 +72,9 @@ class KeyBar(Static):
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def on_resize(self) -> None:
+        self.show_keys()
 
     def _bindings_changed(self, screen) -> None:
         if self.is_attached and screen is self.screen:
@@ -88,29 +92,43 @@ class KeyBar(Static):
                             binding.description, enabled))
         return out
 
-    def show_keys(self) -> None:
-        keys = self.keys()
-        if keys == self._shown:  # the bindings signal fires several times while a screen mounts
-            return
-        self._shown = keys
+    def _parts(self, keys, pad: str) -> list[tuple[Content, str, bool]]:
         key_style = self.get_visual_style("keybar--key")
         text_style = self.get_visual_style("keybar--description")
-        pad = "" if self.compact else " "
-        parts, spans, x = [], [], 0
+        parts = []
         for key, shown, description, enabled in keys:
             part = Content.assemble((f"{pad}{shown}{pad}", key_style),
                                     (f" {description}{pad} " if description else " ", text_style))
-            if not enabled:
-                part = part.stylize("dim")
-            spans.append((x, x + part.cell_length, key, enabled))
+            parts.append((part.stylize("dim") if not enabled else part, key, enabled))
+        return parts
+
+    def show_keys(self) -> None:
+        keys = self.keys()
+        width = self.size.width or self.app.size.width
+        if (keys, width) == self._shown:  # the bindings signal fires several times while a screen mounts
+            return
+        self._shown = (keys, width)
+        parts = self._parts(keys, "" if self.compact else " ")
+        if sum(part.cell_length for part, _, _ in parts) > width:
+            parts = self._parts(keys, "")  # the padding goes first ...
+        lines: list[list[Content]] = [[]]
+        spans, x = [], 0
+        for part, key, enabled in parts:
+            if x and x + part.cell_length > width:  # ... then the bar takes another line
+                lines.append([])
+                x = 0
+            spans.append((len(lines) - 1, x, x + part.cell_length, key, enabled))
+            lines[-1].append(part)
             x += part.cell_length
-            parts.append(part)
         self.spans = spans
-        self.update(Content("").join(parts), layout=False)  # one docked line: its size never changes
+        height_changed = self.styles.height is None or self.styles.height.value != len(lines)
+        if height_changed:
+            self.styles.height = len(lines)
+        self.update(Content("\n").join(Content("").join(line) for line in lines), layout=height_changed)
 
     def on_click(self, event: events.Click) -> None:
-        for start, end, key, enabled in self.spans:
-            if start <= event.x < end:
+        for line, start, end, key, enabled in self.spans:
+            if line == event.y and start <= event.x < end:
                 if enabled:
                     self.app.simulate_key(key)
                 else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label
+
+from .jtext import JText
 
 
-class FieldError(Static):
+class FieldError(JText):
     """An error line that takes no room until there is something to say (screens call `update`)."""
 
     DEFAULT_CSS = "FieldError { color: $error; height: auto; }"
@@ -42,7 +44,7 @@ class Field(Vertical):
         yield Input(value=self._value, password=self._password, placeholder=self._placeholder,
                     id=self.field_name, max_length=self._max_length)
         if self._hint:
-            yield Static(self._hint, classes="field-hint", markup=False)
+            yield JText(self._hint, classes="field-hint", markup=False)
         yield FieldError(id=f"{self.field_name}-error")
 
     def set_label(self, text: str) -> None:

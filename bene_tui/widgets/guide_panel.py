@@ -11,15 +11,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Rule, Static
+from textual.widgets import Rule
 
 from .. import guide
+from .jtext import JText
 
 
 class GuidePanel(VerticalScroll):
     DEFAULT_CSS = """
     GuidePanel {
-        dock: right; width: 44; height: 100%; margin: 1 0;  /* between the header and the footer */
+        width: 44; height: 1fr;  /* beside the main panel: the screen lays them out side by side (app.tcss) */
         border-left: thick $accent; padding: 0 1; background: $boost;
     }
     GuidePanel .guide-head { text-style: bold; color: $accent; }
@@ -37,19 +38,19 @@ class GuidePanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         t = self.app.t
-        yield Static(t("guide.heading"), classes="guide-head")
-        yield Static(t("guide.keys"), classes="hint")
+        yield JText(t("guide.heading"), classes="guide-head")
+        yield JText(t("guide.keys"), classes="hint")
         if not self.ids:
-            yield Static(t("guide.none"), classes="guide-ja")
+            yield JText(t("guide.none"), classes="guide-ja")
         for n, gid in enumerate(self.ids):
             found = guide.entry(gid)
             if n:
                 yield Rule()
             # Official wording, shown exactly: never parsed as markup.
-            yield Static(found["title_ja"], classes="guide-title", markup=False, id=f"guide-title-{n}")
-            yield Static(found["ja"], classes="guide-ja", markup=False, id=f"guide-ja-{n}")
-            yield Static(found["title_en"], classes="guide-title", markup=False)
-            yield Static(found["en"], classes="guide-en", markup=False, id=f"guide-en-{n}")
+            yield JText(found["title_ja"], classes="guide-title", markup=False, id=f"guide-title-{n}")
+            yield JText(found["ja"], classes="guide-ja", markup=False, id=f"guide-ja-{n}")
+            yield JText(found["title_en"], classes="guide-title", markup=False)
+            yield JText(found["en"], classes="guide-en", markup=False, id=f"guide-en-{n}")
 
 
 def enabled(app) -> bool:
@@ -69,6 +70,7 @@ def sync(screen) -> None:
         return
     found = screen.query(GuidePanel)
     panel = found.first() if found else None
+    screen.set_class(visible(screen.app), "-guide")
     if not visible(screen.app):
         if panel is not None:
             panel.remove()

@@ -16,6 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..paths import DATA_DIR
+from .jtext import wrap_lines
 
 
 def terms_text(lang: str) -> str:
@@ -44,12 +45,15 @@ class TermsBox(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._wrap(self.scrollable_content_region.width)
 
+    def rewrap(self) -> None:
+        self._wrapped_at = -1
+        self._wrap(self.scrollable_content_region.width)
+
     def _wrap(self, width: int) -> None:
         if width <= 0 or width == self._wrapped_at:
             return
-        console = self.app.console
-        lines = Text(self.text).wrap(console, width)
-        self._lines = [Strip(list(line.render(console, end=""))) for line in lines]
+        console = self.app.console  # broken by phrase, with kinsoku (widgets/jtext.py)
+        self._lines = [Strip(list(Text(line).render(console, end=""))) for line in wrap_lines(self.text, width)]
         self._wrapped_at = width
         self.virtual_size = Size(width, len(self._lines))
         self.refresh()

@@ -1,0 +1,229 @@
+"""Small terminals (issue 15): every error in view when it appears, buttons never clipped, the key
+bar fitting every key, at 80×24 and 120×40 in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Button
+
+from bene_tui.screens.login import LoginScreen
+from helpers import type_into, wait_for, wait_screen
+from test_auth import register
+from test_family_screens import sctx  # noqa: F401  (the fixture)
+
+SIZES = [(80, 24), (120, 40)]
+GRID = [(lang, size) for lang in ("ja", "en") for size in SIZES]
+GRID_IDS = [f"{lang}-{w}x{h}" for lang, (w, h) in GRID]
+
+
+def in_view(widget) -> bool:
+    """The widget wholly inside its scroll container's visible area and the screen."""
+    container = widget.parent
+    while container is not None and not getattr(container, "is_scrollable", False):
+        container = container.parent
+    visible = widget.screen.region
+    if container is not None:
+        visible = visible.intersection(container.content_region)
+    return widget.region.width > 0 and visible.contains_region(widget.region)
+
+
+def label_whole(button: Button) -> bool:
+    """The button's label fits inside it (not cut at the edge of the button or of the screen)."""
+    return cell_len(str(button.label)) <= button.content_region.width
+
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_case1_and_both_its_buttons_in_view_after_a_wrong_password(app_factory, ctx, lang, size):
+    register(ctx)
+    app = app_factory(lang=lang, mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(LoginScreen())
+        login = await wait_screen(pilot, LoginScreen)
+        await type_into(pilot, "#login-id", "taro@example.jp")
+        await type_into(pilot, "#login-password", "not-the-password-9")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: login.case == "case1", what="Case 1")
+        text = login.query_one("#case1-text")
+        buttons = list(login.query_one("#case1").query(Button))
+        assert len(buttons) == 2
+        flow = login.query_one(".flow")
+        await wait_for(pilot, lambda: in_view(text) and all(in_view(b) for b in buttons), timeout=5,
+                       what=f"Case 1 in view: {text.region} {[b.region for b in buttons]} in {login.region}"
+                            f" {flow.region} {flow.scroll_y}/{flow.max_scroll_y} {flow.virtual_size}")
+        assert all(label_whole(b) for b in buttons), [(str(b.label), b.content_region) for b in buttons]
+
+
+# -- the key bar -------------------------------------------------------------------------------
+
+def bar_lines(bar) -> list[str]:
+    from textual.geometry import Region
+
+    width, height = bar.outer_size
+    return [strip.text for strip in bar.render_lines(Region(0, 0, width, height))]
+
+
+@pytest.mark.parametrize("mode", ["demo", "helpdesk", "kiosk"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_key_bar_shows_every_key_whole_at_any_width_from_80(app_factory, lang, mode):
+    from bene_tui.screens.registration import Step1Screen
+    from bene_tui.widgets.chrome import KeyBar
+
+    app = app_factory(lang=lang, mode=mode)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        for width in (80, 100, 120):
+            await pilot.resize_terminal(width, 30)
+            bar = app.screen.query_one(KeyBar)
+            await wait_for(pilot, lambda: bar.size.width == width, timeout=5, what=f"the bar at {width}")
+            await pilot.pause()
+            lines = bar_lines(bar)
+            assert all(cell_len(line.rstrip()) <= width for line in lines), lines
+            keys = bar.keys()
+            assert len(keys) >= 3
+            for _key, shown, description, _enabled in keys:
+                words = f"{shown} {description}".split()
+                assert any(" ".join(words) in " ".join(line.split()) for line in lines), (shown, description, lines)
+            assert app.screen.query_one(KeyBar).region.bottom == app.screen.region.bottom
+
+
+# -- Textual's own strings in the Japanese UI --------------------------------------------------
+
+async def test_an_open_select_and_ctrl_keys_show_no_english_in_japanese(app_factory):
+    import re
+
+    from textual.command import CommandPalette
+    from textual.widgets import Select
+
+    from bene_tui.widgets.chrome import KeyBar
+
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(LoginScreen())
+        login = await wait_screen(pilot, LoginScreen)
+        select = login.query_one("#login-service", Select)
+        select.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: select.expanded, what="the menu open")
+        bar = login.query_one(KeyBar)
+        await wait_for(pilot, lambda: any(k == "escape" for k, *_ in bar.keys()), what="the menu's key")
+        labels = [description for _k, _shown, description, _on in bar.keys()]
+        assert "メニューを閉じる" in labels
+        assert not [d for d in labels if re.search(r"[A-Za-z]{3}", d) and d != "English"], labels
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")  # Textual's palette: its commands are English only
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app._notifications, what="the quit hint")
+        shown = [(n.title, n.message) for n in app._notifications]
+        assert all(not re.search(r"[A-Za-z]{4}", f"{t} {m}".replace("ctrl", "")) for t, m in shown), shown
+
+
+# -- helpdesk at 200×50 and 120×40: panels side by side, dialogs centred, messages by their buttons --
+
+WIDE = [(200, 50), (120, 40)]
+
+
+def centre(region):
+    return region.x + region.width / 2, region.y + region.height / 2
+
+
+async def family_settings(pilot, sctx):
+    from test_family import invite, member
+    from test_family_screens import settings_of
+
+    account_id = member(sctx)
+    invite(sctx, account_id)
+    return await settings_of(pilot, account_id)
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_helpdesk_panels_side_by_side_and_the_scroll_bar_beside_its_box(app_factory, sctx, size):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        flow, box = settings.query_one(".flow"), settings.query_one(".box")
+        await pilot.pause()
+        # The main panel's scroll bar (its last two columns) right beside the box, not at the far edge.
+        assert flow.region.right - box.region.right <= 4, (flow.region, box.region)
+        await pilot.press("f1")
+        panel = await wait_for(pilot, lambda: settings.query("#guide-panel") and settings.query_one("#guide-panel"),
+                               what="the guide panel")
+        await wait_for(pilot, lambda: panel.region.width > 0, what="the guide panel laid out")
+        await pilot.pause()
+        assert 0 <= panel.region.x - box.region.right <= 4, (box.region, panel.region)
+        assert flow.region.right <= panel.region.x
+        assert abs((flow.region.x - 0) - (size[0] - panel.region.right)) <= 2  # the pair centred
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_helpdesk_dialogs_are_centred(app_factory, sctx, size):
+    from textual.containers import Vertical
+
+    from bene_tui.screens import helpdesk as hd
+    from bene_tui.screens.family import ConfirmScreen
+
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        settings.query_one("#cancel", Button).press()
+        dialog = await wait_screen(pilot, ConfirmScreen)
+        for screen in (dialog, None):
+            if screen is None:
+                app.pop_screen()
+                app.push_screen(hd.ConfirmScreen("よろしいですか?"))
+                screen = await wait_screen(pilot, hd.ConfirmScreen)
+            await pilot.pause()
+            box = screen.query_one(Vertical)
+            (x, y), (cx, cy) = centre(box.region), centre(screen.region)
+            assert abs(x - cx) <= 1 and abs(y - cy) <= 1, (type(screen).__name__, box.region, screen.region)
+
+
+@pytest.mark.parametrize("size", WIDE, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_resend_refusal_shows_beside_the_button_pressed(app_factory, sctx, size):
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        settings = await family_settings(pilot, sctx)
+        resend = settings.query_one("#resend", Button)
+        resend.press()  # a minute has not passed since the invitation was sent
+        error = await wait_for(pilot, lambda: next((w for w in settings.query(".field-error, .form-error")
+                                                    if str(w.content)), None), what="the refusal")
+        await pilot.pause()
+        assert "再送信" in str(error.content) or "秒" in str(error.content), str(error.content)
+        assert 0 <= error.region.y - resend.region.bottom <= 1, (resend.region, error.region)
+        assert in_view(error)
+
+
+async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_factory, sctx):
+    """Textual draws a double-width character that straddles the edge of a widget underneath as
+    a blank: 「配偶者」 showed as 「配偶」 over a label as wide as its text."""
+    import html
+    import re
+
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    from bene_tui.screens.family import FamilyInviteScreen
+    from test_family import member
+
+    account_id = member(sctx)
+    app = app_factory(lang="ja", mode="helpdesk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(FamilyInviteScreen(account_id))
+        form = await wait_screen(pilot, FamilyInviteScreen)
+        select = form.query_one("#relationship", Select)
+        await wait_for(pilot, lambda: len(select._options) > 2, what="the relationships")
+        select.focus()
+        await pilot.press("enter")
+        overlay = await wait_for(pilot, lambda: app.screen.query(SelectOverlay).first(), what="the list")
+        await wait_for(pilot, lambda: overlay.region.height > 2, what="the list open")
+        await pilot.pause()
+        shown = {html.unescape(text).strip("\xa0 ") for text in re.findall(r">([^<]*)</text>", app.export_screenshot())}
+        labels = [str(o.prompt) for o in overlay.options][: overlay.region.height - 2]
+        assert all(label in shown for label in labels), [label for label in labels if label not in shown]
