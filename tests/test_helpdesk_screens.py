@@ -393,6 +393,7 @@ async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_ty
         resend = screen.query_one("#act-0", Button)
         end = screen.query_one("#act-1", Button)
         assert app.focused is resend and end.parent.id == "hd-danger" and end.variant == "error"
+        assert end.size.height > 0 and end.size.width > 0, "kept apart, not hidden"
         danger = screen.query_one("#hd-danger")
         for _ in range(3):  # the stops after 「再送信」 (開示, the timeline): none of them destructive
             await pilot.press("tab")

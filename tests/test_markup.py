@@ -143,7 +143,11 @@ async def test_helpdesk_search_and_person(app_factory, people, monkeypatch):
         await assert_literal(pilot, f"{MEMBER}(テスト)", ORG, f"{FAMILY}(ヤマダ イチロウ)",
                              f"{PENDING}(テスト)")
         assert any(a["label"] == PENDING for a in person.data["actions"])
+        person.query_one("#hd-danger").scroll_visible(animate=False)  # after the timeline (cannot be undone)
+        await pilot.pause()
         await assert_literal(pilot, t("ja", "hd.action.cancel_invitation", label=PENDING))  # its button
+        person.query_one("#hd-summary").scroll_visible(animate=False)
+        await pilot.pause()
         # the timeline's audit rows name their subject in words, drawn as they are
         timeline = person.query_one("#hd-timeline")
         await assert_literal(pilot, t("ja", "hd.audit_action.registration_complete"), within=timeline)

@@ -348,7 +348,7 @@ class PersonScreen(BaseScreen):
 
     DEFAULT_CSS = """
     PersonScreen .hd { padding: 0 2; }
-    PersonScreen #hd-actions { height: auto; }
+    PersonScreen #hd-actions, PersonScreen #hd-danger { height: auto; }
     PersonScreen #hd-actions Button { margin-right: 1; }
     PersonScreen #hd-privacy { height: auto; }
     PersonScreen #hd-privacy Button, PersonScreen #hd-danger Button { margin-right: 1; }
