@@ -17,6 +17,7 @@ from .. import outbox
 from ..clock import fmt_time
 from ..normalize import display_login_id
 from ..textual_compat import is_being_removed
+from .jtext import JText
 from .literal import literal
 
 
@@ -50,8 +51,8 @@ class OutboxView(Vertical):
         t = self.app.t
         yield Static(t(self.TITLE_KEY), classes="title")
         if self.app.mode == "kiosk":  # the same words whatever was typed, and whether or not it exists
-            yield Static(t("outbox.kiosk_full" if self.full else "outbox.kiosk_scope"), classes="hint",
-                         id="ob-kiosk-note")
+            yield JText(t("outbox.kiosk_full" if self.full else "outbox.kiosk_scope"), classes="hint",
+                        id="ob-kiosk-note")
         with Horizontal(id="ob-lists"):
             yield self._list("ob-recipients")
             yield self._list("ob-messages")
