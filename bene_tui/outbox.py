@@ -186,8 +186,9 @@ def get(ctx, message_id: int, scope: KioskScope | None = None) -> dict | None:
     """One message; None when there is none, or when a kiosk `scope` does not own it."""
     if scope is not None and not scope:
         return None
-    clause, args = scope.where() if scope is not None else ("1", [])
-    rows = list(ctx.db.query(f"select * from outbox where id = ? and {clause}", [message_id, *args]))
+    clause, args = scope.where() if scope is not None else ("", [])
+    rows = list(ctx.db.query("select * from outbox where id = ?" + (f" and {clause}" if clause else ""),
+                             [message_id, *args]))
     return rows[0] if rows else None
 
 

@@ -17,6 +17,8 @@ from test_family import FAMILY_PASSWORD, invite, member, token_of
 NEW_PASSWORD = "yama-no-mukou-ni-hikaru-hoshi-93"
 DAY = 86400
 
+pytestmark = pytest.mark.sqlite_only  # the export reads one SQLite snapshot (not yet on PostgreSQL: issue 13/16)
+
 
 def run(capsys, *argv):
     code = cli.main(list(argv))

@@ -166,13 +166,16 @@ def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path
     result = roster.import_file(ctx, _roster(tmp_path, first))
     assert result.members == 3000 and result.new_members == 3000
     again = {k: v + "改" for k, v in first.items()} | {f"K{i:05d}": f"追加 {i}" for i in range(3000, 3500)}
-    result = roster.import_file(ctx, _roster(tmp_path, again, "again.json", repeat=True))
-    assert result.members == 3501 and result.new_members == 500
+    result = roster.import_file(ctx, _roster(tmp_path, again, "again.json"))
+    assert result.members == 3500 and result.new_members == 500
     db = ctx.db
     rows = db.execute("select count(*), count(distinct id) from members where group_id = 'BK000001'").fetchone()
     assert tuple(rows) == (3500, 3500)
-    assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "最後 の行"
     assert db.execute("select name from members where auth_key_1 = 'K00008'").fetchone()[0] == "大量 8改"
+    # A member twice in one file is refused (security issue, point 6), on both backends, and writes nothing.
+    with pytest.raises(roster.RosterError, match="appears twice"):
+        roster.import_file(ctx, _roster(tmp_path, again, "twice.json", repeat=True))
+    assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "大量 7改"
 
 
 def test_busy_means_lock_waits_and_lost_connections_not_bugs():

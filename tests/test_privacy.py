@@ -64,6 +64,7 @@ def test_export_holds_each_category_and_nobody_else(world, tmp_path):
     assert e.value.key == "privacy.error.file_exists"
 
 
+@pytest.mark.sqlite_only  # it reads the SQLite file's bytes
 def test_erase_frees_the_login_id_and_leaves_no_trace_of_it(world):
     people = _people(world)
     audit_before = world.db.execute("select count(*) from audit").fetchone()[0]
