@@ -137,7 +137,7 @@ def test_lone_surrogates_and_foreign_digits_are_refused():
 # ---------------------------------------------------------------------------------------------
 # Service entry points: a refusal is a BeneError and leaves no half-written state.
 
-LOG_TABLES = ("audit", "throttle")  # a refusal may add its audit row and count a failure
+LOG_TABLES = ("audit", "throttle", "daily_stats")  # a refusal may add its audit row (and its day's counts, report.py) and count a failure
 
 
 def tables(ctx) -> list[str]:
