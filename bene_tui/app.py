@@ -149,10 +149,26 @@ class BeneApp(App):
                 raise busy_error(exc) from exc
             raise
 
+    NOT_NOW = object()
+
+    async def try_call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`call` for what a timer or a background worker does: while the store is busy or the
+        server restarts it returns `App.NOT_NOW` instead of raising (an exception there would end
+        the app; the next tick looks again)."""
+        from .errors import BeneError
+
+        try:
+            return await self.call(fn, *args, **kwargs)
+        except BeneError as exc:
+            if exc.key != "error.busy":
+                raise
+            log.info("background read skipped, the store is busy: %s", getattr(fn, "__name__", fn))
+            return self.NOT_NOW
+
     async def _sync_clock(self) -> None:
         """Once a second: the demo clock another terminal on the store may have moved (shared_clock.py)."""
         if self.ctx is not None:
-            await self.call(shared_clock.load)
+            await self.try_call(shared_clock.load)
 
     # -- language ------------------------------------------------------------------------
     def t(self, key: str, **params: Any) -> str:

@@ -362,7 +362,7 @@ def audit_wipe(app) -> None:
             audit.record(ctx, "kiosk.wipe", f"terminal:{ctx.terminal}", "ok")
 
     if app.ctx is not None:
-        app.run_worker(app.call(record), group="kiosk-audit")
+        app.run_worker(app.try_call(record), group="kiosk-audit")  # a server restart never stops the wipe
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,18 +531,13 @@ class DemoMode:
         the delivery trouble badge follows the store (another terminal may have set it)."""
         from . import outbox
 
-        from .errors import BeneError
-
         app = self.app
         if app.ctx is None:
             return
-        try:
-            trouble = await app.call(outbox.trouble)
-            last = await app.call(outbox.last_id)
-        except BeneError as exc:  # the store busy or reconnecting (a server restart): the next poll looks
-            if exc.key == "error.busy":
-                return
-            raise
+        trouble = await app.try_call(outbox.trouble)
+        last = await app.try_call(outbox.last_id)
+        if trouble is app.NOT_NOW or last is app.NOT_NOW:  # the store busy or reconnecting: the next poll looks
+            return
         if trouble != self.trouble:
             self.trouble = trouble
             self.show_trouble()
@@ -551,7 +546,9 @@ class DemoMode:
             return
         if last == self._seen_id:
             return
-        rows = await app.call(outbox.messages, None, None, last - self._seen_id)
+        rows = await app.try_call(outbox.messages, None, None, last - self._seen_id)
+        if rows is app.NOT_NOW:
+            return
         self._seen_id = last
         for row in reversed(rows):
             self.announce(row)

@@ -50,8 +50,16 @@ class Cluster:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         else:
             opts += " -c shared_buffers=1GB -c maintenance_work_mem=512MB -c max_wal_size=8GB"
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
+        self._opts = opts
+        self.up()
         return self
+
+    def up(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._opts, "-l", str(self.root / "log"), "-w", "start")
+
+    def down(self) -> None:
+        """Stopped, not removed (`up` starts it again): a server away for longer than a restart."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.superuser}@/{dbname}?host={self.sock}"

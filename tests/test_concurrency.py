@@ -710,3 +710,35 @@ async def test_server_restart_shows_busy_then_the_screen_reconnects_by_itself(ap
         app.screen.query_one("#next").press()
         await wait_screen(pilot, Step2Screen)
     assert restarts == [True]
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("mode", ["demo", "kiosk", "helpdesk"])
+async def test_server_away_for_seconds_the_screens_wait_and_go_on(app_factory, pg_server, mode):
+    """The server is away for three seconds while a screen sits: the once-a-second reads (the shared
+    clock, the outbox view, the demo's message watch) skip their turns instead of ending the app, and
+    when it is back a flow goes through (the CI run that found this: the app ended on the clock's tick)."""
+    import asyncio
+
+    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from helpers import type_into, wait_for, wait_screen
+
+    app = app_factory(mode=mode)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="database open")
+        app.action_outbox()  # the outbox view polls too
+        await pilot.pause()
+        pg_server.down()
+        try:
+            await asyncio.sleep(3.2)  # three ticks of every timer with no server
+            assert app.is_running and app._exception is None
+        finally:
+            pg_server.up()
+        app.pop_screen()
+        app.push_screen(Step1Screen())
+        await wait_screen(pilot, Step1Screen)
+        await type_into(pilot, "#group_id", "TS000001")
+        await type_into(pilot, "#key1", "1001")
+        await type_into(pilot, "#key2", "19850401")
+        app.screen.query_one("#next").press()
+        await wait_screen(pilot, Step2Screen)

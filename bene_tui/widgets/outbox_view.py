@@ -78,8 +78,8 @@ class OutboxView(Vertical):
     async def _poll(self) -> None:
         if self.app.ctx is None:
             return
-        last = await self.app.call(outbox.last_id)
-        if last != self._last_seen:
+        last = await self.app.try_call(outbox.last_id)
+        if last is not self.app.NOT_NOW and last != self._last_seen:
             await self.refresh_lists()
 
     def scope(self):
