@@ -227,3 +227,38 @@ async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_f
         shown = {html.unescape(text).strip("\xa0 ") for text in re.findall(r">([^<]*)</text>", app.export_screenshot())}
         labels = [str(o.prompt) for o in overlay.options][: overlay.region.height - 2]
         assert all(label in shown for label in labels), [label for label in labels if label not in shown]
+
+
+# -- the helpdesk's action rows at 80 columns --------------------------------------------------
+
+def whole_on_screen(widget) -> bool:
+    """Inside the screen's width, its label not cut."""
+    return widget.region.width > 0 and widget.region.right <= widget.screen.region.right and label_whole(widget)
+
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(app_factory, sctx, lang, size):
+    from bene_tui import auth, recovery
+    from bene_tui.errors import BeneError
+    from bene_tui.screens.helpdesk import PersonScreen
+    from test_family import invite, member
+
+    account_id = member(sctx)
+    invite(sctx, account_id)
+    with pytest.raises(BeneError):  # a failure to clear: 「ロック解除」 offered too
+        auth.login(sctx, "benefit_station", "taro@example.jp", "not-the-password")
+    recovery.start_reset(sctx, "taro@example.jp")  # and 「コードを再送信」: three harmless actions in a row
+    app = app_factory(lang=lang, mode="helpdesk")
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(PersonScreen(f"account:{account_id}"))
+        person = await wait_screen(pilot, PersonScreen)
+        await wait_for(pilot, lambda: person.data is not None and person.query("#privacy-erase"), what="the person")
+        rows = [person.query_one(f"#{row}") for row in ("hd-actions", "hd-privacy", "hd-danger")]
+        buttons = [b for row in rows for b in row.query(Button)]
+        assert {b.id for b in buttons} >= {"act-0", "act-1", "act-2", "act-3", "privacy-export", "privacy-erase"}
+        await pilot.pause()
+        await wait_for(pilot, lambda: all(whole_on_screen(b) for b in buttons), timeout=5,
+                       what=f"every button whole: {[(str(b.label), b.region) for b in buttons]}")
+        assert all(row.region.right <= person.region.right for row in rows)

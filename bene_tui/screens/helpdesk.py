@@ -26,7 +26,7 @@ from ..clock import fmt_time
 from ..errors import BeneError
 from ..i18n import catalogue
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.literal import literal
 from ..widgets.chrome import AppHeader, app_footer
@@ -348,10 +348,7 @@ class PersonScreen(BaseScreen):
 
     DEFAULT_CSS = """
     PersonScreen .hd { padding: 0 2; }
-    PersonScreen #hd-actions, PersonScreen #hd-danger { height: auto; }
-    PersonScreen #hd-actions Button { margin-right: 1; }
-    PersonScreen #hd-privacy { height: auto; }
-    PersonScreen #hd-privacy Button, PersonScreen #hd-danger Button { margin-right: 1; }
+    PersonScreen ButtonRow Button { margin-right: 1; }
     PersonScreen #hd-timeline { height: auto; max-height: 45vh; }
     """
 
@@ -367,16 +364,16 @@ class PersonScreen(BaseScreen):
             yield JText(self.t("hd.person_title"), classes="title")
             yield Static("", id="hd-summary", markup=False)
             yield JText(self.t("hd.actions"), classes="field-label")
-            yield Horizontal(id="hd-actions")
+            yield ButtonRow(id="hd-actions")  # stacked where 80 columns cannot hold them side by side
             yield JText("", id="hd-no-actions", classes="hint", markup=False)
-            yield Horizontal(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
+            yield ButtonRow(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
             yield JText("", id="hd-privacy-result", markup=False)
             yield JText("", classes="form-error", markup=False)
             yield JText(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
             # What cannot be undone comes after the timeline: Tab from a harmless action never lands on it.
             yield JText(self.t("hd.danger"), classes="field-label", id="hd-danger-label")
-            yield Horizontal(id="hd-danger")
+            yield ButtonRow(id="hd-danger")
         yield app_footer(self.app)
 
     async def on_mount(self) -> None:
@@ -396,7 +393,7 @@ class PersonScreen(BaseScreen):
         self.query_one("#hd-summary", Static).update(self._summary(data))
         self.actions = data["actions"]
         for box_id, destructive in (("#hd-actions", False), ("#hd-danger", True)):
-            box = self.query_one(box_id, Horizontal)
+            box = self.query_one(box_id, ButtonRow)
             await box.remove_children()
             await box.mount_all([Button(literal(t(f"hd.action.{a['action']}", label=a["label"])), id=f"act-{n}",
                                         variant="error" if destructive else "warning")
@@ -407,10 +404,10 @@ class PersonScreen(BaseScreen):
         self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
         # 開示 with the harmless actions; 削除 in the danger row after the timeline, with the others.
         requests = privacy_requests.buttons(self)
-        box = self.query_one("#hd-privacy", Horizontal)
+        box = self.query_one("#hd-privacy", ButtonRow)
         await box.remove_children()
         await box.mount_all([b for b in requests if b.id != "privacy-erase"])
-        await self.query_one("#hd-danger", Horizontal).mount_all([b for b in requests if b.id == "privacy-erase"])
+        await self.query_one("#hd-danger", ButtonRow).mount_all([b for b in requests if b.id == "privacy-erase"])
         danger = danger or any(b.id == "privacy-erase" for b in requests)
         self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
         table = self._fill_timeline()
