@@ -262,3 +262,23 @@ async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(a
         await wait_for(pilot, lambda: all(whole_on_screen(b) for b in buttons), timeout=5,
                        what=f"every button whole: {[(str(b.label), b.region) for b in buttons]}")
         assert all(row.region.right <= person.region.right for row in rows)
+
+
+# -- the kiosk's start screen ------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_the_kiosk_start_screen_fits_the_terminals_width(app_factory, lang, size):
+    from bene_tui.screens.start import StartScreen
+
+    app = app_factory(lang=lang, mode="kiosk")
+    async with app.run_test(size=size) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        await pilot.pause()
+        box = start.query_one("#start-box")
+        outside = [(w, w.region) for w in box.query("*").results() if w.display and w.region.right > size[0]]
+        assert box.region.right <= size[0] and not outside, (box.region, outside)
+        assert all(label_whole(b) for b in box.query(Button)), [(str(b.label), b.content_region) for b in box.query(Button)]
+        assert in_view(box.query_one(".title")) and in_view(box.query_one("#register"))
+        if size == (120, 40):  # big and calm where there is room: no narrower than before
+            assert box.region.width == 90
