@@ -39,24 +39,21 @@ HANAKO = ("TS000001", "1003", "19781120")  # benefit_station only: Case 2 for be
 CITY_TARO = ("TS000002", "A-77", "M9001")  # 山田 太郎 at a second employer: a link to his account
 
 
-def registered(ctx, member=TARO, login=TARO_LOGIN) -> int:
+def code_sent(ctx, member=TARO, login=TARO_LOGIN) -> str:
+    """Registration up to step 3: the code sent (the demo's live panel shows it)."""
     flow_id = registration.start(ctx, *member).flow_id
     registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD, True, "ja")
-    registration.verify_code(ctx, flow_id, CODE)
-    return registration.complete(ctx, flow_id, True)
+    return flow_id
 
 
-def code_confirmed(ctx) -> str:
-    flow_id = registration.start(ctx, *TARO).flow_id
-    registration.submit_credentials(ctx, flow_id, "email", TARO_LOGIN, GOOD_PASSWORD, True, "ja")
+def code_confirmed(ctx, member=TARO, login=TARO_LOGIN) -> str:
+    flow_id = code_sent(ctx, member, login)
     registration.verify_code(ctx, flow_id, CODE)
     return flow_id
 
 
-def provisional(ctx) -> None:
-    """A code just sent: the demo's live panel shows it."""
-    flow_id = registration.start(ctx, *TARO).flow_id
-    registration.submit_credentials(ctx, flow_id, "email", TARO_LOGIN, GOOD_PASSWORD, True, "ja")
+def registered(ctx, member=TARO, login=TARO_LOGIN) -> int:
+    return registration.complete(ctx, code_confirmed(ctx, member, login), True)
 
 
 def for_the_helpdesk(ctx) -> int:
@@ -158,7 +155,7 @@ SHOTS = {
     "family-invitation": Shot(invitation, registered),
     "helpdesk-person": Shot(person, for_the_helpdesk),
     "kiosk-start": Shot(start, mode="kiosk"),
-    "demo-start": Shot(start_with_the_live_panel, provisional, mode="demo"),
+    "demo-start": Shot(start_with_the_live_panel, code_sent, mode="demo"),
 }
 
 
