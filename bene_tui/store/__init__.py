@@ -14,7 +14,8 @@ from . import sqlite as _sqlite
 from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy, migrate
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
-           "is_postgres_url", "migrate", "open_store", "refuse_member_repeats", "stop_refusing_member_repeats"]
+           "is_postgres_url", "migrate", "open_store", "read_snapshot", "refuse_member_repeats",
+           "stop_refusing_member_repeats", "stream"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -41,6 +42,23 @@ def refuse_member_repeats(conn, existing: int, message: str) -> None:
 def stop_refusing_member_repeats(conn) -> None:
     own = getattr(conn, "stop_refusing_member_repeats", None)
     (own or (lambda: _sqlite.stop_refusing_member_repeats(conn)))()
+
+
+def read_snapshot(db):
+    """`with read_snapshot(db):` the reads inside see one consistent state of the store (an export's
+    count and its rows agree), whatever other terminals commit meanwhile. Nests in a transaction."""
+    conn = getattr(db, "conn", db)
+    own = getattr(conn, "read_snapshot", None)
+    return own() if own else _sqlite.read_snapshot(conn)
+
+
+def stream(db, sql: str, params=(), batch: int = 5000):
+    """The rows of one query, `batch` at a time, in bounded memory however many there are (SQLite's
+    stepping cursor; a server-side cursor on PostgreSQL, whose plain cursor would fetch them all).
+    Other statements may run on the same connection between rows."""
+    conn = getattr(db, "conn", db)
+    own = getattr(conn, "stream", None)
+    return own(sql, params, batch) if own else _sqlite.stream(conn, sql, params, batch)
 
 
 def is_busy(exc: BaseException) -> bool:

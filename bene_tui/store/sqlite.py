@@ -202,6 +202,28 @@ class Store:
         self._local = threading.local()
 
 
+@contextmanager
+def read_snapshot(conn):
+    """One read transaction: every statement inside sees the same committed state (WAL readers
+    never block writers, nor wait for them)."""
+    if conn.in_transaction:
+        yield
+        return
+    with conn:
+        conn.execute("begin")
+        yield
+
+
+def stream(conn, sql: str, params=(), batch: int = 5000):
+    """The rows of a query, `batch` at a time from SQLite's cursor (it steps through the table: bounded memory)."""
+    cursor = conn.execute(sql, params)
+    try:
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def refuse_member_repeats(conn, existing: int, message: str) -> None:
     """During one roster import (roster._Writer): a member (団体ID + 認証キー1) may appear once in the
     file. The upsert turns a repeat into an UPDATE, which this temporary trigger refuses: of a row
