@@ -236,6 +236,20 @@ class PgConnection:
 
     _streams = 0
 
+    # -- erasing personal data (store.secure_delete, store.purge_freed) ----------------------------
+    @contextmanager
+    def secure_delete(self):
+        """Nothing to switch on: an UPDATE or DELETE leaves the old row version for VACUUM (purge_freed)."""
+        yield
+
+    def purge_freed(self, tables: list[str]) -> None:
+        """VACUUM the tables (with their TOAST tables and, INDEX_CLEANUP ON, every index even when
+        few rows died): the old row versions an erasure left are removed, unless a transaction older
+        than the erasure still may see them (then autovacuum removes them later). Outside a
+        transaction, as VACUUM must be. It does not zero the bytes (see docs/security.md)."""
+        names = ", ".join(f'"{t}"' for t in tables)
+        self.execute(f"vacuum (index_cleanup on) {names}")
+
     # -- a roster import refuses a member twice in one file (store.refuse_member_repeats) ------------
     def refuse_member_repeats(self, existing: int, message: str) -> None:
         """SQLite's temporary trigger, in PL/pgSQL: an UPDATE of a row this import inserted, or a
