@@ -187,7 +187,8 @@ def check_tools(db: str) -> None:
         missing = [tool for tool in ("pg_dump", "pg_restore") if pg_tool(tool) is None]
         if missing:
             raise SnapshotError("snapshots of a PostgreSQL store need pg_dump and pg_restore (the PostgreSQL "
-                                "client tools, e.g. Debian's postgresql-client) on the PATH; "
+                                "client tools, e.g. Debian's postgresql-client) on the PATH or in "
+                                f"{PG_BINDIRS}; "
                                 f"not found: {', '.join(missing)}")
 
 
