@@ -214,6 +214,26 @@ def _pg_load(path: Path, db: str) -> None:
         raise SnapshotError(f"{path.name} is not a bene-tui snapshot")
     _pg("pg_restore", "--clean", "--if-exists", "--no-owner", "--no-comments", "--single-transaction",
         f"--dbname={db}", str(path))
+    _drop_newer(db, tables, set(re.findall(r"^\d+; \d+ \d+ FUNCTION \S+ (\w+)\(", contents, re.MULTILINE)))
+
+
+def _drop_newer(db: str, tables: set[str], functions: set[str]) -> None:
+    """pg_restore --clean replaces what the archive holds and leaves the rest: tables and functions
+    made by migrations newer than the snapshot, which the restored migration record no longer
+    lists. Dropped, so the migration after the load makes them anew (as a SQLite load replaces the
+    whole file). Not the extensions' own functions (pg_trgm's)."""
+    import psycopg
+
+    with psycopg.connect(db) as conn:  # one transaction
+        live = [r[0] for r in conn.execute("select tablename from pg_tables where schemaname = current_schema()")]
+        for name in sorted(set(live) - tables):
+            conn.execute(f'drop table if exists "{name}" cascade')
+        own = conn.execute(
+            "select p.oid::regprocedure::text, p.proname from pg_proc p where p.pronamespace = current_schema()::regnamespace "
+            "and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')").fetchall()
+        for signature, name in own:
+            if name not in functions:
+                conn.execute(f"drop function if exists {signature} cascade")
 
 
 # -- with a Context: the CLI's load and the demo's rewind point --------------------------------

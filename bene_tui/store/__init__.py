@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import sqlite as _sqlite
-from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy, migrate
+from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
            "is_postgres_url", "migrate", "open_store", "purge_freed", "read_snapshot", "refuse_member_repeats",
@@ -32,6 +32,17 @@ def open_store(target: str | Path):
 
         return PgStore(str(target))
     return Store(target)
+
+
+def migrate(db) -> None:
+    """Apply the pending migrations to an open store's database, each backend its way (e.g. after
+    a snapshot from an older version was loaded into it)."""
+    if getattr(db, "dialect", None) == "postgresql":
+        from .postgres import migrate as pg_migrate
+
+        pg_migrate(db)
+    else:
+        _sqlite.migrate(db)
 
 
 def _own(db, name: str):
