@@ -291,3 +291,11 @@ def m_search_fragments(db):
     """The helpdesk finds a fragment inside a name or a login ID. SQLite scans for it within a time
     budget (helpdesk.SCAN_SECONDS); PostgreSQL indexes trigrams instead (store/postgres.py), so
     there is nothing to add to a SQLite file."""
+
+
+@m()
+def m_audit_at(db):
+    """The date filters of `audit export --since/--until`, `audit prune`'s count and the retention
+    cutoff find their rows by index instead of reading the whole trail (10 M rows and more).
+    Prune and export still walk the trail in id order (the primary key); see audit_trail.py."""
+    db["audit"].create_index(["at"], index_name="idx_audit_at", if_not_exists=True)

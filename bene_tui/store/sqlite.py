@@ -202,6 +202,44 @@ class Store:
         self._local = threading.local()
 
 
+@contextmanager
+def read_snapshot(conn):
+    """One read transaction: every statement inside sees the same committed state (WAL readers
+    never block writers, nor wait for them)."""
+    if conn.in_transaction:
+        yield
+        return
+    with conn:
+        conn.execute("begin")
+        yield
+
+
+def stream(conn, sql: str, params=(), batch: int = 5000):
+    """The rows of a query, `batch` at a time from SQLite's cursor (it steps through the table: bounded memory)."""
+    cursor = conn.execute(sql, params)
+    try:
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def secure_delete(conn):
+    """SQLite overwrites what a statement frees with zeros while this is on."""
+    before = conn.execute("pragma secure_delete").fetchone()[0]
+    conn.execute("pragma secure_delete = on")
+    try:
+        yield
+    finally:
+        conn.execute(f"pragma secure_delete = {int(before)}")
+
+
+def purge_freed(conn, tables) -> None:
+    """Copy the committed pages into the database file and empty the WAL, where the old pages still were."""
+    conn.execute("pragma wal_checkpoint(truncate)")
+
+
 def refuse_member_repeats(conn, existing: int, message: str) -> None:
     """During one roster import (roster._Writer): a member (団体ID + 認証キー1) may appear once in the
     file. The upsert turns a repeat into an UPDATE, which this temporary trigger refuses: of a row
