@@ -118,6 +118,15 @@ OPTIONS = (
 BY_NAME = {o.name: o for o in OPTIONS}
 KEYS_TABLE = "keys"  # [keys] binding id = "key" or "key1,key2": Textual's keymap
 KEY_RE = re.compile(r"((ctrl|shift|alt|meta|super|hyper)\+)*[a-z0-9_]+")
+# Every binding [keys] can remap: its id → its default key. The one list: the app's, the screens'
+# and the modes' bindings take their keys from here (app.py, screens/base.py, modes.py).
+KEYS: dict[str, str] = {
+    "outbox": "f2", "language": "f4",  # BeneApp
+    "back": "escape", "guide": "f1", "search": "f3", "operations": "ctrl+t",  # BaseScreen
+    "operator": "ctrl+o",  # kiosk mode
+    "panel": "f3", "advance_60": "f5", "advance_600": "f6", "advance_3600": "f7", "advance_86400": "f8",
+    "trouble": "f9", "reset": "ctrl+r", "rewind": "ctrl+t",  # demo mode
+}
 
 
 def config_path() -> Path:
@@ -191,14 +200,7 @@ def _keymap(path: Path, table: Any) -> dict[str, str]:
 
 def binding_defaults() -> dict[str, str]:
     """Every binding the [keys] table can remap: id → its default key (the app's, the screens', the modes')."""
-    from .app import BeneApp
-    from .modes import DemoMode, KioskMode, binding_id
-    from .screens.base import BaseScreen
-
-    out = {b.id: b.key for cls in (BeneApp, BaseScreen) for b in cls.BINDINGS if b.id}
-    for part in (DemoMode, KioskMode):
-        out.update({binding_id(action): key for key, action, _ in part.bindings(part)})  # class-level lists
-    return out
+    return dict(KEYS)
 
 
 @dataclass

@@ -27,15 +27,12 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.theme import Theme
 
+from .config import KEYS
 from .session import Session
 from .textual_compat import app_key_bindings
 
 log = logging.getLogger("bene_tui")
 
-
-# Screens that end a flow (by class name, subclasses included); a screen can also say so itself
-# with `FLOW_DONE = True`. FinalScreen: the last step of the three "I forgot" procedures.
-DONE_SCREENS = {"DoneScreen", "FinalScreen", "FamilyApprovedScreen", "FamilyDoneScreen"}
 
 KIOSK_THEME = Theme(
     name="bene-kiosk",
@@ -69,9 +66,8 @@ def binding_id(action: str) -> str:
 
 
 def is_done_screen(screen) -> bool:
-    if getattr(screen, "FLOW_DONE", False):
-        return True
-    return any(cls.__name__ in DONE_SCREENS for cls in type(screen).__mro__)
+    """A screen that ends a flow says so on its class: `FLOW_DONE = True` (screens/routes.py)."""
+    return bool(getattr(screen, "FLOW_DONE", False))
 
 
 class Modes:
@@ -262,7 +258,7 @@ class KioskMode:
                 del keymap[key]
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
-        return [("ctrl+o", "'operator'", None)]
+        return [(KEYS["operator"], "'operator'", None)]
 
     def mount(self) -> None:
         app = self.app
@@ -370,8 +366,7 @@ def audit_wipe(app) -> None:
 
 
 class DemoMode:
-    STEPS = (("f5", 60, "demo.key_min"), ("f6", 600, "demo.key_10min"), ("f7", 3600, "demo.key_hour"),
-             ("f8", 86400, "demo.key_day"))
+    CLOCK_STEPS = (60, 600, 3600, 86400)  # seconds each of F5–F8 moves the demo clock on
 
     def __init__(self, modes: Modes) -> None:
         self.modes = modes
@@ -384,11 +379,11 @@ class DemoMode:
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
         """F5–F8 share one footer entry (the footer of a 120-column terminal is full)."""
-        out = [("f3", "'panel'", "demo.key_panel")]
-        out += [(key, f"'advance', {seconds}", "demo.key_clock" if key == "f5" else None)
-                for key, seconds, _ in self.STEPS]
-        out += [("f9", "'trouble'", "demo.key_trouble"), ("ctrl+r", "'reset'", "demo.key_reset")]
-        out += [("ctrl+t", "'rewind'", None)]  # not in the (full) footer: see README
+        out = [(KEYS["panel"], "'panel'", "demo.key_panel")]
+        out += [(KEYS[f"advance_{seconds}"], f"'advance', {seconds}", "demo.key_clock" if i == 0 else None)
+                for i, seconds in enumerate(self.CLOCK_STEPS)]
+        out += [(KEYS["trouble"], "'trouble'", "demo.key_trouble"), (KEYS["reset"], "'reset'", "demo.key_reset")]
+        out += [(KEYS["rewind"], "'rewind'", None)]  # not in the (full) footer: see README
         return out
 
     def mount(self) -> None:
