@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -71,8 +73,6 @@ class DemoTroubleScreen(BaseScreen, Dialog):
 
     @on(Button.Pressed, "#trouble-save")
     async def _save(self, event: Button.Pressed) -> None:
-        import unicodedata
-
         self.clear_errors()
         raw = unicodedata.normalize("NFKC", self.query_one("#sms_delay", Input).value).strip() or "0"
         if not raw.isdigit() or int(raw) > MAX_DELAY_MIN:

@@ -12,6 +12,8 @@ Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
@@ -21,7 +23,7 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import helpdesk, staff_text
-from ..clock import fmt_time
+from ..clock import JST, fmt_time
 from ..errors import BeneError
 from ..i18n import catalogue
 from ..normalize import display_login_id
@@ -37,10 +39,6 @@ from ..widgets.jtext import JText
 
 def _stamp(ts: float | None) -> str:
     """Timeline times to the second (JST): events of one minute stay apart."""
-    from datetime import datetime
-
-    from ..clock import JST
-
     return datetime.fromtimestamp(ts, JST).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
