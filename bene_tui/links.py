@@ -1,4 +1,4 @@
-"""Links carried by messages (https://bene-account.local/...) open the right screen in the app."""
+"""Links carried by messages (https://bene-account.local/...): paths, make, parse. screens/routes.py opens them."""
 
 from __future__ import annotations
 
