@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
+
+from platformdirs import user_config_path
 
 MODES = ("kiosk", "helpdesk", "demo")
 LANGS = ("ja", "en")
@@ -133,8 +136,6 @@ def config_path() -> Path:
     env = os.environ.get("BENE_TUI_CONFIG")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_config_path
-
     return user_config_path("bene-tui", appauthor=False) / "config.toml"
 
 
@@ -154,8 +155,6 @@ _SECTIONS = {o.name.rsplit(".", 1)[0] + "." for o in OPTIONS if "." in o.name}
 
 def read_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """(settings by option name, keymap) from the file; an absent file is empty. ConfigError on anything wrong."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
