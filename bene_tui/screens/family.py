@@ -48,7 +48,6 @@ class FamilyScreen(FlowScreen):
         self.app.switch_screen(LinkProblemScreen(error.key, dict(error.params), error.staff))
 
 
-
 def _account_id(app) -> int | None:
     return app.session.account_id
 

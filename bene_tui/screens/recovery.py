@@ -204,7 +204,6 @@ class ResetCodeScreen(RecoveryScreen):
             self.notify(self.t("recovery.resent"))
 
 
-
 class NewPasswordScreen(RecoveryScreen):
     GUIDE = "forgot.password"
     STEPS, STEP = PW_STEPS, 3
@@ -228,7 +227,6 @@ class NewPasswordScreen(RecoveryScreen):
         done = await self.run_service(succeeded(recovery.set_new_password), self.flow_id, password, self.app.lang, button=event.button)
         if done:
             self.app.push_screen(ResetDoneScreen())
-
 
 
 class ResetDoneScreen(FinalScreen):
@@ -264,7 +262,6 @@ class ForgotKeysScreen(RecoveryScreen):
             screen = ForgotKeysDoneScreen()
             screen.staff = await self._staff_notes("recovery.forgot_keys", since)
             self.app.push_screen(screen)
-
 
 
 class ForgotKeysDoneScreen(FinalScreen):
