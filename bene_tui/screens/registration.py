@@ -82,7 +82,8 @@ class Step1Screen(RegistrationScreen):
     async def _load_org(self, group_id: str) -> None:
         """The organisation's own names for its two keys, as soon as its 団体ID is known."""
         self.org, _ = await call_service(self.app, identify.organisation, group_id)  # unknown: the plain labels
-        self.after_relabel()
+        if not self.relabelling:  # an F4 rebuilding the screen sets the labels itself, once its fields exist
+            self.after_relabel()
 
     def after_relabel(self) -> None:
         for n in (1, 2):
