@@ -166,18 +166,18 @@ async def test_helpdesk_dialogs_are_centred(app_factory, sctx, size):
     from textual.containers import Vertical
 
     from bene_tui.screens import helpdesk as hd
-    from bene_tui.screens.family import ConfirmScreen
+    from bene_tui.screens.dialog import ConfirmDialog
 
     app = app_factory(lang="ja", mode="helpdesk")
     async with app.run_test(size=size) as pilot:
         settings = await family_settings(pilot, sctx)
         settings.query_one("#cancel", Button).press()
-        dialog = await wait_screen(pilot, ConfirmScreen)
+        dialog = await wait_screen(pilot, ConfirmDialog)
         for screen in (dialog, None):
             if screen is None:
                 app.pop_screen()
-                app.push_screen(hd.ConfirmScreen("よろしいですか?"))
-                screen = await wait_screen(pilot, hd.ConfirmScreen)
+                app.push_screen(hd.OperatorScreen())
+                screen = await wait_screen(pilot, hd.OperatorScreen)
             await pilot.pause()
             box = screen.query_one(Vertical)
             (x, y), (cx, cy) = centre(box.region), centre(screen.region)
