@@ -263,11 +263,10 @@ def m_daily_stats(db):
     """Where people get stuck, at any size: one row per JST day (days since 1970-01-01), organisation
     (団体ID, "" when unknown) and terminal with a column per count (report.COLUMNS), and their sums
     over all organisations and/or terminals ('*'), kept by `report.count` in the transaction of each
-    audit row (`audit.record`), and backfilled here from the audit rows already written. Stored in
+    audit row (`audit.record`). The audit rows already written are counted by `report.catch_up` when
+    the counts are first read (this asks for it in `settings`: the store does not call services). Stored in
     primary-key order (WITHOUT ROWID): one view (a level and a period) is one range of the table.
     The columns are written out here (a migration never changes); a new count is a new migration."""
-    from .report import rebuild
-
     columns = ("started", "step2", "code_entered", "completed", "code_sent", "step1_refused",
                "lockouts", "resets", "linked", "family_invited", "family_approved", "family_registered",
                "dur_30", "dur_60", "dur_90", "dur_120", "dur_180", "dur_240", "dur_300", "dur_420", "dur_600",
@@ -277,7 +276,8 @@ def m_daily_stats(db):
     db.execute(f"""create table daily_stats (
         group_id text not null, terminal text not null, day integer not null, {counts},
         primary key (group_id, terminal, day)) without rowid""")
-    rebuild(db)
+    if db.execute("select 1 from audit limit 1").fetchone():  # rows from before the counts existed
+        db["settings"].upsert({"key": "daily_stats.rebuild", "value": "1"}, pk="key")  # report.REBUILD
 
 
 @m()
