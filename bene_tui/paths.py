@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+import bene_tui
+
+PACKAGE_DIR = Path(bene_tui.__file__).resolve().parent  # the package's folder, wherever this module sits in it
 DATA_DIR = PACKAGE_DIR / "data"
 LOCALES_DIR = PACKAGE_DIR / "locales"
 DEMO_FILE = DATA_DIR / "demo.json"

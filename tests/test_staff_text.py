@@ -14,11 +14,13 @@ import re
 
 import pytest
 
+from pathlib import Path
+
+import bene_tui
 from bene_tui import staff_text
 from bene_tui.i18n import catalogue, placeholders
-from bene_tui.paths import LOCALES_DIR
 
-SRC = LOCALES_DIR.parent
+SRC = Path(bene_tui.__file__).parent  # the whole package, whichever folder a module sits in
 
 # A plausible value for each kind of placeholder, guessed from the expression's source.
 _SAMPLES = [
@@ -145,7 +147,7 @@ class Module:
 def staff_texts() -> dict[str, str]:
     """{sample text: where it is written}."""
     out = {}
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
         module = Module(path)
         for call, arg in module.staff_arguments():
             if arg is None:
@@ -202,7 +204,7 @@ def test_words_inside_a_reason_are_said_too():
 
 
 def _calls(names: tuple[str, ...]):
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
         for call in ast.walk(ast.parse(path.read_text())):
             if isinstance(call, ast.Call):
                 f = call.func
@@ -224,7 +226,7 @@ def test_every_audit_action_detail_and_flow_state_has_its_words_in_the_timeline(
         if len(call.args) > 1 and _constant(call.args[1]):
             actions.add(_constant(call.args[1]))
         details |= {k.arg for k in call.keywords if k.arg and k.arg != "reason"}
-    for path in sorted(SRC.glob("*.py")):  # actions passed on: as the `action` parameter, or its default
+    for path in sorted(SRC.rglob("*.py")):  # actions passed on: as the `action` parameter, or its default
         tree = ast.parse(path.read_text())
         takes = {f.name: [a.arg for a in f.args.args] for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
         for node in ast.walk(tree):

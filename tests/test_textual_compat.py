@@ -54,7 +54,9 @@ def test_nothing_else_in_the_app_reaches_into_those_private_names():
     import pathlib
     import re
 
-    root = pathlib.Path(textual_compat.__file__).parent
+    import bene_tui
+
+    root = pathlib.Path(bene_tui.__file__).parent
     private = re.compile(r"\._register\(|key_to_bindings|_pressed_button|\._pruning|\._notifications|"
                          r"textual\._styles_cache|\bapp\._running")
     found = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if p.name != "textual_compat.py"

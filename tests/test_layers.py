@@ -1,0 +1,80 @@
+"""The layout's rules (docs/architecture.md, "Layers"), as import-linter contracts in pyproject.toml:
+each folder a layer importing only downwards, Textual and Rich only in the UI, no SQL or keyring in
+the UI, and no import circles. grimp, import-linter's graph, reads every import statement, those
+inside functions too. Each contract is one test; the last tests show that each would fail."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from pathlib import Path
+
+import grimp
+import pytest
+from importlinter import api
+from importlinter.cli import lint_imports
+from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
+from importlinter.contracts.forbidden import ForbiddenContract
+from importlinter.contracts.layers import LayersContract
+
+CONFIG = str(Path(__file__).resolve().parents[1] / "pyproject.toml")
+OPTIONS = api.read_configuration(CONFIG)
+CONTRACTS = {c["id"]: c for c in OPTIONS["contracts_options"]}
+KINDS = {"layers": LayersContract, "forbidden": ForbiddenContract, "acyclic_siblings": AcyclicSiblingsContract}
+
+
+@pytest.mark.parametrize("contract", sorted(CONTRACTS))
+def test_contract_is_kept(contract, capsys):
+    code = lint_imports(config_filename=CONFIG, limit_to_contracts=(contract,), no_cache=True)
+    assert code == 0, capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return grimp.build_graph("bene_tui", include_external_packages=True, cache_dir=None)
+
+
+def check_with(graph, contract: str, *imports: tuple[str, str]):
+    """The contract's check of the package's real graph with these imports added."""
+    options = CONTRACTS[contract]
+    check = KINDS[options["type"]](name=options["name"], session_options=OPTIONS["session_options"],
+                                   contract_options=options)
+    g = deepcopy(graph)
+    for importer, imported in imports:
+        g.add_import(importer=importer, imported=imported)
+    return check.check(g, verbose=False)
+
+
+def kept_with(graph, contract: str, *imports: tuple[str, str]) -> bool:
+    return check_with(graph, contract, *imports).kept
+
+
+def test_a_service_importing_a_screen_breaks_the_layers(graph):
+    assert not kept_with(graph, "layers", ("bene_tui.services.audit", "bene_tui.ui.screens.start"))
+
+
+def test_the_store_importing_a_service_breaks_the_layers(graph):
+    assert not kept_with(graph, "layers", ("bene_tui.store.sqlite", "bene_tui.services.roster"))
+
+
+def test_a_new_root_module_must_be_given_a_layer(graph):
+    g = deepcopy(graph)
+    g.add_module("bene_tui.stray")
+    g.add_import(importer="bene_tui.stray", imported="bene_tui.core.errors")
+    options = CONTRACTS["layers"]
+    check = LayersContract(name=options["name"], session_options=OPTIONS["session_options"], contract_options=options)
+    assert not check.check(g, verbose=False).kept
+
+
+def test_textual_in_a_service_is_refused(graph):
+    assert not kept_with(graph, "textual-only-in-ui", ("bene_tui.services.outbox", "textual"))
+
+
+def test_sqlite_in_a_screen_is_refused(graph):
+    assert not kept_with(graph, "no-sql-in-ui", ("bene_tui.ui.screens.start", "sqlite3"))
+
+
+def test_a_circle_is_refused_even_inside_one_folder(graph):
+    """verification imports codes: codes importing verification back is a circle among the services."""
+    assert "bene_tui.services" not in check_with(graph, "no-circles").metadata["cycle_breakers_by_package"]
+    check = check_with(graph, "no-circles", ("bene_tui.services.codes", "bene_tui.services.verification"))
+    assert "bene_tui.services" in check.metadata["cycle_breakers_by_package"]
