@@ -66,12 +66,12 @@ class Ticker:
 
 
 async def run(path: Path, runs: int) -> dict:
-    from bene_tui import passwords
-    from bene_tui.app import BeneApp
-    from bene_tui.config import Settings
-    from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
-    from bene_tui.screens.start import StartScreen
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import passwords
+    from bene_tui.services.secret_store import SecretStore
+    from bene_tui.ui.app import BeneApp
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+    from bene_tui.ui.screens.start import StartScreen
 
     windows: list[list[float]] = []  # [start, end] of each hash
     real_hash = passwords.hash_password
@@ -146,7 +146,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=8)
     args = ap.parse_args()
-    from bene_tui.config import Rules
+    from bene_tui.core.config import Rules
 
     r = Rules()
     print(f"event-loop stalls during step 2, {args.runs} submissions, Argon2id t={r.argon2_time_cost} "

@@ -38,10 +38,10 @@ PLAIN_INSERT = ("insert into members (id, group_id, auth_key_1, auth_key_2, name
 
 def _context(db_path: Path):
     """A bare Context on a fresh database: no demo seeding, so only the roster is measured."""
-    from bene_tui.clock import Clock
-    from bene_tui.config import Settings
-    from bene_tui.context import Context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import Context
+    from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import Store
 
     settings = Settings(db_path=str(db_path), terminal="bench")
@@ -50,7 +50,7 @@ def _context(db_path: Path):
 
 
 def child(mode: str, workdir: Path, n: int) -> dict:
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     db_path = workdir / f"{mode}.db"
     for suffix in ("", "-wal", "-shm"):

@@ -2,7 +2,7 @@
 
     python bench/lookup_bench.py [N] [--keep DIR]   # default N = 1,000,000 (and always 1,000)
 
-This is the SQL identify.py runs at step 1 (`select * from members where group_id = ? and
+This is the SQL services/identify.py runs at step 1 (`select * from members where group_id = ? and
 auth_key_1 = ?`: one descent of the members table, which is keyed by (group_id, auth_key_1)),
 followed by a constant-time comparison of auth_key_2. Then the helpdesk search on the same two
 files, by kind of query (names through their indexes; fragments by a scan cut at SCAN_SECONDS).
@@ -41,7 +41,7 @@ ROUNDS = 20
 def build(path: Path, n: int):
     """A database of n members at `path`, built under another name first: an interrupted build
     is never taken for a finished one by the next `--keep` run."""
-    from bene_tui import roster
+    from bene_tui.services import roster
     from bene_tui.store import connect, migrate
 
     part = path.with_name(path.name + ".part")
@@ -51,7 +51,7 @@ def build(path: Path, n: int):
     conn = db.conn
     with conn:
         # Laid out as `bene-tui import` lays out a big roster: the table first, its indexes built
-        # after it (roster.py). Filled with the indexes in place, a quarter of the 10-million table
+        # after it (services/roster.py). Filled with the indexes in place, a quarter of the 10-million table
         # lay past the 2 GiB memory map, read through SQLite's small page cache instead.
         dropped = roster.drop_secondary_member_indexes(conn)
         conn.executemany("insert into organisations (group_id, name) values (?, ?)",
@@ -79,7 +79,7 @@ def measure(db, n: int, seed: int = 1, lookups: int = LOOKUPS) -> list[float]:
             key1 = "X" + key1  # no such member
         key2 = "19000101" if roll > 0.9 else None
         t = time.perf_counter_ns()
-        rows = list(db.query(LOOKUP_SQL, [group, key1]))  # as identify.py calls it
+        rows = list(db.query(LOOKUP_SQL, [group, key1]))  # as services/identify.py calls it
         ok = bool(rows) and hmac.compare_digest((key2 or rows[0]["auth_key_2"]).encode(),
                                                 rows[0]["auth_key_2"].encode())
         times.append((time.perf_counter_ns() - t) / 1000)
@@ -90,10 +90,10 @@ def measure(db, n: int, seed: int = 1, lookups: int = LOOKUPS) -> list[float]:
 
 def helpdesk_search(workdir: Path, sizes: tuple[int, int]) -> None:
     """The helpdesk search on the same files: median ms of 9 searches per kind of query."""
-    from bene_tui import helpdesk
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import helpdesk
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     kinds = {"family name": lambda r: r[3].split()[0], "full name, no space": lambda r: r[3].replace(" ", ""),
              "kana prefix (hiragana)": lambda r: "".join(chr(ord(c) - 0x60) for c in r[4][:3]),

@@ -61,9 +61,9 @@ def _rows(n: int, per_recipient: int = PER_RECIPIENT, seed: int = 3):
 
 
 def build(path: Path, n: int, per_recipient: int) -> None:
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     ctx, _ = open_context(Settings(db_path=str(path), terminal="bench", mode="helpdesk"),
                           secret_store=SecretStore(path.with_suffix(".secrets.json"), use_keyring=False))
@@ -94,11 +94,11 @@ def ensure(directory: Path, n: int, per_recipient: int = PER_RECIPIENT) -> Path:
 
 
 def service_times(path: Path, runs: int) -> dict[str, list[float]]:
-    from bene_tui import outbox
-    from bene_tui.clock import Clock
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.core.config import Settings
+    from bene_tui.services import outbox
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     ctx, _ = open_context(Settings(db_path=str(path), terminal="bench", mode="helpdesk"), clock=Clock(START),
                           secret_store=SecretStore(path.with_suffix(".secrets.json"), use_keyring=False))
@@ -119,10 +119,10 @@ class Viewer:
     """One running BeneApp on one database; `open()` times F2 → lists populated."""
 
     def __init__(self, path: Path) -> None:
-        from bene_tui.app import BeneApp
-        from bene_tui.clock import Clock
-        from bene_tui.config import Settings
-        from bene_tui.secret_store import SecretStore
+        from bene_tui.core.clock import Clock
+        from bene_tui.core.config import Settings
+        from bene_tui.services.secret_store import SecretStore
+        from bene_tui.ui.app import BeneApp
 
         settings = Settings(db_path=str(path), terminal="bench", mode="helpdesk", lang="ja")
         self.app = BeneApp(settings=settings, clock=Clock(START),
@@ -131,7 +131,7 @@ class Viewer:
     async def open(self, pilot) -> float:
         from textual.widgets import OptionList
 
-        from bene_tui.screens.outbox import OutboxScreen
+        from bene_tui.ui.screens.outbox import OutboxScreen
 
         app = self.app
         t0 = time.perf_counter()

@@ -39,11 +39,11 @@ PASSWORD = "kumo-no-ue-de-odoru-neko-42"
 
 def _register_proc(db_path: str, secrets: str, index: int, members: list, barrier, queue) -> None:
     try:
-        from bene_tui import passwords, registration
-        from bene_tui.config import Rules, Settings
-        from bene_tui.context import open_context
-        from bene_tui.errors import BeneError
-        from bene_tui.secret_store import SecretStore
+        from bene_tui.core.config import Rules, Settings
+        from bene_tui.core.errors import BeneError
+        from bene_tui.services import passwords, registration
+        from bene_tui.services.context import open_context
+        from bene_tui.services.secret_store import SecretStore
 
         ctx, _ = open_context(Settings(db_path=db_path, terminal=f"bench-{index}", rules=Rules()),
                               secret_store=SecretStore(Path(secrets), use_keyring=False))
@@ -70,8 +70,8 @@ def _register_proc(db_path: str, secrets: str, index: int, members: list, barrie
 
 def _hash_proc(index: int, count: int, barrier, queue) -> None:
     try:
-        from bene_tui import passwords
-        from bene_tui.config import Rules
+        from bene_tui.core.config import Rules
+        from bene_tui.services import passwords
 
         rules = Rules()
         passwords.hasher(rules)
@@ -102,10 +102,10 @@ def run_round(target, args_for, procs: int) -> tuple[float, int, list[str]]:
 
 
 def build(directory: Path, members: int, url: str | None = None) -> Path | str:
-    from bene_tui import roster
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import roster
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     path = url or directory / "parallel.db"
     roster_file = directory / "roster.json"
@@ -152,7 +152,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--db", metavar="URL", help="an empty PostgreSQL database instead of a new SQLite file")
     args = ap.parse_args()
-    from bene_tui.config import Rules
+    from bene_tui.core.config import Rules
 
     r = Rules()
     per_round = args.procs * args.per_proc

@@ -8,7 +8,7 @@ import   N members (bench/_gen.py, 10,000 per organisation) by `bene-tui import`
          (COPY, store/postgres.py) into a fresh migrated database, in a child process (its peak
          RSS is its own), against `psql \\copy` of the same rows as CSV into another fresh migrated
          database. Target: rows/s ratio >= 0.8, peak RSS <= 200 MiB.
-lookup   step 1's query (identify.py) over the Unix socket, at 1,000 and N members, the sizes
+lookup   step 1's query (services/identify.py) over the Unix socket, at 1,000 and N members, the sizes
          taking turns; one in ten keys missing. Target: p99 <= 1 ms, p99 ratio N/1,000 <= 1.5.
 search   the helpdesk search for fragments from the middle of names and login IDs at N members
          (pg_trgm). Target: p99 <= 50 ms.
@@ -59,11 +59,11 @@ def orgs_sql(n: int) -> list[str]:
 
 
 def child_import(url: str, path: str) -> None:
-    from bene_tui import roster
-    from bene_tui.clock import Clock
-    from bene_tui.config import Settings
-    from bene_tui.context import Context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.core.config import Settings
+    from bene_tui.services import roster
+    from bene_tui.services.context import Context
+    from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import open_store
 
     ctx = Context(store=open_store(url), clock=Clock(), settings=Settings(db_path=url, terminal="bench"),
@@ -165,10 +165,10 @@ def bench_lookup(urls: dict[int, str], rounds: int = 10, per_round: int = 5_000)
 
 
 def bench_search(url: str, n: int, work: Path) -> None:
-    from bene_tui import helpdesk
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import helpdesk
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     ctx, _ = open_context(Settings(db_path=url, terminal="bench"),
                           secret_store=SecretStore(work / "search.json", use_keyring=False), check_key=False)

@@ -104,10 +104,10 @@ SECRETS_DIR: Path | None = None  # PostgreSQL: the work directory
 
 
 def build(path: str, n_rows: int) -> tuple[int, float]:
-    from bene_tui import report
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import report
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     ctx, _ = open_context(Settings(db_path=str(path), terminal="bench", mode="helpdesk"),
                           secret_store=SecretStore(_secrets(path), use_keyring=False))
@@ -163,16 +163,16 @@ def ensure(directory: Path, n_rows: int, server: str | None = None, keep: bool =
 
 
 def _settings(path: str):
-    from bene_tui.config import Settings
+    from bene_tui.core.config import Settings
 
     return Settings(db_path=str(path), terminal="bench", mode="helpdesk", lang="ja")
 
 
 def summary_time(path: str) -> float:
-    from bene_tui import report
-    from bene_tui.clock import Clock
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.services import report
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     ctx, _ = open_context(_settings(path), clock=Clock(START),
                           secret_store=SecretStore(_secrets(path), use_keyring=False))
@@ -199,10 +199,10 @@ async def screen_times(path: str, runs: int) -> list[float]:
     """Push → both charts drawn with the numbers (each PlotextPlot's render after the data came)."""
     from textual_plotext import PlotextPlot
 
-    from bene_tui.app import BeneApp
-    from bene_tui.clock import Clock
-    from bene_tui.screens.operations import OperationsScreen
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.services.secret_store import SecretStore
+    from bene_tui.ui.app import BeneApp
+    from bene_tui.ui.screens.operations import OperationsScreen
 
     drawn: set[int] = set()
     render = PlotextPlot.render

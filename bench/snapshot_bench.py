@@ -39,7 +39,7 @@ def main() -> None:
             return _pg(args.n, work)
         import import_bench
 
-        from bene_tui import snapshots
+        from bene_tui.services import snapshots
 
         t = time.perf_counter()
         import_bench.child("plain", work, args.n)
@@ -76,7 +76,7 @@ def _pg(n: int, work: Path) -> None:
     import pg_bench
     from pg_cluster import Cluster, find_bindir
 
-    from bene_tui import snapshots
+    from bene_tui.services import snapshots
     from bene_tui.store.postgres import PgDatabase
 
     if find_bindir() is None:

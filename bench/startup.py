@@ -67,7 +67,7 @@ async def ready(pilot, screen_name, focus_id, key, char, effect):
 """
 
 BENE = _WAIT + """
-from bene_tui.app import BeneApp
+from bene_tui.ui.app import BeneApp
 
 app = BeneApp()
 async def auto(pilot):
@@ -116,7 +116,7 @@ def measure(script: str, env: dict[str, str]) -> tuple[float, float]:
 
 def import_profile(env: dict[str, str], top: int = 20) -> None:
     """`python -X importtime` of the start path, heaviest cumulative imports first."""
-    code = "import bene_tui.app, bene_tui.screens.start"
+    code = "import bene_tui.ui.app, bene_tui.ui.screens.start"
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env)
     rows = []
     for line in out.stderr.splitlines():

@@ -21,7 +21,7 @@ figure would depend on whether Textual happened to lay out before or after the M
 Typing into the fields is not timed; before each press the bench waits THINK (0.3 s), far less
 than any person takes over a step. bene-tui uses such time:
   - each screen composes the screen it leads to in the background, a moment after its own first
-    frame (screens/ahead.py); the press fills that screen in (flow ID, login ID, the 姓名) and
+    frame (ui/screens/ahead.py); the press fills that screen in (flow ID, login ID, the 姓名) and
     pushes it, so Textual only lays it out and draws it;
   - step 2 hashes the password as soon as both password fields agree
     (Step2Screen._passwords_changed), so 「上記内容で送信する」 stores the hash made while the terms
@@ -112,7 +112,7 @@ HASHED_AT_PRESS = [0, 0]  # step-2 presses that had to hash the password themsel
 
 
 def count_hashes_at_press() -> None:
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     hash_for = passwords.hash_for
 
@@ -125,10 +125,10 @@ def count_hashes_at_press() -> None:
 
 
 def make_db(directory: Path, runs: int) -> Path:
-    from bene_tui import roster
-    from bene_tui.config import Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services import roster
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
 
     path = directory / "bench.db"
     roster_file = directory / "roster.json"
@@ -141,12 +141,12 @@ def make_db(directory: Path, runs: int) -> Path:
 
 
 async def bene_runs(path: Path, mode: str, runs: int, first: int) -> dict[str, list[float]]:
-    from bene_tui.app import BeneApp
-    from bene_tui.config import Settings
-    from bene_tui.outbox import latest
-    from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
-    from bene_tui.screens.start import StartScreen
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services.outbox import latest
+    from bene_tui.services.secret_store import SecretStore
+    from bene_tui.ui.app import BeneApp
+    from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
+    from bene_tui.ui.screens.start import StartScreen
 
     settings = Settings(db_path=str(path), terminal=f"bench-{mode}", mode=mode, lang="ja")
     app = BeneApp(settings=settings, secret_store=SecretStore(path.parent / "secrets.json", use_keyring=False))
@@ -232,8 +232,8 @@ async def baseline_runs(runs: int) -> list[float]:
 
 def password_work(runs: int) -> dict[str, list[float]]:
     """What step 2 must compute, outside the UI: the policy check (zxcvbn) and one Argon2id hash."""
-    from bene_tui import passwords
-    from bene_tui.config import Rules
+    from bene_tui.core.config import Rules
+    from bene_tui.services import passwords
 
     rules = Rules()
     out = {"policy": [], "hash": []}
@@ -261,7 +261,7 @@ def main() -> int:
     modes = [m for m in args.modes.split(",") if m]
     count_frames()
     count_hashes_at_press()
-    from bene_tui.config import Rules
+    from bene_tui.core.config import Rules
 
     r = Rules()
     print(f"registration step transitions, {args.runs} registrations per mode, Argon2id "

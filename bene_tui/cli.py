@@ -29,13 +29,13 @@ def _shell_operator() -> str:
     login here, unlike a helpdesk desk's shared one, where the agent types their name)."""
     import getpass
 
-    from .helpdesk import configured_operator
+    from bene_tui.services.helpdesk import configured_operator
 
     return configured_operator() or getpass.getuser()
 
 
 def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
-    from .app import BeneApp
+    from bene_tui.ui.app import BeneApp
 
     from .store import is_postgres_url
 
@@ -96,7 +96,7 @@ def _discard_stdout() -> None:
 def _add_data_commands(sub) -> None:
     imp = sub.add_parser("import", help="import organisations and members from a JSON roster (all or nothing)")
     imp.add_argument("file", help="roster JSON: {services: [...], organisations: [{group_id, ..., members: [...]}]} "
-                                   "(the format is described in bene_tui/roster.py)")
+                                   "(the format is described in bene_tui/services/roster.py)")
     csv_ = sub.add_parser("import-roster", help="import one organisation's members from a CSV file")
     csv_.add_argument("group_id", help="団体ID of an organisation already imported")
     csv_.add_argument("file", help="CSV with header auth_key_1,auth_key_2,name,kana,birth_date,email_on_file,services")
@@ -117,8 +117,8 @@ def _add_data_commands(sub) -> None:
 
 
 def _context(args: argparse.Namespace):
-    from .config import Settings
-    from .context import open_context
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import open_context
 
     ctx, _ = open_context(Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode))
     return ctx.as_actor("cli")
@@ -131,7 +131,7 @@ def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-    from .roster import RosterError
+    from bene_tui.services.roster import RosterError
 
     path = Path(args.file)
     if not path.is_file():
@@ -161,13 +161,13 @@ def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
 
 
 def import_json(args: argparse.Namespace) -> int:
-    from . import roster
+    from .services import roster
 
     return _run_import(args, "importing", roster.import_file)
 
 
 def import_roster(args: argparse.Namespace) -> int:
-    from . import roster
+    from .services import roster
 
     return _run_import(args, f"importing {args.group_id}",
                        lambda ctx, path, progress: roster.import_roster_csv(ctx, args.group_id, path, progress,
@@ -177,10 +177,10 @@ def import_roster(args: argparse.Namespace) -> int:
 def outbox_cmd(args: argparse.Namespace) -> int:
     import json
 
-    from . import outbox
-    from .clock import fmt_time
-    from .errors import ValidationError
-    from .normalize import display_login_id, login_id
+    from bene_tui.core.clock import fmt_time
+    from bene_tui.core.errors import ValidationError
+    from bene_tui.services.normalize import display_login_id, login_id
+    from .services import outbox
 
     recipient = None
     if args.to:
@@ -218,7 +218,7 @@ def outbox_cmd(args: argparse.Namespace) -> int:
 
 
 def demo_cmd(args: argparse.Namespace) -> int:
-    from . import roster
+    from .services import roster
 
     if args.save is not None or args.load is not None or args.list:
         return snapshot_cmd(args)
@@ -257,9 +257,9 @@ def _add_mode_commands(sub) -> None:
 
 def _kiosk_pin_ready() -> bool:
     """A kiosk that nobody could leave without killing it is refused: set the PIN first."""
-    from . import pin
-    from .context import default_secrets_file
-    from .secret_store import SecretStore
+    from bene_tui.services.context import default_secrets_file
+    from bene_tui.services.secret_store import SecretStore
+    from .services import pin
 
     if SecretStore(default_secrets_file()).get(pin.SECRET_NAME):
         return True
@@ -270,9 +270,9 @@ def _kiosk_pin_ready() -> bool:
 def set_pin_cmd(args: argparse.Namespace) -> int:
     import getpass
 
-    from . import pin
-    from .errors import BeneError
-    from .i18n import t
+    from bene_tui.core.errors import BeneError
+    from bene_tui.core.i18n import t
+    from .services import pin
 
     try:
         first = getpass.getpass("New operator PIN: ")
@@ -296,7 +296,7 @@ def set_pin_cmd(args: argparse.Namespace) -> int:
 
 
 def play_cmd(args: argparse.Namespace) -> int:
-    from . import scenario as scenarios
+    from .ui import scenario as scenarios
 
     if not args.scenario:
         for name in scenarios.available():
@@ -309,7 +309,7 @@ def play_cmd(args: argparse.Namespace) -> int:
         return 2
     if args.keep_data:
         found.reset = False
-    from .app import BeneApp
+    from bene_tui.ui.app import BeneApp
 
     app = BeneApp(db_path=args.db, lang=args.lang or found.lang, mode=args.mode or "demo")
     app.modes.autoplay(found, args.speed)
@@ -321,7 +321,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
     import ipaddress
     import shlex
 
-    from .config import Settings
+    from bene_tui.core.config import Settings
 
     settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # bad values fail here
     if settings.mode == "kiosk" and not _kiosk_pin_ready():
@@ -347,8 +347,8 @@ def serve_cmd(args: argparse.Namespace) -> int:
     for flag, value in (("--db", args.db), ("--lang", args.lang), ("--mode", args.mode)):
         if value:
             command += [flag, value]
-    from . import audit
-    from .serve import LockedServer
+    from bene_tui.ui.serve import LockedServer
+    from .services import audit
 
     ctx = _context(args).as_actor("serve")
     try:
@@ -403,7 +403,7 @@ def audit_cmd(args: argparse.Namespace) -> int:
 def audit_export(args: argparse.Namespace) -> int:
     import os
 
-    from . import audit_trail
+    from .services import audit_trail
     from .store import read_snapshot
 
     start, end = audit_trail.day_range(args.since, args.until)  # a ValueError: main() prints it
@@ -445,8 +445,8 @@ def audit_export(args: argparse.Namespace) -> int:
 
 
 def audit_prune(args: argparse.Namespace) -> int:
-    from . import audit_trail
-    from .clock import fmt_time
+    from bene_tui.core.clock import fmt_time
+    from .services import audit_trail
 
     ctx = _context(args)
     try:
@@ -474,8 +474,8 @@ def audit_prune(args: argparse.Namespace) -> int:
 def snapshot_cmd(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from . import snapshots
-    from .clock import JST
+    from bene_tui.core.clock import JST
+    from .services import snapshots
 
     if args.list:
         found = snapshots.available()
@@ -485,8 +485,8 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
         if not found:
             print("No snapshots. Save one with `bene-tui demo --save NAME`.")
         return 0
-    from .config import Settings
-    from .paths import default_db_path
+    from bene_tui.core.config import Settings
+    from bene_tui.core.paths import default_db_path
 
     snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
     db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
@@ -506,8 +506,8 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
 
 
 def config_cmd(args: argparse.Namespace) -> int:
-    from .config import Settings
-    from .paths import default_db_path
+    from bene_tui.core.config import Settings
+    from bene_tui.core.paths import default_db_path
 
     settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # a bad file: main() says so
     path = settings.config_file
@@ -544,7 +544,7 @@ def _add_ops_commands(sub) -> None:
 
 def _refusal(args: argparse.Namespace, error) -> int:
     """A BeneError from a service, said on stderr in the CLI's language (exit 2)."""
-    from .i18n import t
+    from bene_tui.core.i18n import t
 
     where = {None: "", "login_id": "LOGIN_ID: "}.get(error.field, f"--{error.field}: ")
     command = " ".join(filter(None, (args.command, getattr(args, "person_command", None))))
@@ -555,8 +555,8 @@ def _refusal(args: argparse.Namespace, error) -> int:
 def report_cmd(args: argparse.Namespace) -> int:
     import json
 
-    from . import report
-    from .errors import BeneError
+    from bene_tui.core.errors import BeneError
+    from .services import report
 
     ctx = _context(args)
     try:
@@ -595,9 +595,9 @@ _SHORT = {"started": "step1", "step2": "step2", "code_entered": "code", "complet
 
 
 def person_cmd(args: argparse.Namespace) -> int:
-    from . import privacy
-    from .errors import BeneError
-    from .i18n import t
+    from bene_tui.core.errors import BeneError
+    from bene_tui.core.i18n import t
+    from .services import privacy
 
     lang = args.lang or "en"
     erase = args.person_command == "erase"
@@ -637,16 +637,16 @@ def _add_store_commands(sub) -> None:
 
 
 def _store_context(args: argparse.Namespace):
-    from .config import Settings
-    from .context import open_context
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import open_context
 
     ctx, _ = open_context(Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode), check_key=False)
     return ctx.as_actor("cli")
 
 
 def db_cmd(args: argparse.Namespace) -> int:
-    from . import keys
-    from .migrations import m
+    from bene_tui.store.migrations import m
+    from .services import keys
     from .store import is_postgres_url
 
     ctx = _store_context(args)
@@ -676,7 +676,7 @@ KEY_STATES = {
 
 
 def key_cmd(args: argparse.Namespace) -> int:
-    from . import keys
+    from .services import keys
 
     ctx = _store_context(args)
     try:

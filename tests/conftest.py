@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from bene_tui.clock import Clock
-from bene_tui.config import Rules, Settings
-from bene_tui.context import open_context
-from bene_tui.secret_store import SecretStore
+from bene_tui.core.clock import Clock
+from bene_tui.core.config import Rules, Settings
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
 
 # 2026-04-01 09:00 JST: registration peak, fixed so expiry and snapshots are repeatable.
 START = 1774998000.0
@@ -188,7 +188,7 @@ def world(ctx, tmp_path):
     """ctx with the test organisations imported beside the demo data."""
     import json
 
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     path = tmp_path / "world.json"
     path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
@@ -201,9 +201,9 @@ def app_factory(tmp_path, clock, db_target):
     """BeneApp on this test's database with the test world imported and a fixed clock."""
     import json
 
-    from bene_tui import roster
-    from bene_tui.app import BeneApp
-    from bene_tui.context import open_context
+    from bene_tui.services import roster
+    from bene_tui.services.context import open_context
+    from bene_tui.ui.app import BeneApp
 
     settings = make_settings(tmp_path)
     secret_store = SecretStore(tmp_path / "secrets.json", use_keyring=False)

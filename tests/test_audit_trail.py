@@ -9,8 +9,9 @@ import stat
 
 import pytest
 
-from bene_tui import audit, audit_trail, auth, cli, family, recovery, registration
-from bene_tui.errors import BeneError
+from bene_tui import cli
+from bene_tui.core.errors import BeneError
+from bene_tui.services import audit, audit_trail, auth, family, recovery, registration
 from conftest import GOOD_PASSWORD
 from test_family import FAMILY_PASSWORD, invite, member, token_of
 
@@ -129,7 +130,7 @@ def test_prune_without_before_uses_the_retention(world, clock, capsys, monkeypat
     import time
     from datetime import datetime, timedelta
 
-    from bene_tui.clock import JST
+    from bene_tui.core.clock import JST
 
     monkeypatch.setenv("BENE_TUI_AUDIT_RETENTION_DAYS", "7")
     with world.tx() as db:
@@ -216,8 +217,8 @@ def test_the_progress_bar_only_on_a_terminal(world, capsys, monkeypatch):
 
 def test_an_export_reads_one_snapshot_while_other_terminals_write(world, clock, tmp_path, monkeypatch):
     """The count and the rows agree, and rows committed meanwhile by another terminal stay out."""
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import read_snapshot
     from conftest import make_settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bene_tui import auth, passwords, registration
-from bene_tui.errors import BeneError
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth, passwords, registration
 from conftest import GOOD_PASSWORD
 
 WRONG = "this-is-not-the-password-9"

@@ -10,12 +10,12 @@ import weakref
 from rich.cells import cell_len
 from textual.widgets import Button as TextualButton
 
-from bene_tui.screens.outbox import OutboxScreen
-from bene_tui.screens.registration import Step1Screen
-from bene_tui.screens.start import ServiceMenu, StartScreen
-from bene_tui.widgets.button import Button
-from bene_tui.widgets.chrome import AppHeader, KeyBar
-from bene_tui.widgets.demo_clock import DemoClock
+from bene_tui.ui.screens.outbox import OutboxScreen
+from bene_tui.ui.screens.registration import Step1Screen
+from bene_tui.ui.screens.start import ServiceMenu, StartScreen
+from bene_tui.ui.widgets.button import Button
+from bene_tui.ui.widgets.chrome import AppHeader, KeyBar
+from bene_tui.ui.widgets.demo_clock import DemoClock
 from helpers import press_button, query, wait_for, wait_screen
 from test_registration_screens import TARO, do_step1, to_step2
 
@@ -105,7 +105,7 @@ async def test_terms_box_shows_every_character_and_scrolls_by_keys(app_factory):
 
 
 async def test_buttons_are_the_apps_own_and_kiosk_styles_come_only_with_kiosk_mode(app_factory, tmp_path):
-    """Every button is bene_tui's Button (Textual's, with only the CSS the app uses), and kiosk.tcss
+    """Every button is bene_tui's Button (Textual's, with only the CSS the app uses), and ui/kiosk.tcss
     is loaded in kiosk mode alone: its framed buttons there, Textual's look elsewhere."""
     frames = {}
     for mode in ("kiosk", "demo"):
@@ -149,13 +149,13 @@ async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
 
 
 async def test_full_collections_come_between_screen_changes_not_during_them(app_factory, monkeypatch):
-    """quiet_gc.py: while the app runs Python's automatic collector is off; the app collects
+    """ui/quiet_gc.py: while the app runs Python's automatic collector is off; the app collects
     everything once a screen has settled (SETTLE after it was shown, never between the press and
     then), and switches the collector back on when it closes. Timed on the clock, not by polling:
     a busy machine may take longer than SETTLE to report the screen."""
     import time
 
-    from bene_tui import quiet_gc
+    from bene_tui.ui import quiet_gc
 
     events: list[tuple[str, float]] = []
     real_collect = gc.collect

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from bene_tui import cli, outbox
+from bene_tui import cli
+from bene_tui.services import outbox
 
 
 @pytest.fixture

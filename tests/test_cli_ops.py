@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bene_tui import report
+from bene_tui.services import report
 from test_cli import run
 from test_report import _stuck_world
 
@@ -63,7 +63,7 @@ def test_person_export_writes_a_private_file(world, capsys, tmp_path):
 
 
 def test_person_erase_asks_unless_yes(world, capsys, monkeypatch):
-    from bene_tui import auth
+    from bene_tui.services import auth
     from test_privacy import TARO, _people
 
     people = _people(world)

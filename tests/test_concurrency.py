@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from bene_tui import identify, registration, store
-from bene_tui.errors import BeneError
+from bene_tui import store
+from bene_tui.core.errors import BeneError
+from bene_tui.services import identify, registration
 from bene_tui.store import is_postgres_url
 from conftest import GOOD_PASSWORD, TEST_WORLD
 
@@ -41,10 +42,10 @@ def member_key(i: int) -> str:
 def _open(db_path: str, secrets_path: str, terminal: str, busy_timeout_ms: int | None = None):
     os.environ["BENE_TUI_NO_KEYRING"] = "1"
     from bene_tui import store as store_mod
-    from bene_tui.clock import Clock
-    from bene_tui.config import Rules, Settings
-    from bene_tui.context import open_context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.clock import Clock
+    from bene_tui.core.config import Rules, Settings
+    from bene_tui.services.context import open_context
+    from bene_tui.services.secret_store import SecretStore
     from conftest import CHEAP_ARGON2, START
 
     if busy_timeout_ms is not None:
@@ -56,7 +57,7 @@ def _open(db_path: str, secrets_path: str, terminal: str, busy_timeout_ms: int |
 
 def _register(ctx, key1: str, login: str) -> int:
     """The whole of SPEC §3.1 through the services, the code read from the outbox as a person would."""
-    from bene_tui import outbox
+    from bene_tui.services import outbox
 
     flow_id = registration.start(ctx, ORG, key1, KEY2).flow_id
     message = registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD, True, "ja")
@@ -68,7 +69,7 @@ def _register(ctx, key1: str, login: str) -> int:
 
 
 def _link(ctx, key1: str, login: str) -> int:
-    from bene_tui import linking
+    from bene_tui.services import linking
 
     flow_id = registration.start(ctx, ORG, key1, KEY2).flow_id
     linking.authenticate(ctx, flow_id, login, GOOD_PASSWORD)
@@ -77,7 +78,7 @@ def _link(ctx, key1: str, login: str) -> int:
 
 def job_mixed(ctx, payload, barrier):
     """A busy kiosk: registrations, one linking, logins, a mistyped step 1, outbox reads."""
-    from bene_tui import auth, outbox
+    from bene_tui.services import auth, outbox
 
     barrier.wait(timeout=120)
     out = {"registered": {}, "linked": None, "logins": 0, "refusals": []}
@@ -122,7 +123,7 @@ def job_race_login_id(ctx, payload, barrier):
 
 def job_race_member(ctx, payload, barrier):
     """Each round: the SAME member record, completed at the same moment by registering or by linking."""
-    from bene_tui import linking
+    from bene_tui.services import linking
 
     results = []
     for key1, how, login in payload["rounds"]:
@@ -178,7 +179,7 @@ def _until_done(step, done=lambda: False):
 
 def job_register_through_restart(ctx, payload, barrier):
     """Registrations one after another while the server restarts; each step retried when busy."""
-    from bene_tui import outbox
+    from bene_tui.services import outbox
 
     barrier.wait(timeout=120)
     done, busy = [], 0
@@ -209,7 +210,7 @@ def job_write_loop(ctx, payload, barrier):
 
 def job_read_loop(ctx, payload, barrier):
     """Reads outside any transaction, with a busy timeout of 0: any SQLITE_BUSY would raise at once."""
-    from bene_tui import outbox
+    from bene_tui.services import outbox
 
     assert ctx.db.execute("pragma busy_timeout").fetchone()[0] == 0
     barrier.wait(timeout=120)
@@ -295,7 +296,7 @@ def shared(world, tmp_path):
         "members": [{"auth_key_1": member_key(i), "auth_key_2": KEY2, "name": f"競争 {i}号",
                      "kana": "キョウソウ タロウ", "birth_date": "1980-01-01"} for i in range(N_MEMBERS)],
     }]}
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     path = tmp_path / "race.json"
     path.write_text(json.dumps(roster_world, ensure_ascii=False), encoding="utf-8")
@@ -607,8 +608,8 @@ def test_is_busy_recognises_only_lock_errors():
 
 @pytest.mark.sqlite_only  # another connection holds SQLite's write lock
 async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_path, monkeypatch):
-    from bene_tui.i18n import t
-    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from bene_tui.core.i18n import t
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen
     from helpers import screen_text, type_into, wait_for, wait_screen
 
     monkeypatch.setattr(store.sqlite, "BUSY_TIMEOUT_MS", 100)
@@ -639,7 +640,7 @@ def test_lost_race_for_login_id_is_now_registered_not_integrity_error(world, mon
     index on held login keys still decides, and the loser hears the right answer."""
     from conftest import GOOD_PASSWORD as PW
 
-    from bene_tui import accounts
+    from bene_tui.services import accounts
 
     first = registration.start(world, "TS000001", "1001", "19850401").flow_id
     code1 = registration.submit_credentials(world, first, "email", "same@example.jp", PW, True)["code"]
@@ -679,9 +680,9 @@ async def test_server_restart_shows_busy_then_the_screen_reconnects_by_itself(ap
     """The server restarts while a screen waits, and again in the middle of step 1's transaction:
     the first goes unnoticed (the store reconnects), the second shows "busy, try again" (no
     traceback) and the same press then goes through."""
-    from bene_tui import flows
-    from bene_tui.i18n import t
-    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from bene_tui.core.i18n import t
+    from bene_tui.services import flows
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen
     from helpers import screen_text, type_into, wait_for, wait_screen
 
     real_create = flows.create
@@ -720,7 +721,7 @@ async def test_server_away_for_seconds_the_screens_wait_and_go_on(app_factory, p
     when it is back a flow goes through (the CI run that found this: the app ended on the clock's tick)."""
     import asyncio
 
-    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen
     from helpers import type_into, wait_for, wait_screen
 
     app = app_factory(mode=mode)

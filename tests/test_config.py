@@ -8,13 +8,13 @@ import pytest
 from textual.widgets import Input
 
 from bene_tui import cli
-from bene_tui.app import BeneApp
-from bene_tui.config import ConfigError, Settings
-from bene_tui.screens.kiosk import CountdownScreen
-from bene_tui.screens.outbox import OutboxScreen
-from bene_tui.screens.registration import Step1Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
+from bene_tui.core.config import ConfigError, Settings
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.app import BeneApp
+from bene_tui.ui.screens.kiosk import CountdownScreen
+from bene_tui.ui.screens.outbox import OutboxScreen
+from bene_tui.ui.screens.registration import Step1Screen
+from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
 
 

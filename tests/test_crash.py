@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bene_tui import outbox, registration
-from bene_tui.errors import BeneError
+from bene_tui.core.errors import BeneError
+from bene_tui.services import outbox, registration
 from conftest import GOOD_PASSWORD
 
 ORG = "KL000001"
@@ -31,11 +31,11 @@ import os, sys
 os.environ["BENE_TUI_NO_KEYRING"] = "1"
 sys.path.insert(0, sys.argv[4])
 from pathlib import Path
-from bene_tui import registration
-from bene_tui.clock import Clock
-from bene_tui.config import Rules, Settings
-from bene_tui.context import open_context
-from bene_tui.secret_store import SecretStore
+from bene_tui.services import registration
+from bene_tui.core.clock import Clock
+from bene_tui.core.config import Rules, Settings
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
 from conftest import CHEAP_ARGON2, GOOD_PASSWORD, START
 
 db_path, secrets_path, first = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -60,7 +60,7 @@ print("finished", flush=True)
 
 @pytest.fixture
 def crash_world(world, tmp_path):
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     members = [{"auth_key_1": f"K{i:05d}", "auth_key_2": KEY2, "name": f"停電 {i}", "kana": "テイデン タロウ",
                 "birth_date": "1980-01-01"} for i in range(PER_RUN * KILLS)]
@@ -195,7 +195,7 @@ def test_sigkill_at_random_points_leaves_a_sound_database_and_resumable_flows(cr
 def test_resume_after_kill_between_steps_needs_no_new_code(world, monkeypatch):
     """verify_code writes the used code and the verified state in one transaction: a flow is
     never left with its code spent and its state still waiting for it."""
-    from bene_tui import flows
+    from bene_tui.services import flows
 
     flow_id = registration.start(world, "TS000001", "1001", "19850401").flow_id
     message = registration.submit_credentials(world, flow_id, "email", "resume@example.jp", GOOD_PASSWORD, True)

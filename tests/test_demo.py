@@ -9,14 +9,14 @@ import pytest
 
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
-from bene_tui import registration
-from bene_tui.context import open_context
-from bene_tui.screens.demo import ConfirmResetScreen, DemoTroubleScreen
-from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
-from bene_tui.widgets.demo_clock import DemoClock
-from bene_tui.widgets.live_outbox import LiveOutbox
+from bene_tui.services import registration
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.screens.demo import ConfirmResetScreen, DemoTroubleScreen
+from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
+from bene_tui.ui.widgets.demo_clock import DemoClock
+from bene_tui.ui.widgets.live_outbox import LiveOutbox
 from conftest import GOOD_PASSWORD, START, make_settings
 from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 
@@ -112,8 +112,8 @@ def test_every_terminal_on_a_store_reads_the_demo_clock_it_shares(app_factory, t
     time, and an invitation that time expired reads expired at the helpdesk too."""
     from test_auth import register
 
-    from bene_tui import family, helpdesk, shared_clock
-    from bene_tui.clock import Clock
+    from bene_tui.core.clock import Clock
+    from bene_tui.services import family, helpdesk, shared_clock
 
     def terminal():
         ctx, _ = open_context(make_settings(tmp_path), clock=Clock(start=START),

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bene_tui import cli, registration, snapshots
-from bene_tui.context import open_context
-from bene_tui.screens.demo import ConfirmResetScreen
-from bene_tui.screens.registration import Step1Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
+from bene_tui import cli
+from bene_tui.services import registration, snapshots
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.screens.demo import ConfirmResetScreen
+from bene_tui.ui.screens.registration import Step1Screen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD, make_settings
 from helpers import query, type_into, wait_for, wait_screen
 
@@ -184,8 +185,8 @@ async def test_a_rewind_point_that_vanished_is_said_and_the_demo_goes_on(app_fac
 def test_a_snapshot_older_than_the_schema_is_loaded_and_migrated(world, capsys):
     """A snapshot saved by an older version (here: before m_daily_stats) loads into today's store:
     what later migrations made is replaced too, and they run again on the loaded contents."""
-    from bene_tui import report
-    from bene_tui.migrations import m
+    from bene_tui.services import report
+    from bene_tui.store.migrations import m
 
     register(world, "taro@example.jp")
     with world.tx() as db:  # the store as the older version left it

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from bene_tui import auth, family, links, outbox, passwords, registration, relationships
-from bene_tui.errors import BeneError
-from bene_tui.i18n import catalogue
+from bene_tui.core.errors import BeneError
+from bene_tui.core.i18n import catalogue
+from bene_tui.services import auth, family, links, outbox, passwords, registration, relationships
 from conftest import GOOD_PASSWORD
 
 FAMILY_PASSWORD = "sakura-no-shita-de-nemuru-inu-7"
@@ -481,7 +481,7 @@ def test_relationship_list():
 
 
 def test_family_catalogue_keys_match():
-    from bene_tui.i18n import placeholders
+    from bene_tui.core.i18n import placeholders
 
     ja = {k: v for k, v in catalogue("ja").items() if k.startswith("family.")}
     en = {k: v for k, v in catalogue("en").items() if k.startswith("family.")}
@@ -495,14 +495,14 @@ def test_family_catalogue_keys_match():
 
 
 def test_services_do_not_import_textual():
-    code = ("import sys; import bene_tui.family, bene_tui.relationships; "
+    code = ("import sys; import bene_tui.services.family, bene_tui.services.relationships; "
             "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_demo_reset_clears_invitations_and_tokens(world):
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     acc = member(world)
     _, token = invited(world, acc)

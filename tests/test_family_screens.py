@@ -9,20 +9,20 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input, Select
 
-from bene_tui import family, links
-from bene_tui.context import open_context
-from bene_tui.screens.family import (
+from bene_tui.services import family, links
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.screens.family import (
     ApproveScreen, FamilyAddScreen, FamilyApprovedScreen, FamilyDoneScreen, FamilyInviteScreen,
     FamilyInviteSentScreen, FamilyRegisterScreen, FamilySettingsScreen, LinkProblemScreen,
 )
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.mypage import MyPageScreen
-from bene_tui.screens.outbox import OutboxScreen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.mypage import MyPageScreen
+from bene_tui.ui.screens.outbox import OutboxScreen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD, make_settings
-from bene_tui.screens import routes
-from bene_tui.screens.dialog import ConfirmDialog
+from bene_tui.ui.screens import routes
+from bene_tui.ui.screens.dialog import ConfirmDialog
 from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 from test_family import FAMILY_PASSWORD, invite, invited, member, token_of
 
@@ -618,7 +618,7 @@ async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp
         await wait_screen(pilot, FamilyInviteSentScreen)
         # the kiosk's outbox shows what goes to the logged-in member (the approval request), never
         # the invitation's link to the family member
-        from bene_tui import outbox
+        from bene_tui.services import outbox
         shown = {m["recipient"] for m in outbox.messages(sctx, scope=app.outbox_scope())}
         assert shown == {"taro@example.jp"}
 
@@ -627,11 +627,11 @@ async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp
 @pytest.mark.parametrize("size", [(120, 40), (160, 45)])
 async def test_the_family_step_bar_names_every_step(app_factory, sctx, lang, size):
     """Nine steps, each with its name (on two lines where one is too short), as registration's bar does."""
-    from bene_tui.i18n import t
-    from bene_tui.screens.family import STEPS
+    from bene_tui.core.i18n import t
+    from bene_tui.ui.screens.family import STEPS
     from rich.cells import cell_len
 
-    from bene_tui.widgets.steps import StepIndicator
+    from bene_tui.ui.widgets.steps import StepIndicator
 
     acc = member(sctx)
     app = app_factory(lang=lang)

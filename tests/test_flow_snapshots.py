@@ -17,15 +17,15 @@ from typing import Awaitable, Callable
 import pytest
 from textual.widgets import Digits, Input, Select, Static
 
-from bene_tui import auth, codes, family, recovery, registration
-from bene_tui.errors import BeneError
-from bene_tui.screens.family import FamilyInviteScreen
-from bene_tui.screens.helpdesk import PersonScreen
-from bene_tui.screens.linking import LinkLoginScreen
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.recovery import ForgotIdScreen, ForgotKeysScreen, ForgotPasswordScreen
-from bene_tui.screens.registration import Step1Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth, codes, family, recovery, registration
+from bene_tui.ui.screens.family import FamilyInviteScreen
+from bene_tui.ui.screens.helpdesk import PersonScreen
+from bene_tui.ui.screens.linking import LinkLoginScreen
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotKeysScreen, ForgotPasswordScreen
+from bene_tui.ui.screens.registration import Step1Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 

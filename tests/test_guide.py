@@ -7,10 +7,10 @@ import re
 import pytest
 from textual.widgets import Input, Static
 
-from bene_tui import guide
-from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.widgets.guide_panel import GuidePanel
+from bene_tui.services import guide
+from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
+from bene_tui.ui.widgets.guide_panel import GuidePanel
 from helpers import type_into, wait_for, wait_screen
 
 # Lines of the official help page (seed/000_14ac4234fb42bfe6.txt), copied byte for byte.
@@ -66,7 +66,7 @@ def test_screens_map_to_their_step():
     assert guide.guide_ids(DoneScreen(1, purpose="link")) == ("link.step5",)
     assert guide.guide_ids(StartScreen()) == ("intro",)
 
-    from bene_tui.screens import family, linking, login, mypage, recovery
+    from bene_tui.ui.screens import family, linking, login, mypage, recovery
 
     def ids(cls):  # the class decides; no need to build the screen
         return guide.guide_ids(object.__new__(cls))
@@ -173,7 +173,7 @@ def same_words(guide_words: str, label: str) -> bool:
 async def test_the_case1_guide_names_the_buttons_beside_it(app_factory, ctx, lang):
     from textual.widgets import Button
 
-    from bene_tui.screens.login import LoginScreen
+    from bene_tui.ui.screens.login import LoginScreen
     from test_auth import register
 
     register(ctx)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bene_tui import auth, family, helpdesk, outbox, recovery, registration
-from bene_tui.errors import BeneError, Throttled
+from bene_tui.core.errors import BeneError, Throttled
+from bene_tui.services import auth, family, helpdesk, outbox, recovery, registration
 from conftest import GOOD_PASSWORD
 
 
@@ -307,7 +307,7 @@ def test_helpdesk_imports_no_textual():
     import subprocess
     import sys
 
-    code = "import sys, bene_tui.helpdesk, bene_tui.guide; print(any(m.split('.')[0] in ('textual', 'rich') for m in sys.modules))"
+    code = "import sys, bene_tui.services.helpdesk, bene_tui.services.guide; print(any(m.split('.')[0] in ('textual', 'rich') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 

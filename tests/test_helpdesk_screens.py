@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input, OptionList, Static
 
-from bene_tui import auth, family, helpdesk, registration
-from bene_tui.errors import BeneError
-from bene_tui.i18n import t
-from bene_tui.screens.dialog import ConfirmDialog as ConfirmScreen
-from bene_tui.screens.helpdesk import OperatorScreen, PersonScreen, SearchScreen
-from bene_tui.screens.registration import Step1Screen, Step3Screen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.errors import BeneError
+from bene_tui.core.i18n import t
+from bene_tui.services import auth, family, helpdesk, registration
+from bene_tui.ui.screens.dialog import ConfirmDialog as ConfirmScreen
+from bene_tui.ui.screens.helpdesk import OperatorScreen, PersonScreen, SearchScreen
+from bene_tui.ui.screens.registration import Step1Screen, Step3Screen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 
@@ -279,7 +279,7 @@ async def test_action_asks_then_changes_db_and_audits_operator(app_factory, ctx,
 @pytest.mark.parametrize("mode", ["helpdesk", "demo"])
 async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
     """Case 1 looks the same to the caller; in helpdesk mode the real reason is under it."""
-    from bene_tui.screens.login import LoginScreen
+    from bene_tui.ui.screens.login import LoginScreen
 
     _active_account(ctx)  # taro@example.jp, TS000001/1001
     flow_id = registration.start(ctx, "TS000001", "1003", "19781120").flow_id  # 佐藤 花子: benefit_station only
@@ -334,7 +334,7 @@ async def test_search_keeps_up_focus_returns_to_the_query_and_invitees_by_a_frag
     longer reopens the last person); an invitee is found by part of their login ID, as members are."""
     from test_auth import register
 
-    from bene_tui import family
+    from bene_tui.services import family
 
     account = register(ctx, login="taro.desk@example.jp")
     family.invite(ctx, account, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-15", "hanako.desk@example.jp", "ja")
@@ -425,8 +425,8 @@ def query_db(ctx, flow_id):
 async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_factory, ctx, clock, lang, size):
     """Inviter, dates, every link sent and what became of it (replaced, live, expired); resend beside
     cancel: a new link, the old one void, audited with the agent's name."""
-    from bene_tui import family
-    from bene_tui.i18n import t
+    from bene_tui.core.i18n import t
+    from bene_tui.services import family
 
     account_id = _active_account(ctx)
     inv = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")
@@ -469,7 +469,7 @@ async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_fa
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("size", [(120, 40), (160, 45)])
 async def test_a_wrong_passwords_staff_note_in_the_agents_language(app_factory, ctx, lang, size):
-    from bene_tui.screens.login import LoginScreen
+    from bene_tui.ui.screens.login import LoginScreen
 
     _active_account(ctx)
     app = app_factory(mode="helpdesk", lang=lang)
@@ -496,8 +496,8 @@ def _drawn_cell(table: DataTable, row: int, left: int, width: int) -> list[str]:
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("size", [(120, 40), (160, 45)])
 async def test_the_timeline_says_in_words_which_delivery_failed_and_wraps(app_factory, ctx, lang, size):
-    from bene_tui import outbox
-    from bene_tui.screens.helpdesk import timeline_widths
+    from bene_tui.services import outbox
+    from bene_tui.ui.screens.helpdesk import timeline_widths
 
     outbox.set_trouble(ctx, fail_email=True)
     flow_id = registration.start(ctx, "TS000001", "1001", "19850401").flow_id
@@ -533,7 +533,7 @@ async def test_the_timeline_says_in_words_which_delivery_failed_and_wraps(app_fa
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_a_bad_links_staff_note_in_the_agents_language(app_factory, ctx, clock, lang):
-    from bene_tui.screens.family import LinkProblemScreen
+    from bene_tui.ui.screens.family import LinkProblemScreen
 
     account_id = _active_account(ctx)
     first = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1986-02-03", "hanako@example.jp")

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bene_tui import identify, normalize, outbox, registration
-from bene_tui.errors import BeneError, ValidationError
-from bene_tui.i18n import catalogue
+from bene_tui.core.errors import BeneError, ValidationError
+from bene_tui.core.i18n import catalogue
+from bene_tui.services import identify, normalize, outbox, registration
 from conftest import GOOD_PASSWORD
 
 # 50 examples keep the suite quick on two cores; BENE_FUZZ_EXAMPLES=2000 for a deeper run.
@@ -137,7 +137,7 @@ def test_lone_surrogates_and_foreign_digits_are_refused():
 # ---------------------------------------------------------------------------------------------
 # Service entry points: a refusal is a BeneError and leaves no half-written state.
 
-LOG_TABLES = ("audit", "throttle", "daily_stats")  # a refusal may add its audit row (and its day's counts, report.py) and count a failure
+LOG_TABLES = ("audit", "throttle", "daily_stats")  # a refusal may add its audit row (and its day's counts, services/report.py) and count a failure
 
 
 def tables(ctx) -> list[str]:
@@ -221,7 +221,7 @@ def test_step2_submit_credentials(fuzz_world, kind, login, password, agreed):
 @given(password=PASSWORDS)
 def test_step2_hash_ahead(fuzz_world, password):
     """What the screen hashes while the terms are read: a hash of exactly that password, or a refusal."""
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     outcome, result = call(fuzz_world, registration.hash_ahead, password)
     if outcome == "ok":
@@ -281,7 +281,7 @@ def test_outbox_queries_take_any_recipient(world, recipient):
 @FUZZ
 @given(login=LOGINS, password=PASSWORDS)
 def test_login(fuzz_world, login, password):
-    from bene_tui import auth
+    from bene_tui.services import auth
 
     outcome, _ = call(fuzz_world, auth.login, "benefit_station", login, password, counters=("accounts",))
     assert outcome == "refused"  # nobody has registered in this world
@@ -290,7 +290,7 @@ def test_login(fuzz_world, login, password):
 @FUZZ
 @given(login=LOGINS, password=PASSWORDS)
 def test_linking_authenticate(fuzz_world, login, password):
-    from bene_tui import linking
+    from bene_tui.services import linking
 
     flow_id = registration.start(fuzz_world, "TS000001", "1004", "19950303").flow_id
     outcome, _ = call(fuzz_world, linking.authenticate, flow_id, login, password, counters=("accounts",))
@@ -300,7 +300,7 @@ def test_linking_authenticate(fuzz_world, login, password):
 @FUZZ
 @given(gid=maybe("TS000001"), key1=maybe("1001"), key2=hostile)
 def test_recovery_forgot_login_id(fuzz_world, gid, key1, key2):
-    from bene_tui import recovery
+    from bene_tui.services import recovery
 
     outcome, _ = call(fuzz_world, recovery.forgot_login_id, gid, key1, key2)
     assert outcome == "refused"  # no account holds any record here
@@ -309,7 +309,7 @@ def test_recovery_forgot_login_id(fuzz_world, gid, key1, key2):
 @FUZZ
 @given(login=LOGINS)
 def test_recovery_start_reset(fuzz_world, login):
-    from bene_tui import recovery
+    from bene_tui.services import recovery
 
     fuzz_world.settings.rules.code_sends_per_hour = 10**9
     outcome, result = call(fuzz_world, recovery.start_reset, login)
@@ -320,7 +320,7 @@ def test_recovery_start_reset(fuzz_world, login):
 @FUZZ
 @given(gid=maybe("TS000001"), kana=st.one_of(hostile, st.just("ヤマダ タロウ")), birth=st.one_of(hostile, st.just("19850401")))
 def test_recovery_forgot_keys(fuzz_world, gid, kana, birth):
-    from bene_tui import recovery
+    from bene_tui.services import recovery
 
     call(fuzz_world, recovery.forgot_keys, gid, kana, birth)
 
@@ -328,7 +328,7 @@ def test_recovery_forgot_keys(fuzz_world, gid, kana, birth):
 @pytest.fixture
 def reset_flow(fuzz_world):
     """An active account whose owner asked for a password reset and typed the code (step: new password)."""
-    from bene_tui import recovery
+    from bene_tui.services import recovery
 
     ctx = fuzz_world
     flow_id = registration.start(ctx, "TS000002", "A-77", "M9001").flow_id
@@ -343,7 +343,7 @@ def reset_flow(fuzz_world):
 @FUZZ
 @given(code=st.one_of(hostile, st.from_regex(r"\A[0-9]{6}\Z")), password=PASSWORDS)
 def test_recovery_code_and_new_password(reset_flow, code, password):
-    from bene_tui import recovery
+    from bene_tui.services import recovery
 
     ctx, flow_id, real_code = reset_flow
     assume(code.strip() != real_code)
@@ -365,7 +365,7 @@ def member_account(fuzz_world):
        relationship=st.one_of(hostile, st.just("spouse"), st.just("child")),
        birth=st.one_of(hostile, st.just("1987-06-01")), contact=LOGINS)
 def test_family_invite(member_account, name, kana, relationship, birth, contact):
-    from bene_tui import family
+    from bene_tui.services import family
 
     ctx, account_id = member_account
     call(ctx, family.invite, account_id, name, kana, relationship, birth, contact, "ja")
@@ -374,7 +374,7 @@ def test_family_invite(member_account, name, kana, relationship, birth, contact)
 @pytest.fixture
 def invitation_token(member_account):
     """An approved invitation: the token of the link the invited person received."""
-    from bene_tui import family, links
+    from bene_tui.services import family, links
 
     ctx, account_id = member_account
     sent = family.invite(ctx, account_id, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-01", "hanako.fuzz@example.jp", "ja")
@@ -387,7 +387,7 @@ def invitation_token(member_account):
 @FUZZ
 @given(token=st.one_of(hostile, st.just(None)), name=hostile, birth=hostile, password=PASSWORDS, agreed=st.booleans())
 def test_family_register(invitation_token, token, name, birth, password, agreed):
-    from bene_tui import family
+    from bene_tui.services import family
 
     ctx, real_token = invitation_token
     call(ctx, family.register, token, name, birth, password, agreed, "ja", counters=("invitations", "tokens"))
@@ -435,7 +435,7 @@ def is_catalogue_text(text: str) -> bool:
 
 
 async def test_hostile_strings_typed_into_step1_get_a_message(app_factory, tmp_path):
-    from bene_tui.screens.registration import Step1Screen
+    from bene_tui.ui.screens.registration import Step1Screen
     from helpers import type_into, wait_for, wait_screen
 
     app = app_factory()
@@ -465,7 +465,7 @@ async def test_hostile_strings_typed_into_step1_get_a_message(app_factory, tmp_p
 async def test_hostile_strings_typed_into_step2_get_a_message(app_factory, tmp_path):
     from textual.widgets import Checkbox
 
-    from bene_tui.screens.registration import Step1Screen, Step2Screen
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen
     from helpers import type_into, wait_for, wait_screen
 
     app = app_factory()
@@ -515,7 +515,7 @@ ANY_SCRIPT_PASSPHRASES = [
 def test_passwords_need_no_composition_and_take_any_unicode(world, password):
     """ASVS 2.1.4 / 2.1.9 (v5 6.2.5, 6.2.8): any printable Unicode, no rules on character kinds;
     and the password is stored as typed (not trimmed or normalised): only it opens the account."""
-    from bene_tui import auth
+    from bene_tui.services import auth
 
     flow_id = registration.start(world, "TS000001", "1004", "19950303").flow_id
     message = registration.submit_credentials(world, flow_id, "email", "any.script@example.jp", password, True)
@@ -529,7 +529,7 @@ def test_passwords_need_no_composition_and_take_any_unicode(world, password):
 
 def test_password_length_bounds_12_to_128_and_no_truncation(world):
     """ASVS 2.1.1-2.1.3 (v5 6.2.1, 6.2.8, 6.2.9): at least 12, at least 64 allowed (128 here), never cut short."""
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     rules = world.rules
     strong = "Vq7-zuKo#mi8-Peralu!9Ox-" * 6  # 144 characters, no dictionary words
@@ -551,7 +551,7 @@ def test_password_length_bounds_12_to_128_and_no_truncation(world):
 def test_codes_are_six_digits_from_the_system_csprng(monkeypatch):
     """ASVS 2.7.6 / 2.3.1 (v5 6.4.1, section 6.6): out-of-band codes from a CSPRNG (secrets), about 20 bits of
     entropy, leading zeros kept; link tokens carry 192 bits."""
-    from bene_tui import codes
+    from bene_tui.services import codes
 
     drawn = [codes.new_code() for _ in range(3000)]
     assert all(re.fullmatch(r"[0-9]{6}", c) for c in drawn)
@@ -569,7 +569,7 @@ async def test_password_fields_take_a_paste(app_factory, tmp_path):
     from textual import events
     from textual.widgets import Checkbox, Input
 
-    from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen
     from helpers import type_into, wait_for, wait_screen
 
     app = app_factory()
@@ -598,8 +598,8 @@ async def test_password_hashing_runs_off_the_event_loop(app_factory, monkeypatch
     thread that runs the screens (bench/hash_stall.py measures the stalls)."""
     import threading
 
-    from bene_tui import passwords
-    from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+    from bene_tui.services import passwords
+    from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen
     from helpers import type_into, wait_for, wait_screen
 
     threads = []
@@ -632,7 +632,7 @@ async def test_password_hashing_runs_off_the_event_loop(app_factory, monkeypatch
 def test_audit_rows_say_when_where_who_and_how(world, clock):
     """SPEC §4 audit / ASVS 7.1.3-7.1.4 (v5 section 16): successes and refusals of authentication are
     recorded with time, terminal, actor and outcome, refusals with their reason."""
-    from bene_tui import auth
+    from bene_tui.services import auth
 
     flow_id = registration.start(world, "TS000001", "1001", "19850401").flow_id
     message = registration.submit_credentials(world, flow_id, "email", "audit@example.jp", GOOD_PASSWORD, True)
@@ -658,7 +658,7 @@ def test_audit_rows_say_when_where_who_and_how(world, clock):
 # Ids of the wrong type: every public service entry refuses them with the project's own error.
 
 def _service_modules():
-    from bene_tui import auth, family, helpdesk, linking, recovery
+    from bene_tui.services import auth, family, helpdesk, linking, recovery
 
     return (registration, linking, auth, recovery, family, helpdesk, outbox)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bene_tui import screens, widgets
+from bene_tui.ui import screens, widgets
 
 FORBIDDEN_IN_UI = ("sqlite_utils", "sqlite3", "keyring", ".execute(", "db[")
 

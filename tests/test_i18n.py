@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bene_tui.i18n import _flatten, catalogue, placeholders, t
-from bene_tui.paths import LOCALES_DIR
+from bene_tui.core.i18n import _flatten, catalogue, placeholders, t
+from bene_tui.core.paths import LOCALES_DIR
 
 PACKAGE = LOCALES_DIR.parent
 

@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 
-from bene_tui import cli, roster
+from bene_tui import cli
+from bene_tui.services import roster
 
 pytestmark = pytest.mark.sqlite_only  # about SQLite files themselves (their bytes, modes, dumps)
 

@@ -7,9 +7,10 @@ import io
 
 import pytest
 
-from bene_tui import cli, keys, registration
-from bene_tui.context import open_context
-from bene_tui.secret_store import SecretStore
+from bene_tui import cli
+from bene_tui.services import keys, registration
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
 from conftest import GOOD_PASSWORD, make_settings
 
 

@@ -1,4 +1,4 @@
-"""Japanese line breaking (widgets/jtext.py): between phrases, and kinsoku shori on every screen.
+"""Japanese line breaking (ui/widgets/jtext.py): between phrases, and kinsoku shori on every screen.
 
 The screen walk renders every text widget of the main screens of each flow, at 80×24 and 120×40
 in Japanese with the guide panel open, and checks each line the wrapping made (not a line the
@@ -12,14 +12,14 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import Button, Static
 
-from bene_tui.screens.family import FamilyAddScreen, FamilyInviteScreen, FamilySettingsScreen
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.mypage import MyPageScreen
-from bene_tui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
-from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.widgets.terms import TermsBox
-from bene_tui.widgets.jtext import NO_END, NO_START, break_offsets, wrap_lines
+from bene_tui.ui.screens.family import FamilyAddScreen, FamilyInviteScreen, FamilySettingsScreen
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.mypage import MyPageScreen
+from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
+from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
+from bene_tui.ui.widgets.jtext import NO_END, NO_START, break_offsets, wrap_lines
+from bene_tui.ui.widgets.terms import TermsBox
 from conftest import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, type_code

@@ -18,16 +18,17 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 
-from bene_tui import cli, pin, registration
-from bene_tui.context import open_context
-from bene_tui.session import Session
-from bene_tui.screens.base import BaseScreen
-from bene_tui.screens.kiosk import CountdownScreen, OperatorExitScreen
-from bene_tui.screens.outbox import OutboxScreen
-from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
-from bene_tui.widgets.idle_countdown import IdleCountdown
+from bene_tui import cli
+from bene_tui.services import pin, registration
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.screens.base import BaseScreen
+from bene_tui.ui.screens.kiosk import CountdownScreen, OperatorExitScreen
+from bene_tui.ui.screens.outbox import OutboxScreen
+from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
+from bene_tui.ui.session import Session
+from bene_tui.ui.widgets.idle_countdown import IdleCountdown
 from conftest import GOOD_PASSWORD, make_settings
 from helpers import query, screen_text, type_into, wait_for, wait_screen
 
@@ -260,7 +261,7 @@ async def test_a_finished_flow_returns_to_the_start_after_20_seconds(app_factory
 
 
 async def test_the_wipe_replaces_the_whole_session(app_factory):
-    """One person's use is one typed object (session.py): the wipe puts a new one in its place, so no
+    """One person's use is one typed object (ui/session.py): the wipe puts a new one in its place, so no
     field of it can be forgotten by a reset list."""
     app, fake = kiosk_app(app_factory)
     async with app.run_test(size=SIZE) as pilot:
@@ -309,8 +310,8 @@ async def test_kiosk_shows_a_person_their_own_code_on_the_real_clock(app_factory
 
 async def test_kiosk_outbox_shows_only_this_sessions_own_messages(app_factory, tmp_path):
     """Another person's code, and another flow's code to the very login ID typed here, never show."""
-    from bene_tui import outbox
-    from bene_tui.clock import Clock
+    from bene_tui.core.clock import Clock
+    from bene_tui.services import outbox
 
     ctx = world_ctx(tmp_path, Clock())
     other = registration.start(ctx, "TS000001", "1003", "19781120").flow_id
@@ -363,7 +364,7 @@ async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_ex
     from test_auth import register
     from test_recovery_screens import fill, from_start
 
-    from bene_tui.screens.recovery import ForgotIdDoneScreen, ForgotIdScreen, ForgotPasswordScreen, ResetCodeScreen
+    from bene_tui.ui.screens.recovery import ForgotIdDoneScreen, ForgotIdScreen, ForgotPasswordScreen, ResetCodeScreen
 
     register(ctx, login="victim@example.jp")
     set_operator_pin(tmp_path, clock)
@@ -418,9 +419,9 @@ async def test_kiosk_login_with_a_password_shows_what_that_id_is_sent_from_then_
     from test_auth import register
     from test_login_screens import open_login, submit
 
-    from bene_tui import outbox
-    from bene_tui.clock import Clock
-    from bene_tui.screens.mypage import MyPageScreen
+    from bene_tui.core.clock import Clock
+    from bene_tui.services import outbox
+    from bene_tui.ui.screens.mypage import MyPageScreen
 
     register(ctx)  # taro@example.jp: its registration code was sent long before this session
     [earlier] = query(tmp_path, "select id from outbox where recipient = 'taro@example.jp'")
@@ -580,8 +581,8 @@ def test_kiosk_will_not_start_without_a_pin(capsys):
 
 
 def test_the_ends_of_every_flow_count_as_done():
-    from bene_tui.modes import is_done_screen
-    from bene_tui.screens import family, recovery
+    from bene_tui.ui.modes import is_done_screen
+    from bene_tui.ui.screens import family, recovery
 
     for cls in (DoneScreen, recovery.ForgotIdDoneScreen, recovery.ResetDoneScreen, recovery.ForgotKeysDoneScreen,
                 family.FamilyApprovedScreen, family.FamilyDoneScreen):
@@ -591,7 +592,7 @@ def test_the_ends_of_every_flow_count_as_done():
 
 
 def test_mode_from_flag_or_environment_demo_by_default(monkeypatch):
-    from bene_tui.app import BeneApp
+    from bene_tui.ui.app import BeneApp
 
     assert BeneApp().mode == "demo" and BeneApp().modes.demo is not None
     monkeypatch.setenv("BENE_TUI_MODE", "kiosk")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bene_tui import auth, linking, registration
-from bene_tui.errors import BeneError
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth, linking, registration
 from conftest import GOOD_PASSWORD
 from test_auth import WRONG, register
 
@@ -115,7 +115,7 @@ def test_complete_needs_the_tick_and_the_login(world):
 
 
 def test_family_account_cannot_hold_a_member_record(world):
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     owner = register(world)
     with world.tx() as db:

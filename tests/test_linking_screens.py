@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, Checkbox, Input, Static
 
-from bene_tui import registration
-from bene_tui.screens.linking import LinkLoginScreen
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.mypage import MyPageScreen
-from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
+from bene_tui.services import registration
+from bene_tui.ui.screens.linking import LinkLoginScreen
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.mypage import MyPageScreen
+from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import press_button, query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
@@ -205,7 +205,7 @@ async def test_a_linked_record_says_so_at_step1(app_factory, ctx, tmp_path):
 async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(app_factory, ctx, lang):
     """Linking 高橋 美咲's record to 山田 太郎's account: the agent is told (the caller's screen is unchanged);
     the same person's record at a new employer says nothing."""
-    from bene_tui.i18n import t
+    from bene_tui.core.i18n import t
 
     register(ctx)  # 山田 太郎 (TS000001)
     for mode, member, told in (("helpdesk", ("TS000002", "A-78", "M9002"), True), ("demo", ("TS000002", "A-78", "M9002"), False),

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bene_tui import cli, family, links
-from bene_tui.screens.family import ApproveScreen, FamilyRegisterScreen
-from bene_tui.screens.start import StartScreen
+from bene_tui import cli
+from bene_tui.services import family, links
+from bene_tui.ui.screens.family import ApproveScreen, FamilyRegisterScreen
+from bene_tui.ui.screens.start import StartScreen
 from helpers import screen_text, wait_for, wait_screen
 from test_family_screens import problem_text
 from test_family import invite, invited, member
-from bene_tui.context import open_context
-from bene_tui.secret_store import SecretStore
+from bene_tui.services.context import open_context
+from bene_tui.services.secret_store import SecretStore
 from conftest import make_settings
 
 SIZE = (120, 50)
@@ -37,7 +38,7 @@ def test_make_and_parse():
 
 
 def test_every_link_a_service_sends_has_its_route():
-    from bene_tui.screens import routes
+    from bene_tui.ui.screens import routes
 
     assert set(family.PATHS.values()) <= set(routes.LINKS)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, Input, Label, Select, Static
 
-from bene_tui import auth
-from bene_tui.errors import BeneError
-from bene_tui.screens import family as family_screens
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.mypage import MyPageScreen
-from bene_tui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth
+from bene_tui.ui.screens import family as family_screens
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.mypage import MyPageScreen
+from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
@@ -274,7 +274,7 @@ async def test_case1_names_the_buttons_beside_it(app_factory, lang):
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_case2_contact_leads_to_who_to_ask(app_factory, ctx, lang):
-    from bene_tui.screens.contact import ContactScreen
+    from bene_tui.ui.screens.contact import ContactScreen
 
     register(ctx, login="hanako@example.jp", key1="1003", key2="19781120")
     app = app_factory(lang=lang)

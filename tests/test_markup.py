@@ -12,14 +12,14 @@ import json
 import pytest
 from textual.widgets import Button, OptionList
 
-from bene_tui import family, normalize, roster
-from bene_tui.errors import ValidationError
-from bene_tui.i18n import t
-from bene_tui.screens.dialog import ConfirmDialog
-from bene_tui.screens.family import ApproveScreen, FamilySettingsScreen
-from bene_tui.screens.outbox import OutboxScreen
-from bene_tui.screens.registration import Step4Screen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.errors import ValidationError
+from bene_tui.core.i18n import t
+from bene_tui.services import family, normalize, roster
+from bene_tui.ui.screens.dialog import ConfirmDialog
+from bene_tui.ui.screens.family import ApproveScreen, FamilySettingsScreen
+from bene_tui.ui.screens.outbox import OutboxScreen
+from bene_tui.ui.screens.registration import Step4Screen
+from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
 from test_family import FAMILY_PASSWORD, member, token_of
 from test_family_screens import SIZE, sctx, settings_of, to_mypage  # noqa: F401  (sctx is a fixture)

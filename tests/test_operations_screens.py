@@ -6,9 +6,9 @@ import pytest
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from bene_tui.i18n import t
-from bene_tui.screens.operations import OperationsScreen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.i18n import t
+from bene_tui.ui.screens.operations import OperationsScreen
+from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
 from test_report import _stuck_world
 

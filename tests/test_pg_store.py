@@ -64,8 +64,8 @@ def test_terminals_starting_together_on_an_empty_database_migrate_it_once(pg_ser
     on the advisory lock and find nothing to do; every migration is recorded once, in order."""
     import psycopg
 
-    from bene_tui.migrations import m
     from bene_tui.store import open_store
+    from bene_tui.store.migrations import m
 
     name = "race_" + uuid.uuid4().hex[:8]
     with psycopg.connect(pg_server.url(), autocommit=True) as conn:
@@ -98,7 +98,7 @@ def test_terminals_starting_together_on_an_empty_database_migrate_it_once(pg_ser
 
 
 def test_same_migration_history_on_both_backends(ctx):
-    from bene_tui.migrations import m
+    from bene_tui.store.migrations import m
 
     rows = [r[0] for r in ctx.db.execute("select name from _sqlite_migrations order by id")]
     assert rows == [x.name for x in m._migrations]
@@ -108,7 +108,7 @@ def test_same_migration_history_on_both_backends(ctx):
 def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(world, monkeypatch):
     """A fragment from the middle of a name or a login ID: found, and on PostgreSQL every LIKE the
     search runs can use a pg_trgm index (no cut-off scan)."""
-    from bene_tui import helpdesk
+    from bene_tui.services import helpdesk
     from bene_tui.store import postgres
 
     seen: list[tuple[str, list]] = []
@@ -156,7 +156,7 @@ def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path
     """Thousands of members at once (COPY on PostgreSQL, straight in or through a staging table
     when keys repeat): the same rows as row-by-row upserts give, on both backends; also when the
     import drops the secondary indexes and builds them again (a big roster)."""
-    from bene_tui import roster
+    from bene_tui.services import roster
 
     if rebuild:
         monkeypatch.setattr(roster, "REBUILD_INDEXES_FROM", 1000)
@@ -193,7 +193,7 @@ def test_busy_means_lock_waits_and_lost_connections_not_bugs():
 @pytest.mark.postgresql_only
 def test_the_audit_trail_date_filters_can_use_the_index_on_at_on_postgresql(ctx):
     """m_audit_at on PostgreSQL too: `audit export --since/--until` and `audit prune`'s count."""
-    from bene_tui import audit_trail
+    from bene_tui.services import audit_trail
 
     start, end = audit_trail.day_range("2026-03-01", "2026-03-31")
     db = ctx.db

@@ -8,13 +8,13 @@ import json
 import pytest
 from textual.widgets import Input
 
-from bene_tui.paths import DATA_DIR
-from bene_tui.screens.family import FamilyInviteScreen, FamilyRegisterScreen
-from bene_tui.screens.helpdesk import SearchScreen
-from bene_tui.screens.linking import LinkLoginScreen
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.recovery import ForgotIdScreen, ForgotKeysScreen, ForgotPasswordScreen, ResetCodeScreen
-from bene_tui.screens.registration import Step1Screen, Step2Screen, Step3Screen
+from bene_tui.core.paths import DATA_DIR
+from bene_tui.ui.screens.family import FamilyInviteScreen, FamilyRegisterScreen
+from bene_tui.ui.screens.helpdesk import SearchScreen
+from bene_tui.ui.screens.linking import LinkLoginScreen
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotKeysScreen, ForgotPasswordScreen, ResetCodeScreen
+from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Screen
 from helpers import wait_screen
 
 SIZE = (120, 50)

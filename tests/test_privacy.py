@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bene_tui import auth, family, outbox, privacy, registration
-from bene_tui.errors import BeneError
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth, family, outbox, privacy, registration
 from conftest import GOOD_PASSWORD
 from test_family import member as register, token_of
 
@@ -151,7 +151,7 @@ def test_a_bad_operator_name_is_refused_before_anything(world, name):
 
 
 def test_no_disclosure_file_without_its_audit_row(world, tmp_path, monkeypatch):
-    from bene_tui import audit
+    from bene_tui.services import audit
     from bene_tui.store import busy_error
 
     people = _people(world)

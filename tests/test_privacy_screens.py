@@ -9,12 +9,12 @@ import stat
 import pytest
 from textual.widgets import Button, Input, Static
 
-from bene_tui import auth, privacy
-from bene_tui.errors import BeneError
-from bene_tui.i18n import t
-from bene_tui.screens.helpdesk import PersonScreen
-from bene_tui.screens.privacy import NamedConfirmScreen
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.errors import BeneError
+from bene_tui.core.i18n import t
+from bene_tui.services import auth, privacy
+from bene_tui.ui.screens.helpdesk import PersonScreen
+from bene_tui.ui.screens.privacy import NamedConfirmScreen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 from test_helpdesk_screens import open_person

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bene_tui import auth, recovery
-from bene_tui.errors import BeneError, Throttled
+from bene_tui.core.errors import BeneError, Throttled
+from bene_tui.services import auth, recovery
 from conftest import GOOD_PASSWORD
 from test_auth import WRONG, register
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, Input, Static
 
-from bene_tui import auth
-from bene_tui.errors import BeneError
-from bene_tui.screens.login import LoginScreen
-from bene_tui.screens.mypage import MyPageScreen
-from bene_tui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, ForgotKeysDoneScreen, ForgotKeysScreen,
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth
+from bene_tui.ui.screens.login import LoginScreen
+from bene_tui.ui.screens.mypage import MyPageScreen
+from bene_tui.ui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, ForgotKeysDoneScreen, ForgotKeysScreen,
                                        ForgotPasswordScreen, NewPasswordScreen, ResetCodeScreen, ResetDoneScreen)
-from bene_tui.screens.start import StartScreen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD
 from helpers import query, screen_text, type_into, wait_for, wait_screen
 from test_auth import WRONG, register
@@ -325,7 +325,7 @@ async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, cl
 async def test_the_helpdesk_is_told_what_the_caller_cannot_see(app_factory, ctx, tmp_path, lang):
     """The caller's screen says the same whatever matched; the agent's says whether a record matched
     and where the notice went (in the agent's language), and nobody else's does."""
-    from bene_tui.i18n import t
+    from bene_tui.core.i18n import t
 
     register(ctx)
     for mode in ("helpdesk", "demo"):

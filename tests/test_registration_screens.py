@@ -12,12 +12,12 @@ import pytest
 
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
-from bene_tui import registration
-from bene_tui.context import open_context
-from bene_tui.outbox import SENDER_EMAIL
-from bene_tui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.secret_store import SecretStore
+from bene_tui.services import registration
+from bene_tui.services.context import open_context
+from bene_tui.services.outbox import SENDER_EMAIL
+from bene_tui.services.secret_store import SecretStore
+from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD, make_settings
 from helpers import messages_to, press_button, query, screen_text, type_into, wait_for, wait_screen
 
@@ -472,7 +472,7 @@ async def test_step2_errors_beside_their_fields(app_factory, tmp_path):
 async def test_f2_outbox_viewer_shows_the_message_and_code(app_factory, tmp_path):
     from textual.widgets import Digits
 
-    from bene_tui.screens.outbox import OutboxScreen
+    from bene_tui.ui.screens.outbox import OutboxScreen
 
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
@@ -603,8 +603,8 @@ async def test_a_finished_flow_cannot_be_reentered(app_factory, tmp_path):
 
 
 async def test_outbox_viewer_shows_subjects_and_bodies_literally(app_factory, tmp_path, clock):
-    from bene_tui import outbox
-    from bene_tui.screens.outbox import OutboxScreen
+    from bene_tui.services import outbox
+    from bene_tui.ui.screens.outbox import OutboxScreen
 
     ctx, _ = open_context(make_settings(tmp_path), clock=clock,
                           secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
@@ -629,7 +629,7 @@ async def test_outbox_viewer_shows_subjects_and_bodies_literally(app_factory, tm
 
 
 # -- work done while the person is still typing -------------------------------------------------
-# Step 2 is composed while step 1 is filled in (screens/ahead.py) and the password is hashed as
+# Step 2 is composed while step 1 is filled in (ui/screens/ahead.py) and the password is hashed as
 # soon as both fields agree (Step2Screen._passwords_changed): bench/transitions.py.
 
 async def wait_ahead(pilot, step1: Step1Screen, not_this=None) -> Step2Screen:
@@ -693,7 +693,7 @@ async def tick_and_submit(pilot, step2: Step2Screen) -> None:
 
 
 async def test_the_password_is_hashed_once_while_the_terms_are_read(app_factory, tmp_path, monkeypatch):
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     made = []
     real = passwords.hash_password
@@ -713,7 +713,7 @@ async def test_the_password_is_hashed_once_while_the_terms_are_read(app_factory,
 
 
 async def test_a_password_changed_after_its_hash_was_made_is_stored_as_finally_typed(app_factory, tmp_path):
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     final = GOOD_PASSWORD + "-z"
     app = app_factory()
@@ -850,7 +850,7 @@ async def test_the_password_mismatch_follows_a_language_switch(app_factory, tmp_
 async def test_step4_loads_the_name_again_when_step3_could_not(app_factory, tmp_path, monkeypatch):
     """The code is accepted but the 姓名 cannot be read (the database busy past its timeout):
     Step 4 reads it again as it shows, and never completes a registration whose name nobody saw."""
-    from bene_tui.errors import BeneError
+    from bene_tui.core.errors import BeneError
 
     failures = [2]  # step 3's read and Step 4's first one fail
     registered_name = registration.registered_name
@@ -932,7 +932,7 @@ def register_by_services(ctx, member, login_id: str) -> int:
 
 
 async def test_five_already_registered_answers_then_step2_waits_as_step1_does(app_factory, tmp_path, clock):
-    from bene_tui.i18n import t
+    from bene_tui.core.i18n import t
 
     other = services_ctx(tmp_path, clock)
     try:
@@ -965,7 +965,7 @@ async def test_five_already_registered_answers_then_step2_waits_as_step1_does(ap
 
 
 async def test_the_first_valid_code_wins_and_the_other_flow_is_offered_linking(app_factory, tmp_path, clock):
-    from bene_tui.screens.linking import LinkLoginScreen
+    from bene_tui.ui.screens.linking import LinkLoginScreen
 
     async with app_factory(lang="ja").run_test(size=SIZE) as pilot:
         await to_step2(pilot, ("TS000001", "1004", "19950303"))  # someone types the owner's free ID

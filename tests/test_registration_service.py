@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bene_tui import outbox, registration
-from bene_tui.errors import BeneError, Throttled
+from bene_tui.core.errors import BeneError, Throttled
+from bene_tui.services import outbox, registration
 from conftest import GOOD_PASSWORD
 
 
@@ -107,7 +107,7 @@ def test_password_is_argon2id_and_code_only_hashed(world):
 def test_a_hash_made_ahead_is_stored_only_for_its_own_password_and_parameters(world):
     from dataclasses import replace
 
-    from bene_tui import passwords
+    from bene_tui.services import passwords
 
     ahead = registration.hash_ahead(world, GOOD_PASSWORD)
     flow_id = start(world)

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from bene_tui import auth, family, linking, outbox, recovery, registration, report
-from bene_tui.errors import BeneError
+from bene_tui.core.errors import BeneError
+from bene_tui.services import auth, family, linking, outbox, recovery, registration, report
 from conftest import GOOD_PASSWORD
 from test_family import token_of
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bene_tui import normalize, roster
-from bene_tui.errors import ValidationError
-from bene_tui.paths import DEMO_FILE
-from bene_tui.roster import RosterError
+from bene_tui.core.errors import ValidationError
+from bene_tui.core.paths import DEMO_FILE
+from bene_tui.services import normalize, roster
+from bene_tui.services.roster import RosterError
 
 
 def counts(ctx) -> dict[str, int]:
@@ -132,9 +132,9 @@ def test_every_field_is_normalised(ctx, tmp_path):
 
 
 def test_import_into_an_empty_database(tmp_path, clock):
-    from bene_tui.config import Settings
-    from bene_tui.context import Context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import Context
+    from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import Store
 
     bare = Context(store=Store(tmp_path / "empty.db"), clock=clock, settings=Settings(terminal="t"),
@@ -288,9 +288,9 @@ def test_big_import_into_a_new_file_lays_the_table_out_ahead_of_its_indexes(tmp_
     """Step 1 reads the members table through a memory map that SQLite caps at 2 GiB
     (store.MMAP_BYTES): a big roster's table must lie at the start of the file, not interleaved
     with its name and kana indexes (bench/lookup_bench.py measured the difference)."""
-    from bene_tui.config import Settings
-    from bene_tui.context import Context
-    from bene_tui.secret_store import SecretStore
+    from bene_tui.core.config import Settings
+    from bene_tui.services.context import Context
+    from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import Store
 
     bare = Context(store=Store(tmp_path / "new.db"), clock=clock, settings=Settings(terminal="t"),
@@ -358,7 +358,7 @@ def test_csv_header_and_unknown_org(ctx, tmp_path):
         roster.import_roster_csv(ctx, "BO999999", path)
 
 
-# --- the fast path agrees with normalize.py ---------------------------------------------------
+# --- the fast path agrees with services/normalize.py ---------------------------------------------------
 
 _ATOM = st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}", fullmatch=True)
 _LABEL = st.from_regex(r"[a-zA-Z0-9-]{1,12}", fullmatch=True)
@@ -387,7 +387,7 @@ _ONE_FIELD = st.one_of(*(st.tuples(st.just(field), values) for field, values in 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_ONE_FIELD)
 def test_fast_path_agrees_with_normalize(field_value):
-    """One regex recognises canonical records; whatever it accepts, normalize.py returns unchanged."""
+    """One regex recognises canonical records; whatever it accepts, services/normalize.py returns unchanged."""
     field, value = field_value
     raw = {**CANONICAL, field: value}
     norm = roster._Normaliser(["benefit_station"])
@@ -454,9 +454,9 @@ def test_reset_demo_is_one_transaction(ctx, tmp_path):
 KILL_CHILD = r"""
 import sys, time
 from pathlib import Path
-from bene_tui import roster
-from bene_tui.config import Settings
-from bene_tui.context import open_context
+from bene_tui.services import roster
+from bene_tui.core.config import Settings
+from bene_tui.services.context import open_context
 # small reads, small batches and a tiny page cache: uncommitted pages spill into the WAL file
 roster.CHUNK, roster.BATCH, roster.IMPORT_CACHE_KIB = 2048, 20, 40
 ctx, _ = open_context(Settings.from_env(db_path=sys.argv[1]))

@@ -1,14 +1,14 @@
-"""The UI seam: one route table (screens/routes.py), one way to call a service (BaseScreen.run_service),
+"""The UI seam: one route table (ui/screens/routes.py), one way to call a service (BaseScreen.run_service),
 and no import circles."""
 
 from __future__ import annotations
 
 import pytest
 
-from bene_tui.i18n import catalogue
-from bene_tui.screens import routes
-from bene_tui.screens.base import BaseScreen, find_handler
-from bene_tui.screens.start import StartScreen
+from bene_tui.core.i18n import catalogue
+from bene_tui.ui.screens import routes
+from bene_tui.ui.screens.base import BaseScreen, find_handler
+from bene_tui.ui.screens.start import StartScreen
 from helpers import wait_screen
 
 

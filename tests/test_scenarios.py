@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from bene_tui import passwords, scenario
-from bene_tui.config import Rules
-from bene_tui.screens.registration import Step1Screen
-from bene_tui.screens.start import StartScreen
-from bene_tui.widgets.scenario_bar import ScenarioBar
+from bene_tui.core.config import Rules
+from bene_tui.services import passwords
+from bene_tui.ui import scenario
+from bene_tui.ui.screens.registration import Step1Screen
+from bene_tui.ui.screens.start import StartScreen
+from bene_tui.ui.widgets.scenario_bar import ScenarioBar
 from conftest import CHEAP_ARGON2
 from helpers import query, wait_for, wait_screen
 

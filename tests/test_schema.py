@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from bene_tui import roster
-from bene_tui.migrations import m
+from bene_tui.services import roster
 from bene_tui.store import connect, migrate
+from bene_tui.store.migrations import m
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's own schema and query plans
 
@@ -88,8 +88,8 @@ def test_no_step_of_the_flows_reads_a_growing_table_whole(world):
     invitation finds its rows through a key or an index: each stays as fast with ten million
     members, their accounts and their audit trail as with a thousand. (The helpdesk's fragment
     search scans on purpose, cut short: helpdesk.SCAN_SECONDS.)"""
-    from bene_tui import auth, family, helpdesk, linking, links, recovery, registration
-    from bene_tui.errors import BeneError
+    from bene_tui.core.errors import BeneError
+    from bene_tui.services import auth, family, helpdesk, linking, links, recovery, registration
     from conftest import GOOD_PASSWORD
 
     ctx = world
@@ -155,7 +155,7 @@ def test_no_step_of_the_flows_reads_a_growing_table_whole(world):
 def test_the_audit_trail_date_filters_read_through_the_index_on_at(ctx):
     """`audit export --since/--until`, `audit prune`'s count and its batches find their rows by
     index (m_audit_at, the primary key), not by reading a trail of millions whole."""
-    from bene_tui import audit_trail
+    from bene_tui.services import audit_trail
 
     statements: list[str] = []
     ctx.db.conn.set_trace_callback(statements.append)

@@ -11,8 +11,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from bene_tui import codes, registration
-from bene_tui.secret_store import SERVICE, SecretStore
+from bene_tui.services import codes, registration
+from bene_tui.services.secret_store import SERVICE, SecretStore
 from conftest import GOOD_PASSWORD
 
 

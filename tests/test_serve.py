@@ -221,14 +221,14 @@ def test_serve_is_loopback_by_default():
 
 
 def test_textual_serve_still_builds_its_app_in_make_app(ctx):
-    """bene_tui/serve.py puts its guard in front of textual-serve's routes by overriding
+    """bene_tui/ui/serve.py puts its guard in front of textual-serve's routes by overriding
     Server._make_app, textual-serve's one place that builds the aiohttp app (it is private):
     if textual-serve renames or reshapes it, this fails rather than serving unguarded."""
     import inspect
 
     from textual_serve.server import Server
 
-    from bene_tui.serve import LockedServer
+    from bene_tui.ui.serve import LockedServer
 
     assert inspect.iscoroutinefunction(Server._make_app)
     assert list(inspect.signature(Server._make_app).parameters) == ["self"]

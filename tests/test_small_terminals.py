@@ -7,7 +7,7 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Button
 
-from bene_tui.screens.login import LoginScreen
+from bene_tui.ui.screens.login import LoginScreen
 from helpers import type_into, wait_for, wait_screen
 from test_auth import register
 from test_family_screens import sctx  # noqa: F401  (the fixture)
@@ -67,8 +67,8 @@ def bar_lines(bar) -> list[str]:
 @pytest.mark.parametrize("mode", ["demo", "helpdesk", "kiosk"])
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_the_key_bar_shows_every_key_whole_at_any_width_from_80(app_factory, lang, mode):
-    from bene_tui.screens.registration import Step1Screen
-    from bene_tui.widgets.chrome import KeyBar
+    from bene_tui.ui.screens.registration import Step1Screen
+    from bene_tui.ui.widgets.chrome import KeyBar
 
     app = app_factory(lang=lang, mode=mode)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -98,7 +98,7 @@ async def test_an_open_select_and_ctrl_keys_show_no_english_in_japanese(app_fact
     from textual.command import CommandPalette
     from textual.widgets import Select
 
-    from bene_tui.widgets.chrome import KeyBar
+    from bene_tui.ui.widgets.chrome import KeyBar
 
     app = app_factory(lang="ja", mode="helpdesk")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -165,8 +165,8 @@ async def test_helpdesk_panels_side_by_side_and_the_scroll_bar_beside_its_box(ap
 async def test_helpdesk_dialogs_are_centred(app_factory, sctx, size):
     from textual.containers import Vertical
 
-    from bene_tui.screens import helpdesk as hd
-    from bene_tui.screens.dialog import ConfirmDialog
+    from bene_tui.ui.screens import helpdesk as hd
+    from bene_tui.ui.screens.dialog import ConfirmDialog
 
     app = app_factory(lang="ja", mode="helpdesk")
     async with app.run_test(size=size) as pilot:
@@ -208,7 +208,7 @@ async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_f
     from textual.widgets import Select
     from textual.widgets._select import SelectOverlay
 
-    from bene_tui.screens.family import FamilyInviteScreen
+    from bene_tui.ui.screens.family import FamilyInviteScreen
     from test_family import member
 
     account_id = member(sctx)
@@ -238,9 +238,9 @@ def whole_on_screen(widget) -> bool:
 
 @pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
 async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(app_factory, sctx, lang, size):
-    from bene_tui import auth, recovery
-    from bene_tui.errors import BeneError
-    from bene_tui.screens.helpdesk import PersonScreen
+    from bene_tui.core.errors import BeneError
+    from bene_tui.services import auth, recovery
+    from bene_tui.ui.screens.helpdesk import PersonScreen
     from test_family import invite, member
 
     account_id = member(sctx)
@@ -277,7 +277,7 @@ async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(a
 
 @pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
 async def test_the_kiosk_start_screen_fits_the_terminals_width(app_factory, lang, size):
-    from bene_tui.screens.start import StartScreen
+    from bene_tui.ui.screens.start import StartScreen
 
     app = app_factory(lang=lang, mode="kiosk")
     async with app.run_test(size=size) as pilot:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from bene_tui.screens.registration import DoneScreen, Step2Screen, Step3Screen, Step4Screen
-from bene_tui.screens.start import StartScreen
+from bene_tui.ui.screens.registration import DoneScreen, Step2Screen, Step3Screen, Step4Screen
+from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
 from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, open_step1, type_code
 

@@ -3,7 +3,7 @@
 The texts are found in the services' source, not listed by hand: string constants and f-string
 templates passed as `staff=` or as audit.record's reason, followed through the variables, parameters
 and helper functions that carry them (an f-string becomes a sample: plausible values in its holes).
-A new staff text without a pattern in bene_tui/staff_text.py fails here.
+A new staff text without a pattern in bene_tui/ui/staff_text.py fails here.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from pathlib import Path
 
 import bene_tui
-from bene_tui import staff_text
-from bene_tui.i18n import catalogue, placeholders
+from bene_tui.core.i18n import catalogue, placeholders
+from bene_tui.ui import staff_text
 
 SRC = Path(bene_tui.__file__).parent  # the whole package, whichever folder a module sits in
 
@@ -175,7 +175,7 @@ def test_the_finder_finds_the_staff_texts_where_they_are_made():
 @pytest.mark.parametrize("text", sorted(SAMPLES))
 def test_every_staff_text_has_words_in_both_languages(text):
     unmatched = [part for part in staff_text.parts(text) if staff_text.match(part) is None]
-    assert unmatched == [], f"no pattern in bene_tui/staff_text.py for {unmatched} ({SAMPLES[text]})"
+    assert unmatched == [], f"no pattern in bene_tui/ui/staff_text.py for {unmatched} ({SAMPLES[text]})"
     for lang in ("ja", "en"):
         said = staff_text.say(lang, text)
         assert said and "{" not in said
@@ -219,7 +219,7 @@ def _constant(node) -> str | None:
 def test_every_audit_action_detail_and_flow_state_has_its_words_in_the_timeline():
     """The timeline words each audit action, each detail fact and each flow's kind and state from the
     catalogue: a new one written by a service without its words fails here."""
-    from bene_tui.screens.helpdesk import _SAID_ELSEWHERE
+    from bene_tui.ui.screens.helpdesk import _SAID_ELSEWHERE
 
     actions, details, states = set(), set(), set()
     for call in _calls(("record", "_refuse", "_refused")):

@@ -1,5 +1,5 @@
-"""Each private part of Textual the app relies on (bene_tui/textual_compat.py, and the glyph override
-in widgets/toggles.py) still exists in the installed Textual: a release that changes one fails here,
+"""Each private part of Textual the app relies on (bene_tui/ui/textual_compat.py, and the glyph override
+in ui/widgets/toggles.py) still exists in the installed Textual: a release that changes one fails here,
 by name, instead of somewhere inside a screen."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, RadioButton, RadioSet
 from textual.widgets._toggle_button import ToggleButton
 
-from bene_tui import textual_compat
-from bene_tui.widgets.toggles import Choice, Tick
+from bene_tui.ui import textual_compat
+from bene_tui.ui.widgets.toggles import Choice, Tick
 
 
 def test_app_register_takes_the_app_and_a_screen():

@@ -28,9 +28,9 @@ from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 from sqlite_utils.db import NotFoundError
 
-from ..errors import BeneError
-from .dialect import translate
+from bene_tui.core.errors import BeneError
 from . import sqlite as _sqlite
+from .dialect import translate
 
 # Keys of pg_advisory_xact_lock: one for migrations, one every writer takes (arbitrary, fixed).
 MIGRATION_LOCK = 0x62656E65_0001
@@ -527,7 +527,7 @@ def migrate(db: PgDatabase) -> None:
     (`_sqlite_migrations`), all in one transaction under an advisory lock: terminals starting
     together on an empty database wait for the first, then find nothing left to do. A migration
     whose body is SQLite's own (triggers, a WITHOUT ROWID rebuild) runs its PostgreSQL twin below."""
-    from ..migrations import m
+    from .migrations import m
 
     conn = db.conn
     conn.execute("begin")

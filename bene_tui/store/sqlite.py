@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import BeneError
+from bene_tui.core.errors import BeneError
 
 
 def _import_sqlite_utils():
@@ -81,7 +81,7 @@ def create_private(path: str | Path) -> None:
     It is created so before SQLite opens it; SQLite gives the -wal, -shm and -journal files it
     creates the main file's mode (whatever the umask: tests/test_private_files.py), so no
     umask is needed. Files left 0644 by an older version are tightened."""
-    from ..paths import private
+    from bene_tui.core.paths import private
 
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -115,7 +115,7 @@ def migrate(db: Database) -> None:
     do not both create the same tables (the loser would fail with "table ... already exists").
     A migration that cannot run in a transaction (`transactional=False`) runs alone and takes the
     lock itself; the ones around it are applied in batches under ours."""
-    from ..migrations import m
+    from .migrations import m
 
     conn = db.conn
     while pending := m.pending(db):

@@ -1,0 +1,1 @@
+"""The services: plain Python, first argument `ctx` (context.Context); no Textual, no Rich."""
