@@ -3,7 +3,6 @@ and no import circles."""
 
 from __future__ import annotations
 
-import pytest
 
 from bene_tui.core.i18n import catalogue
 from bene_tui.ui.screens import routes
@@ -52,13 +51,3 @@ def test_an_error_finds_its_handler_by_key_then_by_prefix_then_the_default():
     assert find_handler(handlers, "family.error.locked_now") is by_prefix
     assert find_handler(handlers, "error.busy") is None  # run_service then shows it (show_error)
     assert find_handler({**handlers, "*": default}, "error.busy") is default
-
-
-def test_no_module_imports_one_that_imports_it_back():
-    """Inside functions too (grimp sees them): a circle means two modules that cannot be read apart."""
-    grimp = pytest.importorskip("grimp")
-    graph = grimp.build_graph("bene_tui", cache_dir=None)
-    circles = [f"{m} ⇄ {other}" for m in sorted(graph.modules)
-               for other in sorted(graph.find_modules_directly_imported_by(m))
-               if other != m and graph.chain_exists(importer=other, imported=m)]
-    assert circles == []
