@@ -1,8 +1,7 @@
 """The UI seam: one route table (ui/screens/routes.py), one way to call a service (BaseScreen.run_service),
-and no import circles."""
+(circles: import-linter's no-circles contract, tests/test_layers.py)."""
 
 from __future__ import annotations
-
 
 from bene_tui.core.i18n import catalogue
 from bene_tui.ui.screens import routes
