@@ -161,10 +161,6 @@ def _sqlite_templates(tmp_path_factory):
     """Migrated and seeded SQLite files, built once per session (per xdist worker) and copied per
     test: migrating and importing the demo data took most of a small test's set-up.
     "demo" is what `ctx` starts from, "world" (with TEST_WORLD) what `app_factory` starts from."""
-    import json
-
-    from bene_tui import roster
-
     root = tmp_path_factory.mktemp("templates")
     secret_store = SecretStore(root / "secrets.json", use_keyring=False)
     settings = Settings(db_path=str(root / "demo.db"), terminal="test-terminal", rules=Rules(**CHEAP_ARGON2))
@@ -173,8 +169,7 @@ def _sqlite_templates(tmp_path_factory):
     shutil.copy(root / "demo.db", root / "world.db")
     context, _ = open_context(replace(settings, db_path=str(root / "world.db")), clock=Clock(start=START),
                               secret_store=secret_store)
-    (root / "world.json").write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
-    roster.import_file(context, root / "world.json")
+    import_test_world(context, root)
     context.store.close()
     return {"demo": root / "demo.db", "world": root / "world.db"}
 
@@ -239,35 +234,34 @@ TEST_WORLD = {
 GOOD_PASSWORD = "kumo-no-ue-de-odoru-neko-42"
 
 
-@pytest.fixture
-def world(ctx, tmp_path):
-    """ctx with the test organisations imported beside the demo data."""
+def import_test_world(context, directory) -> None:
+    """TEST_WORLD imported as a roster file (written into `directory`) would be."""
     import json
 
     from bene_tui import roster
 
-    path = tmp_path / "world.json"
+    path = directory / "world.json"
     path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
-    roster.import_file(ctx, path)
+    roster.import_file(context, path)
+
+
+@pytest.fixture
+def world(ctx, tmp_path):
+    """ctx with the test organisations imported beside the demo data."""
+    import_test_world(ctx, tmp_path)
     return ctx
 
 
 @pytest.fixture
 def app_factory(tmp_path, clock, db_target, backend, request):
     """BeneApp on this test's database with the test world imported and a fixed clock."""
-    import json
-
-    from bene_tui import roster
     from bene_tui.app import BeneApp
-    from bene_tui.context import open_context
 
     settings = make_settings(tmp_path)
     secret_store = SecretStore(tmp_path / "secrets.json", use_keyring=False)
     if not _from_template(request, backend, tmp_path, clock, "world"):
         setup_ctx, _ = open_context(settings, clock=clock, secret_store=secret_store)
-        path = tmp_path / "world.json"
-        path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
-        roster.import_file(setup_ctx, path)
+        import_test_world(setup_ctx, tmp_path)
         setup_ctx.store.close()
 
     def make(lang: str = "ja", mode: str = "demo", real_clock: bool = False, **kw) -> BeneApp:
