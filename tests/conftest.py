@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -33,6 +35,18 @@ def _isolate(tmp_path, monkeypatch):
     monkeypatch.setenv("BENE_TUI_CONFIG", str(tmp_path / "config.toml"))  # absent unless a test writes it
 
 
+@pytest.fixture(autouse=True)
+def _fresh_heap():
+    """The app's full collections (quiet_gc.py) walk every object the process holds; a kiosk's
+    process holds one app, this one what hundreds of earlier tests left alive (90 ms a collection,
+    a quarter of a screen test's time). Freezing the survivors before each test lets those
+    collections walk this test's objects only, as a kiosk's walk its app's."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 # -- the two backends -----------------------------------------------------------------------
 # Every test that takes `ctx`, `world`, `app_factory` or `db_target` runs on SQLite and on
 # PostgreSQL (a server this session starts, tests/pg_cluster.py); @pytest.mark.sqlite_only keeps
@@ -45,6 +59,14 @@ _DB_TARGETS: dict[str, str] = {}  # tmp_path → this test's database URL (Postg
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: about SQLite's files themselves; not run on PostgreSQL")
     config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL server (restarts, its indexes)")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): a worker per core for the whole suite (`python -m pytest`),
+    none for a run of named files or tests, where starting workers costs more than it saves."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return 0
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _chosen_backends() -> list[str]:
@@ -134,9 +156,38 @@ def clock():
     return Clock(start=START)
 
 
+@pytest.fixture(scope="session")
+def _sqlite_templates(tmp_path_factory):
+    """Migrated and seeded SQLite files, built once per session (per xdist worker) and copied per
+    test: migrating and importing the demo data took most of a small test's set-up.
+    "demo" is what `ctx` starts from, "world" (with TEST_WORLD) what `app_factory` starts from."""
+    root = tmp_path_factory.mktemp("templates")
+    secret_store = SecretStore(root / "secrets.json", use_keyring=False)
+    settings = Settings(db_path=str(root / "demo.db"), terminal="test-terminal", rules=Rules(**CHEAP_ARGON2))
+    context, _ = open_context(settings, clock=Clock(start=START), secret_store=secret_store)
+    context.store.close()
+    shutil.copy(root / "demo.db", root / "world.db")
+    context, _ = open_context(replace(settings, db_path=str(root / "world.db")), clock=Clock(start=START),
+                              secret_store=secret_store)
+    import_test_world(context, root)
+    context.store.close()
+    return {"demo": root / "demo.db", "world": root / "world.db"}
+
+
+def _from_template(request, backend, tmp_path, clock, which: str) -> bool:
+    """Copy a template into this test's (not yet existing) SQLite file; False where the test's set-up
+    must run for real (PostgreSQL has its own template, a file already made, a clock moved)."""
+    target = tmp_path / "bene.db"
+    if backend != "sqlite" or target.exists() or clock.now() != START:
+        return False
+    shutil.copy(request.getfixturevalue("_sqlite_templates")[which], target)  # keeps the file's 0600
+    return True
+
+
 @pytest.fixture
-def ctx(tmp_path, clock, db_target):
+def ctx(tmp_path, clock, db_target, backend, request):
     """A seeded demo world on a fresh database."""
+    _from_template(request, backend, tmp_path, clock, "demo")
     context, _ = open_context(make_settings(tmp_path), clock=clock,
                               secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
     yield context
@@ -183,35 +234,35 @@ TEST_WORLD = {
 GOOD_PASSWORD = "kumo-no-ue-de-odoru-neko-42"
 
 
-@pytest.fixture
-def world(ctx, tmp_path):
-    """ctx with the test organisations imported beside the demo data."""
+def import_test_world(context, directory) -> None:
+    """TEST_WORLD imported as a roster file (written into `directory`) would be."""
     import json
 
     from bene_tui.services import roster
 
-    path = tmp_path / "world.json"
+    path = directory / "world.json"
     path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
-    roster.import_file(ctx, path)
+    roster.import_file(context, path)
+
+
+@pytest.fixture
+def world(ctx, tmp_path):
+    """ctx with the test organisations imported beside the demo data."""
+    import_test_world(ctx, tmp_path)
     return ctx
 
 
 @pytest.fixture
-def app_factory(tmp_path, clock, db_target):
+def app_factory(tmp_path, clock, db_target, backend, request):
     """BeneApp on this test's database with the test world imported and a fixed clock."""
-    import json
-
-    from bene_tui.services import roster
-    from bene_tui.services.context import open_context
     from bene_tui.ui.app import BeneApp
 
     settings = make_settings(tmp_path)
     secret_store = SecretStore(tmp_path / "secrets.json", use_keyring=False)
-    setup_ctx, _ = open_context(settings, clock=clock, secret_store=secret_store)
-    path = tmp_path / "world.json"
-    path.write_text(json.dumps(TEST_WORLD, ensure_ascii=False), encoding="utf-8")
-    roster.import_file(setup_ctx, path)
-    setup_ctx.store.close()
+    if not _from_template(request, backend, tmp_path, clock, "world"):
+        setup_ctx, _ = open_context(settings, clock=clock, secret_store=secret_store)
+        import_test_world(setup_ctx, tmp_path)
+        setup_ctx.store.close()
 
     def make(lang: str = "ja", mode: str = "demo", real_clock: bool = False, **kw) -> BeneApp:
         """`real_clock`: the wall clock, where a person's timing matters (the kiosk's own codes)."""

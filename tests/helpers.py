@@ -90,3 +90,15 @@ def query(tmp_path, sql: str, args=()) -> list[dict]:
 def messages_to(tmp_path, recipient: str) -> list[dict]:
     """The outbox messages to one recipient, oldest first."""
     return query(tmp_path, "select * from outbox where recipient = ? order by id", [recipient])
+
+
+def distinct_codes(monkeypatch) -> None:
+    """Six-digit codes from a fixed sequence instead of random draws, for tests about a resend: a
+    real draw repeats the last code once in a million, and then nothing tells the two apart.
+    No code of the sequence is the next of another (tests type `other_code`, the code + 1)."""
+    import itertools
+
+    from bene_tui.services import codes
+
+    sequence = (f"{n % 1_000_000:06d}" for n in itertools.count(314159, 271828))
+    monkeypatch.setattr(codes, "new_code", lambda: next(sequence))
