@@ -23,7 +23,7 @@ def _import_sqlite_utils():
     for name in hidden:
         sys.modules[name] = None  # makes `import name` fail fast inside sqlite-utils
     try:
-        # start-up: loaded by the worker that opens the store, with numpy and pandas hidden (above)
+        # start-up: inside a function so that numpy and pandas stay hidden while it loads (the docstring)
         from sqlite_utils import Database
     finally:
         for name in hidden:
