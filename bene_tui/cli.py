@@ -1,10 +1,29 @@
-"""The bene-tui command line. Keeps heavy imports inside the commands: start-up time matters."""
+"""The bene-tui command line.
+
+`bene-tui` with no command starts the app through `main`, so this module is on the measured
+start-up path (bench/startup.py): each command imports the services, store, UI and Rich modules
+it uses inside its own function (`# start-up: this command's own modules`), and `run` loads only
+the app. What every command may use (the standard library, `core`) is imported here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import ipaddress
+import json
 import os
+import shlex
 import sys
+from contextlib import nullcontext
+from datetime import datetime
+from pathlib import Path
+
+from bene_tui.core.clock import JST, fmt_time
+from bene_tui.core.config import Settings
+from bene_tui.core.errors import BeneError, ValidationError
+from bene_tui.core.i18n import t
+from bene_tui.core.paths import default_db_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,14 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _shell_operator() -> str:
     """Who runs a command from a shell: BENE_TUI_OPERATOR, else the shell's own user (a person's own
     login here, unlike a helpdesk desk's shared one, where the agent types their name)."""
-    import getpass
 
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.services.helpdesk import configured_operator
 
     return configured_operator() or getpass.getuser()
 
 
 def run_app(args: argparse.Namespace, open_link: str | None = None) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.ui.app import BeneApp
 
     from .store import is_postgres_url
@@ -78,7 +98,6 @@ def _run(argv: list[str] | None) -> int:
 def _discard_stdout() -> None:
     """Point stdout at devnull, so the interpreter's last flush at exit cannot fail or block
     (the Python docs' recipe for SIGPIPE: docs.python.org/3/library/signal.html#note-on-sigpipe)."""
-    import os
 
     try:
         fd = sys.stdout.fileno()
@@ -117,7 +136,7 @@ def _add_data_commands(sub) -> None:
 
 
 def _context(args: argparse.Namespace):
-    from bene_tui.core.config import Settings
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.services.context import open_context
 
     ctx, _ = open_context(Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode))
@@ -126,8 +145,7 @@ def _context(args: argparse.Namespace):
 
 def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
     """Run one import with a progress bar (by bytes read) on stderr and a summary on stdout."""
-    from pathlib import Path
-
+    # start-up: this command's own modules (cli.main starts the app)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
@@ -161,12 +179,14 @@ def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
 
 
 def import_json(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import roster
 
     return _run_import(args, "importing", roster.import_file)
 
 
 def import_roster(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import roster
 
     return _run_import(args, f"importing {args.group_id}",
@@ -175,10 +195,7 @@ def import_roster(args: argparse.Namespace) -> int:
 
 
 def outbox_cmd(args: argparse.Namespace) -> int:
-    import json
-
-    from bene_tui.core.clock import fmt_time
-    from bene_tui.core.errors import ValidationError
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.services.normalize import display_login_id, login_id
     from .services import outbox
 
@@ -218,6 +235,7 @@ def outbox_cmd(args: argparse.Namespace) -> int:
 
 
 def demo_cmd(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import roster
 
     if args.save is not None or args.load is not None or args.list:
@@ -257,6 +275,7 @@ def _add_mode_commands(sub) -> None:
 
 def _kiosk_pin_ready() -> bool:
     """A kiosk that nobody could leave without killing it is refused: set the PIN first."""
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.services.context import default_secrets_file
     from bene_tui.services.secret_store import SecretStore
     from .services import pin
@@ -268,10 +287,7 @@ def _kiosk_pin_ready() -> bool:
 
 
 def set_pin_cmd(args: argparse.Namespace) -> int:
-    import getpass
-
-    from bene_tui.core.errors import BeneError
-    from bene_tui.core.i18n import t
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import pin
 
     try:
@@ -296,6 +312,7 @@ def set_pin_cmd(args: argparse.Namespace) -> int:
 
 
 def play_cmd(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from .ui import scenario as scenarios
 
     if not args.scenario:
@@ -309,6 +326,7 @@ def play_cmd(args: argparse.Namespace) -> int:
         return 2
     if args.keep_data:
         found.reset = False
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.ui.app import BeneApp
 
     app = BeneApp(db_path=args.db, lang=args.lang or found.lang, mode=args.mode or "demo")
@@ -318,11 +336,6 @@ def play_cmd(args: argparse.Namespace) -> int:
 
 
 def serve_cmd(args: argparse.Namespace) -> int:
-    import ipaddress
-    import shlex
-
-    from bene_tui.core.config import Settings
-
     settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # bad values fail here
     if settings.mode == "kiosk" and not _kiosk_pin_ready():
         return 2
@@ -347,6 +360,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
     for flag, value in (("--db", args.db), ("--lang", args.lang), ("--mode", args.mode)):
         if value:
             command += [flag, value]
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.ui.serve import LockedServer
     from .services import audit
 
@@ -383,10 +397,9 @@ def _add_admin_commands(sub) -> None:
 
 def _progress(total: int, label: str):
     """A rich progress bar on stderr when it is a terminal, else nothing: (context manager, update)."""
-    from contextlib import nullcontext
-
     if not sys.stderr.isatty():
         return nullcontext(), None
+    # start-up: this command's own modules (cli.main starts the app)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -401,8 +414,7 @@ def audit_cmd(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
-    import os
-
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import audit_trail
     from .store import read_snapshot
 
@@ -445,7 +457,7 @@ def audit_export(args: argparse.Namespace) -> int:
 
 
 def audit_prune(args: argparse.Namespace) -> int:
-    from bene_tui.core.clock import fmt_time
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import audit_trail
 
     ctx = _context(args)
@@ -472,9 +484,7 @@ def audit_prune(args: argparse.Namespace) -> int:
 
 
 def snapshot_cmd(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from bene_tui.core.clock import JST
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import snapshots
 
     if args.list:
@@ -485,8 +495,6 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
         if not found:
             print("No snapshots. Save one with `bene-tui demo --save NAME`.")
         return 0
-    from bene_tui.core.config import Settings
-    from bene_tui.core.paths import default_db_path
 
     snapshots.check_name(args.load if args.save is None else args.save)  # before anything is opened
     db = Settings.from_env(db_path=args.db).db_path or str(default_db_path())
@@ -506,9 +514,6 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
 
 
 def config_cmd(args: argparse.Namespace) -> int:
-    from bene_tui.core.config import Settings
-    from bene_tui.core.paths import default_db_path
-
     settings = Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode)  # a bad file: main() says so
     path = settings.config_file
     print(f"Config file: {path} ({'read' if path.is_file() else 'none there; every setting can go in one'})")
@@ -544,8 +549,6 @@ def _add_ops_commands(sub) -> None:
 
 def _refusal(args: argparse.Namespace, error) -> int:
     """A BeneError from a service, said on stderr in the CLI's language (exit 2)."""
-    from bene_tui.core.i18n import t
-
     where = {None: "", "login_id": "LOGIN_ID: "}.get(error.field, f"--{error.field}: ")
     command = " ".join(filter(None, (args.command, getattr(args, "person_command", None))))
     print(f"bene-tui {command}: {where}{t(args.lang or 'en', error.key, **error.params)}", file=sys.stderr)
@@ -553,9 +556,7 @@ def _refusal(args: argparse.Namespace, error) -> int:
 
 
 def report_cmd(args: argparse.Namespace) -> int:
-    import json
-
-    from bene_tui.core.errors import BeneError
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import report
 
     ctx = _context(args)
@@ -569,6 +570,7 @@ def report_cmd(args: argparse.Namespace) -> int:
         # Indented for a person; compact (json's C encoder, ten times faster) for a program.
         print(json.dumps(data, ensure_ascii=False, indent=2 if sys.stdout.isatty() else None))
         return 0
+    # start-up: this command's own modules (cli.main starts the app)
     from rich.console import Console
     from rich.table import Table
 
@@ -595,8 +597,7 @@ _SHORT = {"started": "step1", "step2": "step2", "code_entered": "code", "complet
 
 
 def person_cmd(args: argparse.Namespace) -> int:
-    from bene_tui.core.errors import BeneError
-    from bene_tui.core.i18n import t
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import privacy
 
     lang = args.lang or "en"
@@ -637,7 +638,7 @@ def _add_store_commands(sub) -> None:
 
 
 def _store_context(args: argparse.Namespace):
-    from bene_tui.core.config import Settings
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.services.context import open_context
 
     ctx, _ = open_context(Settings.from_env(db_path=args.db, lang=args.lang, mode=args.mode), check_key=False)
@@ -645,6 +646,7 @@ def _store_context(args: argparse.Namespace):
 
 
 def db_cmd(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from bene_tui.store.migrations import m
     from .services import keys
     from .store import is_postgres_url
@@ -676,6 +678,7 @@ KEY_STATES = {
 
 
 def key_cmd(args: argparse.Namespace) -> int:
+    # start-up: this command's own modules (cli.main starts the app)
     from .services import keys
 
     ctx = _store_context(args)

@@ -5,6 +5,7 @@ inside functions too. Each contract is one test; the last tests show that each w
 
 from __future__ import annotations
 
+import ast
 from copy import deepcopy
 from pathlib import Path
 
@@ -78,3 +79,50 @@ def test_a_circle_is_refused_even_inside_one_folder(graph):
     assert "bene_tui.services" not in check_with(graph, "no-circles").metadata["cycle_breakers_by_package"]
     check = check_with(graph, "no-circles", ("bene_tui.services.codes", "bene_tui.services.verification"))
     assert "bene_tui.services" in check.metadata["cycle_breakers_by_package"]
+
+
+# An import inside a function is for start-up time only, and says so: a comment beginning
+# `# start-up:` or `# lazy:` on its line, or on the line above the first of consecutive imports.
+REASONS = ("# start-up:", "# lazy:")
+PACKAGE = Path(__file__).resolve().parents[1] / "bene_tui"
+
+
+def unexplained_imports(source: str) -> list[int]:
+    """The line numbers of the imports inside functions in SOURCE that give no reason."""
+    lines = source.splitlines()
+
+    def tagged(lineno: int) -> bool:
+        line = lines[lineno - 1]
+        return line.lstrip().startswith(REASONS) or any(f"  {tag}" in line for tag in REASONS)
+
+    missing = set()
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(fn):
+            for body in (getattr(node, field, None) for field in ("body", "orelse", "finalbody")):
+                run: list[ast.stmt] = []  # consecutive imports share the comment above the first
+                for stmt in [*(body if isinstance(body, list) else []), None]:
+                    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                        run.append(stmt)
+                        continue
+                    above = run and run[0].lineno > 1 and tagged(run[0].lineno - 1)
+                    if run and not above and not any(tagged(i.lineno) for i in run):
+                        missing.update(i.lineno for i in run)
+                    run = []
+    return sorted(missing)
+
+
+def test_every_import_inside_a_function_gives_its_reason():
+    found = {str(p.relative_to(PACKAGE)): unexplained_imports(p.read_text(encoding="utf-8"))
+             for p in sorted(PACKAGE.rglob("*.py"))}
+    assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_an_unexplained_import_inside_a_function_is_found():
+    source = (PACKAGE / "cli.py").read_text(encoding="utf-8")
+    assert unexplained_imports(source) == []
+    assert unexplained_imports(source + "\n\ndef late():\n    import json\n    return json\n") \
+        == [len(source.splitlines()) + 4]
+    assert unexplained_imports("def f():\n    # start-up: why\n    import a\n    import b\n") == []
+    assert unexplained_imports("def f():\n    # start-up: why\n    import a\n    x = 1\n    import b\n") == [5]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_data_path
+
 import bene_tui
 
 PACKAGE_DIR = Path(bene_tui.__file__).resolve().parent  # the package's folder, wherever this module sits in it
@@ -15,8 +17,6 @@ SCENARIOS_DIR = DATA_DIR / "scenarios"
 
 
 def user_data_dir() -> Path:
-    from platformdirs import user_data_path
-
     path = user_data_path("bene-tui", appauthor=False)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     private(path)  # made by an older version with the umask's mode (0755): it holds everyone's records

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from bene_tui.core.clock import Clock
 from bene_tui.core.config import Rules, Settings
+from bene_tui.core.paths import DEMO_FILE, default_db_path, user_data_dir
 from bene_tui.store import Store, is_postgres_url, open_store
-from . import shared_clock
+from . import keys, roster, shared_clock
 from .secret_store import SecretStore
 
 
@@ -48,8 +49,6 @@ class Context:
 
     @cached_property
     def hmac_key(self) -> bytes:
-        from . import keys
-
         key = self.secret_store.hmac_key(self.db_id)
         keys.record(self, key)  # the store keeps its fingerprint: other hosts must bring the same key
         return key
@@ -75,7 +74,6 @@ def default_secrets_file() -> Path:
     env = os.environ.get("BENE_TUI_SECRETS_FILE")
     if env:
         return Path(env)
-    from bene_tui.core.paths import user_data_dir
 
     return user_data_dir() / "secrets.json"
 
@@ -87,8 +85,6 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
 
     Returns the context and whether the demo data was just loaded.
     """
-    from bene_tui.core.paths import DEMO_FILE, default_db_path
-    from . import roster
 
     path = settings.db_path or str(default_db_path())
     if path != ":memory:" and not is_postgres_url(path):
@@ -108,8 +104,6 @@ def open_context(settings: Settings, clock: Clock | None = None, secret_store: S
         roster.import_file(ctx, DEMO_FILE)
         seeded = True
     if check_key:
-        from . import keys
-
         try:
             keys.check(ctx)
         except keys.KeyMismatchError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 
+from bene_tui.core.clock import fmt_time
 from bene_tui.core.errors import BeneError
 
 
@@ -35,7 +36,6 @@ def get(ctx, flow_id: str, kinds: tuple[str, ...] | None = None, states: tuple[s
     if kinds and flow["kind"] not in kinds:
         raise BeneError("error.flow_expired", staff=f"flow is {flow['kind']}, not {kinds}")
     if flow["expires_at"] and flow["expires_at"] <= ctx.now():
-        from bene_tui.core.clock import fmt_time
 
         raise BeneError("error.flow_expired", staff=f"{flow['kind']} flow ended or expired at {fmt_time(flow['expires_at'])} JST"
                         f" (state {flow['state']})")

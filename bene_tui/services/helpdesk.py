@@ -29,6 +29,7 @@ import unicodedata
 from bene_tui.core.clock import fmt_time
 from bene_tui.core.errors import BeneError, ValidationError
 from . import accounts, audit, flows, verification
+from .family import cancel as family_cancel, resend as family_resend
 from .normalize import clean, compact, display_login_id, ids_checked, login_id as parse_login_id, login_key
 
 SEARCH_LIMIT = 100
@@ -569,8 +570,6 @@ def unlock_account(ctx, account_id: int, operator: str) -> dict:
 def resend_invitation(ctx, invitation_id: int, operator: str, lang: str | None = None) -> dict:
     """Send the invitation's current link again (approval request, or the invitation itself): a new
     link, the old one void. The family flow's own resend keeps its rules (interval, slots, contact)."""
-    from .family import resend as family_resend
-
     op = as_operator(ctx, operator)
     subject = f"invitation:{invitation_id}"
     rows = list(ctx.db.query("select account_id from invitations where id = ?", [invitation_id]))
@@ -601,22 +600,12 @@ def cancel_invitation(ctx, invitation_id: int, operator: str) -> dict:
         raise _refused(op, "helpdesk.cancel_invitation", subject,
                        BeneError("hd.error.not_cancellable", staff=f"invitation is {state}", state=state))
     with op.tx() as db:
-        try:
-            from .family import cancel as family_cancel
-        except ImportError:  # the family flow's own cancel keeps its rules in one place
-            family_cancel = None
-        if family_cancel is not None:
-            try:
-                family_cancel(op, inv["account_id"], invitation_id)
-            except BeneError as error:
-                refused = error
-            else:
-                refused = None
+        try:  # the family flow's own cancel keeps its rules in one place
+            family_cancel(op, inv["account_id"], invitation_id)
+        except BeneError as error:
+            refused = error
         else:
-            refused, now = None, op.now()
-            db["invitations"].update(invitation_id, {"state": "cancelled", "updated_at": now})
-            db.execute("update tokens set voided_at = ? where invitation_id = ? and used_at is null "
-                       "and voided_at is null", [now, invitation_id])
+            refused = None
         if refused is None:
             audit.record(op, "helpdesk.cancel_invitation", subject, "ok", was=state, inviter=inv["account_id"])
     if refused is not None:

@@ -7,6 +7,7 @@ import inspect
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from bene_tui.core.errors import ValidationError
 
@@ -96,7 +97,6 @@ def compact(text: str) -> str:
 
 def clean_date(value: object, field: str) -> str:
     """A birth date as YYYY-MM-DD; accepts 1985-04-01, 1985/4/1, 19850401 and full-width digits."""
-    from datetime import date
 
     text = clean(value, field, max_len=20)
     # ASCII digits only: re's \d would also take Arabic-Indic and other scripts' digits.
@@ -132,6 +132,7 @@ def login_key(value: str) -> str:
 
 
 def email(value: object, field: str = "login_id") -> str:
+    # start-up: normalize is on the start path; email-validator loads only for an e-mail address
     from email_validator import EmailNotValidError, validate_email
 
     text = clean(value, field, max_len=254)
@@ -145,6 +146,7 @@ def email(value: object, field: str = "login_id") -> str:
 
 def mobile(value: object, field: str = "login_id") -> str:
     """A Japanese mobile number (070/080/090) in E.164."""
+    # start-up: normalize is on the start path; phonenumbers' metadata loads only for a mobile number
     import phonenumbers
 
     text = clean(value, field, max_len=32)

@@ -28,6 +28,7 @@ def check_policy(password: str, rules: Rules, login_id: str | None = None, user_
         parts = {ident, ident.split("@")[0], ident.lstrip("+"), "0" + ident[3:] if ident.startswith("+81") else ""}
         if any(p and len(p) >= 4 and p in low for p in parts):
             raise ValidationError("error.password_contains_login_id", field="password")
+    # start-up: the worker loads this module behind the start screen; zxcvbn's dictionaries only for a new password
     from zxcvbn import zxcvbn
 
     # zxcvbn is slow on very long inputs, and since 4.5 refuses more than 72 characters with a
@@ -39,6 +40,7 @@ def check_policy(password: str, rules: Rules, login_id: str | None = None, user_
 
 @lru_cache(maxsize=4)
 def _hasher(time_cost: int, memory_kib: int, parallelism: int):
+    # start-up: argon2 (cffi) loads at the first hash, not when the worker opens the store
     from argon2 import PasswordHasher, Type
 
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID)
@@ -74,6 +76,7 @@ def hash_for(password: str, rules: Rules, prehashed: Prehashed | None = None) ->
 
 def verify_password(stored: str | None, password: str, rules: Rules) -> bool:
     """Always does the work of one verification, even without a stored hash (no timing oracle)."""
+    # start-up: argon2 loads at the first hash, not when the worker opens the store
     from argon2.exceptions import InvalidHashError, VerificationError
 
     ph = hasher(rules)

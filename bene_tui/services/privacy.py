@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bene_tui.core.clock import JST
 from bene_tui.core.errors import BeneError, ValidationError
+from bene_tui.core.paths import user_data_dir
 from bene_tui.store import purge_freed, secure_delete
 from . import audit
 from .helpdesk import _members_of_account, _refused, as_operator
@@ -124,7 +125,6 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def export_dir() -> Path:
-    from bene_tui.core.paths import user_data_dir
 
     path = user_data_dir() / "exports"
     path.mkdir(mode=0o700, exist_ok=True)

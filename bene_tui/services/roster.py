@@ -56,7 +56,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from bene_tui.core.errors import ValidationError
-from bene_tui.store import refuse_member_repeats, stop_refusing_member_repeats
+from bene_tui.core.i18n import t
+from bene_tui.core.paths import DEMO_FILE
+from bene_tui.store import busy_error, is_busy, refuse_member_repeats, stop_refusing_member_repeats
 from . import audit, normalize
 
 BUILTIN_SERVICES = (
@@ -129,8 +131,6 @@ class RosterError(ValidationError, ValueError):
         (an unreadable file), else the English one naming the record and the field."""
         if self.key == "error.import_record":
             return f"{self}; nothing was imported."
-        from bene_tui.core.i18n import t
-
         return t(lang, self.key, **self.params)
 
 
@@ -878,7 +878,6 @@ def reset_demo(ctx, demo_file: str | Path | None = None) -> ImportResult:
     The database's id (which names its key in the secret store) survives, so the terminal's
     secrets stay valid.
     """
-    from bene_tui.core.paths import DEMO_FILE
 
     with _secure_delete(ctx.db.conn), ctx.tx() as db:
         conn = db.conn
@@ -910,8 +909,6 @@ def _leave_no_trace(ctx) -> None:
     VACUUM rewrites the database from what is left (pages freed before the reset held deleted
     content too) and the checkpoint empties the WAL, whose older frames hold the pages as they
     were. A terminal reading at that very moment keeps its frames until the next checkpoint."""
-    from bene_tui.store import busy_error, is_busy
-
     if ctx.db.conn.in_transaction:  # inside a caller's transaction: nothing is deleted yet
         return
     try:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process lock
+    fcntl = None
 
 SERVICE = "bene-tui"
 
@@ -21,6 +27,7 @@ class SecretStore:
         if not self.use_keyring:
             return None
         try:
+            # lazy: the OS keyring's backends load only when it is used (not with BENE_TUI_NO_KEYRING)
             import keyring
             from keyring.backends import fail
 
@@ -85,13 +92,9 @@ class SecretStore:
 
     def _creation_lock(self):
         """An exclusive lock (flock on a file beside the fallback file) across the processes of this host."""
-        from contextlib import contextmanager
-
         @contextmanager
         def lock():
-            try:
-                import fcntl
-            except ImportError:  # not POSIX: no cross-process lock
+            if fcntl is None:  # not POSIX: no cross-process lock
                 yield
                 return
             self.fallback_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

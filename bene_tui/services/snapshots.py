@@ -22,6 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bene_tui.core.paths import user_data_dir
+from bene_tui.store import BUSY_TIMEOUT_MS, migrate
+from . import audit
+
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")  # no dots or slashes: no way out of the folder
 AUTO = "demo-start"  # what a demo started from, saved at its start unless `demo --load` chose one
 SETTING = "demo.snapshot"  # the name `demo --load` loaded last (the app's rewind point)
@@ -44,8 +48,6 @@ class Snapshot:
 
 
 def snapshots_dir() -> Path:
-    from bene_tui.core.paths import user_data_dir
-
     path = user_data_dir() / "snapshots"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
@@ -123,8 +125,6 @@ def load(db: str, name: str) -> Snapshot:
 # -- SQLite ------------------------------------------------------------------------------------
 
 def _connect(path, **kw) -> sqlite3.Connection:
-    from bene_tui.store import BUSY_TIMEOUT_MS
-
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, **kw)
     conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
@@ -222,6 +222,7 @@ def _drop_newer(db: str, tables: set[str], functions: set[str]) -> None:
     made by migrations newer than the snapshot, which the restored migration record no longer
     lists. Dropped, so the migration after the load makes them anew (as a SQLite load replaces the
     whole file). Not the extensions' own functions (pg_trgm's)."""
+    # lazy: psycopg only for a PostgreSQL store
     import psycopg
 
     with psycopg.connect(db) as conn:  # one transaction
@@ -241,9 +242,6 @@ def _drop_newer(db: str, tables: set[str], functions: set[str]) -> None:
 def restore(ctx, name: str, remember: bool = False) -> Snapshot:
     """Load NAME into ctx's store (migrating an older snapshot), audited; `remember`: make it the
     demo's rewind point (`demo --load`)."""
-    from bene_tui.store import migrate
-    from . import audit
-
     snap = load(ctx.store.path, name)
     migrate(ctx.db)
     with ctx.tx() as db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bene_tui.core.clock import fmt_time
 from bene_tui.core.errors import Throttled
 
 
@@ -9,7 +10,6 @@ def check(ctx, key: str) -> None:
     """Raise Throttled while `key` must wait."""
     row = ctx.db.execute("select blocked_until, failures from throttle where key = ?", [key]).fetchone()
     if row and row[0] and row[0] > ctx.now():
-        from bene_tui.core.clock import fmt_time
 
         raise Throttled("error.throttled", seconds=int(row[0] - ctx.now()) + 1,
                         staff=f"{key} waits until {fmt_time(row[0])} JST after {row[1]} failures")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bene_tui.core.clock import fmt_time
 from bene_tui.core.errors import BeneError, Throttled, ValidationError
 from . import audit, codes, outbox
 from .normalize import clean
@@ -104,7 +105,6 @@ def _replaced(ctx, flow_id: str, purpose: str, value: str, live_id: int) -> bool
 
 def _no_live_code(ctx, flow_id: str, purpose: str) -> str:
     """For staff: why the flow has no code that can be entered."""
-    from bene_tui.core.clock import fmt_time
 
     row = ctx.db.execute("select used_at, voided_at, attempts, expires_at from codes where flow_id = ? and purpose = ? "
                          "order by id desc limit 1", [flow_id, purpose]).fetchone()

@@ -28,6 +28,7 @@ def is_postgres_url(target: str | Path | None) -> bool:
 def open_store(target: str | Path):
     """A `postgresql://` URL opens PostgreSQL; anything else is a SQLite file (or ':memory:')."""
     if is_postgres_url(target):
+        # lazy: psycopg only for a PostgreSQL URL
         from .postgres import PgStore
 
         return PgStore(str(target))
@@ -38,6 +39,7 @@ def migrate(db) -> None:
     """Apply the pending migrations to an open store's database, each backend its way (e.g. after
     a snapshot from an older version was loaded into it)."""
     if getattr(db, "dialect", None) == "postgresql":
+        # lazy: psycopg only for a PostgreSQL store
         from .postgres import migrate as pg_migrate
 
         pg_migrate(db)

@@ -14,6 +14,7 @@ transaction to retry. Readers are never blocked. See docs/architecture.md.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from sqlite_utils.db import NotFoundError
 from bene_tui.core.errors import BeneError
 from . import sqlite as _sqlite
 from .dialect import translate
+from .migrations import m
 
 # Keys of pg_advisory_xact_lock: one for migrations, one every writer takes (arbitrary, fixed).
 MIGRATION_LOCK = 0x62656E65_0001
@@ -475,7 +477,6 @@ def _literal(value) -> str:
 
 def _value(value):
     if isinstance(value, (dict, list)):
-        import json
 
         return json.dumps(value, ensure_ascii=False)
     return value
@@ -527,7 +528,6 @@ def migrate(db: PgDatabase) -> None:
     (`_sqlite_migrations`), all in one transaction under an advisory lock: terminals starting
     together on an empty database wait for the first, then find nothing left to do. A migration
     whose body is SQLite's own (triggers, a WITHOUT ROWID rebuild) runs its PostgreSQL twin below."""
-    from .migrations import m
 
     conn = db.conn
     conn.execute("begin")

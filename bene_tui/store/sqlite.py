@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from bene_tui.core.errors import BeneError
+from bene_tui.core.paths import private
 
 
 def _import_sqlite_utils():
@@ -17,12 +19,11 @@ def _import_sqlite_utils():
     We never store either, and loading them costs a third of a second of start-up (in the
     worker thread that opens the database, competing with the first screen): hide them while
     sqlite-utils loads, unless something already imported them. See bench/startup.py."""
-    import sys
-
     hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # makes `import name` fail fast inside sqlite-utils
     try:
+        # start-up: inside a function so that numpy and pandas stay hidden while it loads (the docstring)
         from sqlite_utils import Database
     finally:
         for name in hidden:
@@ -81,7 +82,6 @@ def create_private(path: str | Path) -> None:
     It is created so before SQLite opens it; SQLite gives the -wal, -shm and -journal files it
     creates the main file's mode (whatever the umask: tests/test_private_files.py), so no
     umask is needed. Files left 0644 by an older version are tightened."""
-    from bene_tui.core.paths import private
 
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -115,6 +115,7 @@ def migrate(db: Database) -> None:
     do not both create the same tables (the loser would fail with "table ... already exists").
     A migration that cannot run in a transaction (`transactional=False`) runs alone and takes the
     lock itself; the ones around it are applied in batches under ours."""
+    # start-up: the schema loads in the worker that opens the store, after the first frame
     from .migrations import m
 
     conn = db.conn

@@ -105,7 +105,7 @@ class BeneApp(App):
         super()._handle_exception(error)
 
     def _open(self) -> None:
-        from bene_tui.services.context import open_context  # start path: the store's modules load in this thread, behind the start screen
+        from bene_tui.services.context import open_context  # start-up: the store's modules load in this thread, behind the start screen
 
         jtext.load_parser()
         self.call_from_thread(jtext.rewrap, self)
@@ -142,7 +142,7 @@ class BeneApp(App):
         try:
             return await asyncio.to_thread(run)
         except Exception as exc:  # "database is locked" from a read never reaches the screen as such
-            from bene_tui.store import busy_error, is_busy  # start path: loaded by _open's thread, not before the first frame
+            from bene_tui.store import busy_error, is_busy  # start-up: loaded by _open's thread, not before the first frame
 
             if is_busy(exc):
                 raise busy_error(exc) from exc

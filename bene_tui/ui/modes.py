@@ -141,7 +141,7 @@ class Modes:
         self._autoplay = (scenario, speed)
 
     def play(self, scenario, speed: float = 1.0):
-        from .scenario import Player  # off the start path (bench/startup.py)
+        from .scenario import Player  # start-up: only the mode in use loads its screens and widgets
 
         self.player = Player(self.app, scenario, speed)
         if self.demo is not None and self.demo.panel_choice is None:
@@ -185,7 +185,7 @@ class Modes:
         if self.kiosk:
             self.kiosk.decorate(screen)
         if self.player is not None and self.player.bar_visible:
-            from .widgets.scenario_bar import ScenarioBar  # off the start path (bench/startup.py)
+            from .widgets.scenario_bar import ScenarioBar  # start-up: only the mode in use loads its screens and widgets
 
             if not screen.query(ScenarioBar):
                 screen.mount(ScenarioBar(id="scenario-bar"))
@@ -194,8 +194,8 @@ class Modes:
     def fit_bar(self, screen) -> None:
         """The scenario bar's text starts beside the outbox panel (text across the panel's edge
         would be garbled where the two overlap); the bar covers the panel's last lines."""
-        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
-        from .widgets.scenario_bar import ScenarioBar  # off the start path (bench/startup.py)
+        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
+        from .widgets.scenario_bar import ScenarioBar  # start-up: only the mode in use loads its screens and widgets
 
         left = LiveOutbox.WIDTH if any(p.display for p in screen.query(LiveOutbox)) else 0
         for bar in screen.query(ScenarioBar):
@@ -270,7 +270,7 @@ class KioskMode:
 
     # -- the operator's exit ----------------------------------------------------------------------
     def action_operator(self) -> None:
-        from .screens.kiosk import OperatorExitScreen  # off the start path (bench/startup.py)
+        from .screens.kiosk import OperatorExitScreen  # start-up: only the mode in use loads its screens and widgets
 
         if not isinstance(self.app.screen, OperatorExitScreen):
             self.cancel_countdown()
@@ -295,7 +295,7 @@ class KioskMode:
 
     def tick(self, now: float | None = None) -> None:
         """Once a second (tests call it with a fake monotonic clock)."""
-        from .screens.kiosk import CountdownScreen  # off the start path (bench/startup.py)
+        from .screens.kiosk import CountdownScreen  # start-up: only the mode in use loads its screens and widgets
 
         now = self.modes.monotonic() if now is None else now
         if self.countdown_until is not None:
@@ -321,7 +321,7 @@ class KioskMode:
             self.app.push_screen(CountdownScreen(self.rules.kiosk_countdown))
 
     def cancel_countdown(self) -> None:
-        from .screens.kiosk import CountdownScreen  # off the start path (bench/startup.py)
+        from .screens.kiosk import CountdownScreen  # start-up: only the mode in use loads its screens and widgets
 
         if self.countdown_until is None:
             return
@@ -336,7 +336,7 @@ class KioskMode:
 
     def decorate(self, screen) -> None:
         """A finished flow shows when it will return to the start on its own."""
-        from .widgets.idle_countdown import IdleCountdown  # off the start path (bench/startup.py)
+        from .widgets.idle_countdown import IdleCountdown  # start-up: only the mode in use loads its screens and widgets
 
         if not is_done_screen(screen) or screen.query("#kiosk-done-countdown"):
             return
@@ -395,7 +395,7 @@ class DemoMode:
             log.exception("could not save the demo's start snapshot")
 
     def action_rewind(self) -> None:
-        from .screens.demo import ConfirmResetScreen  # off the start path (bench/startup.py)
+        from .screens.demo import ConfirmResetScreen  # start-up: only the mode in use loads its screens and widgets
 
         if isinstance(self.app.screen, ConfirmResetScreen):
             return
@@ -424,8 +424,8 @@ class DemoMode:
     def decorate(self, screen) -> None:
         """The live outbox beside the screen (the demo clock and the compact footer come with the
         screen itself: ui/widgets/chrome.py)."""
-        from .screens.outbox import OutboxScreen  # off the start path (bench/startup.py)
-        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
+        from .screens.outbox import OutboxScreen  # start-up: only the mode in use loads its screens and widgets
+        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
 
         self.show_trouble(screen)
         panels = screen.query(LiveOutbox)
@@ -443,7 +443,7 @@ class DemoMode:
 
     @property
     def panel_fits(self) -> bool:
-        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
+        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
 
         return self.app.size.width >= LiveOutbox.WIDTH + self.SCREEN_MIN
 
@@ -464,7 +464,7 @@ class DemoMode:
 
     def show_panels(self) -> None:
         """Every screen's panel as wide as the terminal now allows (F3, or a resize)."""
-        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
+        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
 
         for screen in self.app.screen_stack:
             for panel in screen.query(LiveOutbox):
@@ -472,7 +472,7 @@ class DemoMode:
         self.modes.decorate(self.app.screen)
 
     async def refresh_chrome(self) -> None:
-        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
+        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
 
         screen = self.app.screen
         for clock in screen.query(DemoClock):
@@ -494,14 +494,14 @@ class DemoMode:
 
     # -- delivery trouble and what it does --------------------------------------------------------
     def action_trouble(self) -> None:
-        from .screens.demo import DemoTroubleScreen  # off the start path (bench/startup.py)
+        from .screens.demo import DemoTroubleScreen  # start-up: only the mode in use loads its screens and widgets
 
         if not isinstance(self.app.screen, DemoTroubleScreen):
             self.app.push_screen(DemoTroubleScreen())
 
     def show_trouble(self, screen=None) -> None:
         """The header's badge says, for as long as it lasts, that messages are being held up."""
-        from .screens.demo import trouble_summary  # off the start path (bench/startup.py)
+        from .screens.demo import trouble_summary  # start-up: only the mode in use loads its screens and widgets
 
         on = any(self.trouble.values())
         text = self.app.t("demo.trouble_badge", summary=trouble_summary(self.app.t, self.trouble)) if on else ""
@@ -551,7 +551,7 @@ class DemoMode:
 
     # -- reset --------------------------------------------------------------------------------------
     def action_reset(self) -> None:
-        from .screens.demo import ConfirmResetScreen  # off the start path (bench/startup.py)
+        from .screens.demo import ConfirmResetScreen  # start-up: only the mode in use loads its screens and widgets
 
         if isinstance(self.app.screen, ConfirmResetScreen):
             return
@@ -563,7 +563,7 @@ class DemoMode:
         self.app.push_screen(ConfirmResetScreen(), answered)
 
     async def reset(self, notify: bool = True) -> None:
-        from bene_tui.services import roster  # the demo reset only: the roster import's modules
+        from bene_tui.services import roster  # start-up: the demo reset only; the services load behind the first frame
 
         result = await self.app.call(roster.reset_demo)
         await self.fresh_start()

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+try:
+    from textual._styles_cache import StylesCache
+except ImportError:  # a Textual without the module has no such cache
+    StylesCache = None
+
 
 def register_screen(app, screen) -> None:
     """What `push_screen` does first (App._get_screen → App._register): a screen composed ahead of
@@ -27,9 +32,7 @@ def clear_render_caches() -> None:
     """Textual 8.2 keeps the render caches of up to 1,024 closed widgets alive: StylesCache's
     `get_inner_outer` is an lru_cache on an instance method (textual#6665). Emptied whenever a
     screen closes (BeneApp.pop_screen; bench/transitions.py shows the heap and stalls without it)."""
-    try:
-        from textual._styles_cache import StylesCache
-    except ImportError:  # a Textual without the module has no such cache
+    if StylesCache is None:
         return
     clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
     if clear is not None:
