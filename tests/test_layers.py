@@ -126,3 +126,16 @@ def test_an_unexplained_import_inside_a_function_is_found():
         == [len(source.splitlines()) + 4]
     assert unexplained_imports("def f():\n    # start-up: why\n    import a\n    import b\n") == []
     assert unexplained_imports("def f():\n    # start-up: why\n    import a\n    x = 1\n    import b\n") == [5]
+
+
+def test_the_start_path_leaves_the_store_to_the_worker():
+    """bench/startup.py's margin: the app and its modes draw the start screen before sqlite-utils (about
+    60 ms) and the store load; they load in the worker that opens the database (ui/app.py `_open`)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bene_tui.cli, bene_tui.ui.app, bene_tui.ui.modes; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlite_utils' or m.startswith('bene_tui.store')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == "[]"

@@ -22,7 +22,6 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from bene_tui.core.errors import ValidationError
-from bene_tui.store import stream
 from .normalize import clean, clean_date
 
 JST_OFFSET = 9 * 3600
@@ -194,6 +193,8 @@ def rebuild(db, batch: int = 50_000) -> int:
                 memo.clear()
             memo[key] = _one(db, sql, args)
         return memo[key]
+
+    from bene_tui.store import stream  # start-up: audit → report is on the start path; the store loads in the worker
 
     read = 0
     names = ("at", "terminal", "action", "subject", "outcome", "reason", "detail")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bene_tui.core.paths import user_data_dir
-from bene_tui.store import BUSY_TIMEOUT_MS, migrate
 from . import audit
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")  # no dots or slashes: no way out of the folder
@@ -125,6 +124,8 @@ def load(db: str, name: str) -> Snapshot:
 # -- SQLite ------------------------------------------------------------------------------------
 
 def _connect(path, **kw) -> sqlite3.Connection:
+    from bene_tui.store import BUSY_TIMEOUT_MS  # start-up: the demo mode imports this module; the store loads in the worker
+
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, **kw)
     conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
@@ -242,6 +243,8 @@ def _drop_newer(db: str, tables: set[str], functions: set[str]) -> None:
 def restore(ctx, name: str, remember: bool = False) -> Snapshot:
     """Load NAME into ctx's store (migrating an older snapshot), audited; `remember`: make it the
     demo's rewind point (`demo --load`)."""
+    from bene_tui.store import migrate  # start-up: as in _connect
+
     snap = load(ctx.store.path, name)
     migrate(ctx.db)
     with ctx.tx() as db:
