@@ -291,3 +291,10 @@ def m_search_fragments(db):
     """The helpdesk finds a fragment inside a name or a login ID. SQLite scans for it within a time
     budget (helpdesk.SCAN_SECONDS); PostgreSQL indexes trigrams instead (store/postgres.py), so
     there is nothing to add to a SQLite file."""
+
+
+@m()
+def m_name_prefixes_by_pattern(db):
+    """The helpdesk's name and kana prefixes (GLOB '山田*') go through idx_members_name/kana on SQLite
+    as they are; PostgreSQL's LIKE '山田%' needs them built with text_pattern_ops under a non-C
+    locale (store/postgres.py), so there is nothing to add to a SQLite file."""

@@ -14,7 +14,8 @@ from . import sqlite as _sqlite
 from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy, migrate
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
-           "is_postgres_url", "migrate", "open_store", "refuse_member_repeats", "stop_refusing_member_repeats"]
+           "is_postgres_url", "migrate", "open_store", "refuse_member_repeats", "scan_budget",
+           "stop_refusing_member_repeats"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -41,6 +42,13 @@ def refuse_member_repeats(conn, existing: int, message: str) -> None:
 def stop_refusing_member_repeats(conn) -> None:
     own = getattr(conn, "stop_refusing_member_repeats", None)
     (own or (lambda: _sqlite.stop_refusing_member_repeats(conn)))()
+
+
+def scan_budget(db, seconds: float):
+    """Scans sharing `seconds` (the helpdesk's fragment search), cut short once they are spent:
+    SQLite's progress handler, PostgreSQL's statement timeout. A context manager with `scan` and `cut`."""
+    own = getattr(db, "scan_budget", None)  # PostgreSQL's database has its own
+    return own(seconds) if own else _sqlite.ScanBudget(db, seconds)
 
 
 def is_busy(exc: BaseException) -> bool:
