@@ -1,6 +1,10 @@
 """Benchmark 8: the Operations screen and `bene-tui report` over 1 M and 10 M audit rows.
 
-    python bench/report_bench.py [--sizes 1000000 10000000] [--runs 7] [--keep DIR]
+    python bench/report_bench.py [--sizes 1000000 10000000] [--runs 7] [--keep DIR] [--db pg | --db URL]
+
+`--db pg` runs it on PostgreSQL, on a durable server this script starts (Debian's binaries, Unix
+socket only, as bench/pg_bench.py); `--db postgresql://...` on an existing server, where it creates
+(and with --keep reuses) one database per size, `bench_report_<size>`. Default: SQLite files.
 
 For each size, a database with the app's schema (migrations) gets a synthetic registration drive
 written straight into its tables with `executemany` (not through the services): 20 organisations,
@@ -85,14 +89,28 @@ def _registrations(n_rows: int, seed: int = 11):
             members, flows, audit = [], [], []
 
 
-def build(path: Path, n_rows: int) -> tuple[int, float]:
+def _secrets(target: str) -> Path:
+    """One secrets file per database, beside the SQLite file or in the work directory."""
+    return Path(SECRETS_DIR or Path(target).parent) / f"{_label(target)}.secrets.json"
+
+
+def _label(target: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(target).path.strip("/") if "://" in target else Path(target).stem
+
+
+SECRETS_DIR: Path | None = None  # PostgreSQL: the work directory
+
+
+def build(path: str, n_rows: int) -> tuple[int, float]:
     from bene_tui import report
     from bene_tui.config import Settings
     from bene_tui.context import open_context
     from bene_tui.secret_store import SecretStore
 
     ctx, _ = open_context(Settings(db_path=str(path), terminal="bench", mode="helpdesk"),
-                          secret_store=SecretStore(path.with_suffix(".secrets.json"), use_keyring=False))
+                          secret_store=SecretStore(_secrets(path), use_keyring=False))
     conn = ctx.db.conn
     with ctx.tx():
         conn.executemany("insert into organisations (group_id, name) values (?, ?)",
@@ -116,31 +134,48 @@ def build(path: Path, n_rows: int) -> tuple[int, float]:
     stats = conn.execute("select count(*) from daily_stats").fetchone()[0]
     ctx.store.close()
     print(f"  {total:,} audit rows generated in {generated:.1f} s; daily_stats rebuilt from them in "
-          f"{rebuilt:.1f} s ({total / rebuilt:,.0f} rows/s) -> {stats:,} aggregate rows ({path.name})", flush=True)
+          f"{rebuilt:.1f} s ({total / rebuilt:,.0f} rows/s) -> {stats:,} aggregate rows ({_label(path)})", flush=True)
     return total, rebuilt
 
 
-def ensure(directory: Path, n_rows: int) -> Path:
-    path = directory / f"report_{n_rows}.db"
-    if not path.exists():
-        build(path, n_rows)
-    return path
+def ensure(directory: Path, n_rows: int, server: str | None = None, keep: bool = False) -> str:
+    """The database of this size: a SQLite file in `directory` (reused if there), or a database on
+    the PostgreSQL `server` (reused with --keep, else made anew)."""
+    if server is None:
+        path = directory / f"report_{n_rows}.db"
+        if not path.exists():
+            build(str(path), n_rows)
+        return str(path)
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"bench_report_{n_rows}"
+    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        there = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
+        if there and keep and _secrets(url).exists():
+            return url
+        conn.execute(f"drop database if exists {name} with (force)")
+        conn.execute(f"create database {name}")
+    _secrets(url).unlink(missing_ok=True)
+    build(url, n_rows)
+    return url
 
 
-def _settings(path: Path):
+def _settings(path: str):
     from bene_tui.config import Settings
 
     return Settings(db_path=str(path), terminal="bench", mode="helpdesk", lang="ja")
 
 
-def summary_time(path: Path) -> float:
+def summary_time(path: str) -> float:
     from bene_tui import report
     from bene_tui.clock import Clock
     from bene_tui.context import open_context
     from bene_tui.secret_store import SecretStore
 
     ctx, _ = open_context(_settings(path), clock=Clock(START),
-                          secret_store=SecretStore(path.with_suffix(".secrets.json"), use_keyring=False))
+                          secret_store=SecretStore(_secrets(path), use_keyring=False))
     try:
         t0 = time.perf_counter()
         report.summary(ctx, rows=False)  # as the screen asks
@@ -149,9 +184,10 @@ def summary_time(path: Path) -> float:
         ctx.store.close()
 
 
-def cli_time(path: Path) -> float:
+def cli_time(path: str) -> float:
     from bene_tui import cli
 
+    os.environ["BENE_TUI_SECRETS_FILE"] = str(_secrets(path))  # the key the database was made with
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         code = cli.main(["--db", str(path), "report", "--json"])
@@ -159,7 +195,7 @@ def cli_time(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-async def screen_times(path: Path, runs: int) -> list[float]:
+async def screen_times(path: str, runs: int) -> list[float]:
     """Push → both charts drawn with the numbers (each PlotextPlot's render after the data came)."""
     from textual_plotext import PlotextPlot
 
@@ -178,7 +214,7 @@ async def screen_times(path: Path, runs: int) -> list[float]:
 
     PlotextPlot.render = counted
     app = BeneApp(settings=_settings(path), clock=Clock(START),
-                  secret_store=SecretStore(path.with_suffix(".secrets.json"), use_keyring=False))
+                  secret_store=SecretStore(_secrets(path), use_keyring=False))
     out = []
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -200,15 +236,44 @@ async def screen_times(path: Path, runs: int) -> list[float]:
 
 
 def main() -> int:
+    global SECRETS_DIR
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--keep", help="directory to keep (and reuse) the generated databases")
+    ap.add_argument("--db", metavar="pg|URL", help="PostgreSQL: 'pg' (a server of its own) or a server's URL")
     args = ap.parse_args()
     directory = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bene-report-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
-    print(f"operations report over {', '.join(f'{n:,}' for n in args.sizes)} audit rows ({directory})", flush=True)
-    paths = {n: ensure(directory, n) for n in args.sizes}
+    with contextlib.ExitStack() as stack:
+        server = args.db
+        if server == "pg":
+            server = stack.enter_context(_own_server())
+        if server is not None:
+            SECRETS_DIR = directory
+        store = f"PostgreSQL ({server})" if server else "SQLite"
+        print(f"operations report over {', '.join(f'{n:,}' for n in args.sizes)} audit rows, {store} ({directory})",
+              flush=True)
+        paths = {n: ensure(directory, n, server, keep=bool(args.keep)) for n in args.sizes}
+        return _measure(args, paths)
+
+
+@contextlib.contextmanager
+def _own_server():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_cluster import Cluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("no PostgreSQL server binaries (apt-get install postgresql)")
+    cluster = Cluster(bindir).start(durable=True)  # fsync on: the figures of a real server
+    try:
+        yield cluster.url()
+    finally:
+        cluster.stop()
+
+
+def _measure(args, paths: dict[int, str]) -> int:
     times: dict[str, dict[int, list[float]]] = {"summary": {}, "report": {}, "screen": {}}
     for r in range(args.runs):
         for n in (args.sizes if r % 2 == 0 else args.sizes[::-1]):

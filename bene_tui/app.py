@@ -9,15 +9,21 @@ from typing import Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 
 from . import shared_clock
 from .clock import Clock
-from .config import Settings
+from .config import KEYS, Settings
+from .errors import BeneError
 from .i18n import t as translate
 from .modes import install as install_modes
 from .quiet_gc import QuietCollector
+from .screens import routes
+from .screens.start import StartScreen
 from .session import Session
 from .textual_compat import app_running, clear_render_caches
+from .widgets import jtext
+from .widgets.chrome import AppHeader
 
 log = logging.getLogger("bene_tui")
 _frozen = False
@@ -41,8 +47,8 @@ class BeneApp(App):
     ENABLE_COMMAND_PALETTE = False
     TITLE = "ベネアカウント"
     BINDINGS = [
-        Binding("f2", "outbox", "Outbox", priority=True, id="outbox"),  # ids: config.toml [keys] remaps them
-        Binding("f4", "toggle_lang", "言語/Language", priority=True, id="language"),
+        Binding(KEYS["outbox"], "outbox", "Outbox", priority=True, id="outbox"),  # ids: config.toml [keys] remaps them
+        Binding(KEYS["language"], "toggle_lang", "言語/Language", priority=True, id="language"),
     ]
 
     def __init__(self, db_path: str | None = None, lang: str | None = None, mode: str | None = None,
@@ -71,10 +77,6 @@ class BeneApp(App):
 
     # -- start-up: the start screen first, the database behind it --------------------------
     def on_mount(self) -> None:
-        from .screens.start import StartScreen
-
-        from .widgets import jtext
-
         jtext.defer_loading()  # BudouX loads behind the start screen (in _open)
         self.title = self.t("app.title")
         self.quiet_gc.start()
@@ -97,16 +99,13 @@ class BeneApp(App):
     def _handle_exception(self, error: Exception) -> None:
         # A screen being composed ahead (screens/ahead.py) when the app closes is torn down halfway:
         # its on_mount then finds no widgets. Nobody saw it and nothing is lost, so it is no error.
-        from textual.css.query import NoMatches
-
         if isinstance(error, NoMatches) and not app_running(self):
             log.debug("screen composed ahead cut short by the app closing: %s", error)
             return
         super()._handle_exception(error)
 
     def _open(self) -> None:
-        from .context import open_context
-        from .widgets import jtext
+        from .context import open_context  # start path: the store's modules load in this thread, behind the start screen
 
         jtext.load_parser()
         self.call_from_thread(jtext.rewrap, self)
@@ -143,7 +142,7 @@ class BeneApp(App):
         try:
             return await asyncio.to_thread(run)
         except Exception as exc:  # "database is locked" from a read never reaches the screen as such
-            from .store import busy_error, is_busy
+            from .store import busy_error, is_busy  # start path: loaded by _open's thread, not before the first frame
 
             if is_busy(exc):
                 raise busy_error(exc) from exc
@@ -155,8 +154,6 @@ class BeneApp(App):
         """`call` for what a timer or a background worker does: while the store is busy or the
         server restarts it returns `App.NOT_NOW` instead of raising (an exception there would end
         the app; the next tick looks again)."""
-        from .errors import BeneError
-
         try:
             return await self.call(fn, *args, **kwargs)
         except BeneError as exc:
@@ -189,8 +186,6 @@ class BeneApp(App):
         self.modes.relabel()
 
     def watch_title(self, title: str) -> None:
-        from .widgets.chrome import AppHeader
-
         for screen in self.screen_stack:
             for header in screen.query(AppHeader):
                 header.show_title(title)
@@ -209,10 +204,8 @@ class BeneApp(App):
 
     # -- navigation ----------------------------------------------------------------------
     def action_outbox(self) -> None:
-        from .screens.outbox import OutboxScreen
-
-        if not isinstance(self.screen, OutboxScreen):
-            self.push_screen(OutboxScreen())
+        if not isinstance(self.screen, routes.OUTBOX.target()):
+            self.push_screen(routes.OUTBOX())
 
     def pop_screen(self):
         result = super().pop_screen()
@@ -234,20 +227,9 @@ class BeneApp(App):
 
     def go_home(self) -> None:
         """Back to the start screen, dropping every flow screen above it."""
-        from .screens.start import StartScreen
-
         while len(self.screen_stack) > 2 and not isinstance(self.screen, StartScreen):
             self.pop_screen()
 
     def open_link(self, url: str) -> None:
-        """A link from a message opens the right step (family links arrive with the family flow)."""
-        from .links import route
-        from .screens import family  # noqa: F401  (registers the /family/* link handlers)
-
-        route(self, url)
-
-    def open_family_settings(self) -> None:
-        """マイページ 「家族設定」: the logged-in member's family settings (log in first if needed)."""
-        from .screens.family import open_family_settings
-
-        open_family_settings(self)
+        """A link from a message opens its step (screens/routes.py LINKS)."""
+        routes.open_link(self, url)

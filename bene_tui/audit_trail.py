@@ -14,6 +14,7 @@ from typing import Callable, Iterator, TextIO
 
 from . import audit
 from .clock import JST
+from .store import stream
 
 COLUMNS = ("id", "at", "terminal", "actor", "action", "subject", "outcome", "reason", "detail")
 FORMATS = ("jsonl", "csv")
@@ -56,14 +57,10 @@ def count(ctx, start: float | None = None, end: float | None = None) -> int:
 
 
 def iter_rows(ctx, start: float | None = None, end: float | None = None) -> Iterator[tuple]:
-    """The rows in id order, FETCH at a time, all from one read snapshot of the store."""
+    """The rows in id order, FETCH at a time (a server-side cursor on PostgreSQL), from one read
+    snapshot of the store (the caller's `store.read_snapshot`, else the query's own)."""
     where, args = _where(start, end)
-    cursor = ctx.db.conn.execute(f"select {', '.join(COLUMNS)} from audit{where} order by id", args)
-    try:
-        while batch := cursor.fetchmany(FETCH):
-            yield from batch
-    finally:
-        cursor.close()
+    yield from stream(ctx.db, f"select {', '.join(COLUMNS)} from audit{where} order by id", args, FETCH)
 
 
 def _iso(ts: float) -> str:
@@ -125,7 +122,7 @@ def prune(ctx, before: float, progress: Callable[[int], None] | None = None) -> 
     last, removed = 0, 0
     top = ctx.db.execute("select coalesce(max(id), 0) from audit").fetchone()[0]
     find = ("select max(id), count(*) from (select id from audit where id > ? and at < ? "
-            "order by id limit ?)")
+            "order by id limit ?) as batch")
     outcome = "interrupted"  # until the last batch is done: batches already deleted stay deleted, and said so
     try:
         while True:
@@ -147,8 +144,8 @@ def prune(ctx, before: float, progress: Callable[[int], None] | None = None) -> 
 def _record_prune(ctx, outcome: str, removed: int, before: float, top: int) -> None:
     with ctx.tx() as db:
         audit.record(ctx, "audit.prune", f"terminal:{ctx.terminal}", outcome, removed=removed, before=_iso(before))
-        row = db.conn.execute("select last_insert_rowid()").fetchone()[0]
-        if row <= top:  # the newest rows went too: SQLite would hand their ids out again
+        row = db.execute("select max(id) from audit").fetchone()[0]  # this row: writers wait for our commit
+        if row <= top:  # the newest rows went too: SQLite would hand their ids out again (PostgreSQL never does)
             db.execute("update audit set id = ? where id = ?", [top + 1, row])
 
 

@@ -404,6 +404,7 @@ def audit_export(args: argparse.Namespace) -> int:
     import os
 
     from . import audit_trail
+    from .store import read_snapshot
 
     start, end = audit_trail.day_range(args.since, args.until)  # a ValueError: main() prints it
     partial = f"{args.out}.partial" if args.out else None
@@ -420,8 +421,7 @@ def audit_export(args: argparse.Namespace) -> int:
         # Through SQLite's page cache, not the memory map: a scan of 10 M rows through the map would
         # count each page of the file it touched in this process's RSS (bench/audit_export_bench.py).
         ctx.db.conn.execute("pragma mmap_size = 0")
-        with ctx.db.conn:  # one read snapshot: the count and the rows agree
-            ctx.db.conn.execute("begin")
+        with read_snapshot(ctx.db):  # the count and the rows agree
             total = audit_trail.count(ctx, start, end)
             bar, update = _progress(total, "exporting")
             try:

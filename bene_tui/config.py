@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
+
+from platformdirs import user_config_path
 
 MODES = ("kiosk", "helpdesk", "demo")
 LANGS = ("ja", "en")
@@ -118,14 +121,21 @@ OPTIONS = (
 BY_NAME = {o.name: o for o in OPTIONS}
 KEYS_TABLE = "keys"  # [keys] binding id = "key" or "key1,key2": Textual's keymap
 KEY_RE = re.compile(r"((ctrl|shift|alt|meta|super|hyper)\+)*[a-z0-9_]+")
+# Every binding [keys] can remap: its id → its default key. The one list: the app's, the screens'
+# and the modes' bindings take their keys from here (app.py, screens/base.py, modes.py).
+KEYS: dict[str, str] = {
+    "outbox": "f2", "language": "f4",  # BeneApp
+    "back": "escape", "guide": "f1", "search": "f3", "operations": "ctrl+t",  # BaseScreen
+    "operator": "ctrl+o",  # kiosk mode
+    "panel": "f3", "advance_60": "f5", "advance_600": "f6", "advance_3600": "f7", "advance_86400": "f8",
+    "trouble": "f9", "reset": "ctrl+r", "rewind": "ctrl+t",  # demo mode
+}
 
 
 def config_path() -> Path:
     env = os.environ.get("BENE_TUI_CONFIG")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_config_path
-
     return user_config_path("bene-tui", appauthor=False) / "config.toml"
 
 
@@ -145,8 +155,6 @@ _SECTIONS = {o.name.rsplit(".", 1)[0] + "." for o in OPTIONS if "." in o.name}
 
 def read_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """(settings by option name, keymap) from the file; an absent file is empty. ConfigError on anything wrong."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -191,14 +199,7 @@ def _keymap(path: Path, table: Any) -> dict[str, str]:
 
 def binding_defaults() -> dict[str, str]:
     """Every binding the [keys] table can remap: id → its default key (the app's, the screens', the modes')."""
-    from .app import BeneApp
-    from .modes import DemoMode, KioskMode, binding_id
-    from .screens.base import BaseScreen
-
-    out = {b.id: b.key for cls in (BeneApp, BaseScreen) for b in cls.BINDINGS if b.id}
-    for part in (DemoMode, KioskMode):
-        out.update({binding_id(action): key for key, action, _ in part.bindings(part)})  # class-level lists
-    return out
+    return dict(KEYS)
 
 
 @dataclass

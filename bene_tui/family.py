@@ -27,7 +27,7 @@ from .normalize import clean_date, clean_kana, clean_name, ids_checked, login_id
 
 APPROVE = "family_approve"  # token purposes; also bind the keyed hash
 INVITE = "family_invite"
-PATHS = {APPROVE: "/family/approve", INVITE: "/family/invite"}
+PATHS = {APPROVE: links.FAMILY_APPROVE, INVITE: links.FAMILY_INVITE}
 LIVE = ("approval_pending", "invited")  # states whose link can still be used (until it expires)
 STATES = ("approval_pending", "invited", "registered", "expired", "cancelled", "locked", "removed")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,200}")

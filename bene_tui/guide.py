@@ -1,12 +1,11 @@
 """The official text of each step, for the helpdesk guide panel (F1).
 
 `data/guide.toml` holds, per step id (`reg.step1` … `family.step9`), the Japanese text of
-the official help page word for word (the seed) and its English rendering. This module
-also decides which step a screen is, so the flows' screens need not know about the guide:
+the official help page word for word (the seed) and its English rendering. Which step a screen
+is, the screen's class says:
 
-1. a `GUIDE` attribute on the screen (a step id or a tuple of them) wins;
-2. else the screen's class name (or a base class's) in `SCREENS`;
-3. else a flow screen's `STEPS[STEP - 1]` when that is a guide id (`reg.step2`, `link.step3`, …).
+1. its `GUIDE` attribute (a step id or a tuple of them; inherited like any class attribute);
+2. else a flow screen's `STEPS[STEP - 1]` when that is a guide id (`reg.step2`, `link.step3`, …).
 
 A registration screen reused for linking (`purpose == "link"`) shows the linking step.
 Pure Python: no textual import.
@@ -20,36 +19,6 @@ from functools import lru_cache
 from .paths import DATA_DIR
 
 GUIDE_FILE = DATA_DIR / "guide.toml"
-
-# Screen class name → guide id(s); a name not listed falls through to rule 3.
-SCREENS: dict[str, str | tuple[str, ...]] = {
-    "StartScreen": "intro",
-    # registration (screens/registration.py); reused for linking when purpose == "link". Steps 1
-    # and 2 are where a linking caller starts too (SPEC §3.2: the link at the top of Step 2), so
-    # the agent sees both procedures there.
-    "Step1Screen": ("reg.step1", "link.step1"),
-    "Step2Screen": ("reg.step2", "link.step2"),
-    "Step3Screen": "reg.step3",
-    "Step4Screen": "reg.step4",
-    "DoneScreen": "reg.step5",
-    # linking (screens/linking_entry.py, screens/linking.py: its STEPS are link.step1..5)
-    "LinkingPendingScreen": "link.step2",
-    "LinkLoginScreen": "link.step3",
-    # login and its error cases (screens/login.py)
-    "LoginScreen": ("login.case1", "login.case2"),
-    # the forgotten-item procedures (screens/recovery.py)
-    "ForgotIdScreen": "forgot.login_id",
-    "ForgotIdDoneScreen": "forgot.login_id",
-    "ForgotPasswordScreen": "forgot.password",
-    "ResetCodeScreen": "forgot.password",
-    "NewPasswordScreen": "forgot.password",
-    "ResetDoneScreen": "forgot.password",
-    "ForgotKeysScreen": "forgot.auth_key",
-    "ForgotKeysDoneScreen": "forgot.auth_key",
-    # マイページ (screens/mypage.py); the family screens declare GUIDE themselves
-    "MyPageScreen": "family.step1",
-}
-
 
 @lru_cache(maxsize=1)
 def entries() -> dict[str, dict[str, str]]:
@@ -82,11 +51,6 @@ def _as_ids(value: object) -> tuple[str, ...]:
 def guide_ids(screen: object) -> tuple[str, ...]:
     """The guide ids for a screen (empty when no official step matches it)."""
     ids = _as_ids(getattr(screen, "GUIDE", None))
-    if not ids:
-        for cls in type(screen).__mro__:
-            if cls.__name__ in SCREENS:
-                ids = _as_ids(SCREENS[cls.__name__])
-                break
     if not ids:
         steps, step = getattr(screen, "STEPS", None), getattr(screen, "STEP", None)
         if steps and isinstance(step, int) and 1 <= step <= len(steps):

@@ -1,4 +1,4 @@
-"""Links carried by messages (https://bene-account.local/...) open the right screen in the app."""
+"""Links carried by messages (https://bene-account.local/...): paths, make, parse. screens/routes.py opens them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 SCHEME, HOST = "https", "bene-account.local"
 BASE = f"{SCHEME}://{HOST}"
-HANDLERS: dict[str, object] = {}  # path → function(app, params) registered by each flow's screens
+# The paths our links open (screens/routes.py LINKS says which screen each leads to).
+FAMILY_APPROVE, FAMILY_INVITE = "/family/approve", "/family/invite"
 
 
 def make(path: str, token: str) -> str:
@@ -25,10 +26,3 @@ def parse(url: str) -> tuple[str, dict[str, str]]:
     params = {k: v[0] for k, v in parse_qs(parts.query).items() if v}
     return parts.path, params
 
-
-def route(app, url: str) -> None:
-    path, params = parse(url)
-    if path not in HANDLERS:
-        app.notify(app.t("links.unknown"), severity="error")
-        return
-    HANDLERS[path](app, params)

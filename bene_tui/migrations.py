@@ -263,11 +263,10 @@ def m_daily_stats(db):
     """Where people get stuck, at any size: one row per JST day (days since 1970-01-01), organisation
     (団体ID, "" when unknown) and terminal with a column per count (report.COLUMNS), and their sums
     over all organisations and/or terminals ('*'), kept by `report.count` in the transaction of each
-    audit row (`audit.record`), and backfilled here from the audit rows already written. Stored in
+    audit row (`audit.record`). The audit rows already written are counted by `report.catch_up` when
+    the counts are first read (this asks for it in `settings`: the store does not call services). Stored in
     primary-key order (WITHOUT ROWID): one view (a level and a period) is one range of the table.
     The columns are written out here (a migration never changes); a new count is a new migration."""
-    from .report import rebuild
-
     columns = ("started", "step2", "code_entered", "completed", "code_sent", "step1_refused",
                "lockouts", "resets", "linked", "family_invited", "family_approved", "family_registered",
                "dur_30", "dur_60", "dur_90", "dur_120", "dur_180", "dur_240", "dur_300", "dur_420", "dur_600",
@@ -277,7 +276,8 @@ def m_daily_stats(db):
     db.execute(f"""create table daily_stats (
         group_id text not null, terminal text not null, day integer not null, {counts},
         primary key (group_id, terminal, day)) without rowid""")
-    rebuild(db)
+    if db.execute("select 1 from audit limit 1").fetchone():  # rows from before the counts existed
+        db["settings"].upsert({"key": "daily_stats.rebuild", "value": "1"}, pk="key")  # report.REBUILD
 
 
 @m()
@@ -291,6 +291,14 @@ def m_search_fragments(db):
     """The helpdesk finds a fragment inside a name or a login ID. SQLite scans for it within a time
     budget (helpdesk.SCAN_SECONDS); PostgreSQL indexes trigrams instead (store/postgres.py), so
     there is nothing to add to a SQLite file."""
+
+
+@m()
+def m_audit_at(db):
+    """The date filters of `audit export --since/--until`, `audit prune`'s count and the retention
+    cutoff find their rows by index instead of reading the whole trail (10 M rows and more).
+    Prune and export still walk the trail in id order (the primary key); see audit_trail.py."""
+    db["audit"].create_index(["at"], index_name="idx_audit_at", if_not_exists=True)
 
 
 @m()

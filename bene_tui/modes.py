@@ -26,16 +26,18 @@ from textual import events
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.theme import Theme
+from textual.widgets import Input
 
+from . import audit, outbox, shared_clock, snapshots
+from .config import KEYS
+from .normalize import display_login_id
+from .screens.start import StartScreen
 from .session import Session
 from .textual_compat import app_key_bindings
+from .widgets.demo_clock import DemoClock
 
 log = logging.getLogger("bene_tui")
 
-
-# Screens that end a flow (by class name, subclasses included); a screen can also say so itself
-# with `FLOW_DONE = True`. FinalScreen: the last step of the three "I forgot" procedures.
-DONE_SCREENS = {"DoneScreen", "FinalScreen", "FamilyApprovedScreen", "FamilyDoneScreen"}
 
 KIOSK_THEME = Theme(
     name="bene-kiosk",
@@ -69,9 +71,8 @@ def binding_id(action: str) -> str:
 
 
 def is_done_screen(screen) -> bool:
-    if getattr(screen, "FLOW_DONE", False):
-        return True
-    return any(cls.__name__ in DONE_SCREENS for cls in type(screen).__mro__)
+    """A screen that ends a flow says so on its class: `FLOW_DONE = True` (screens/routes.py)."""
+    return bool(getattr(screen, "FLOW_DONE", False))
 
 
 class Modes:
@@ -140,7 +141,7 @@ class Modes:
         self._autoplay = (scenario, speed)
 
     def play(self, scenario, speed: float = 1.0):
-        from .scenario import Player
+        from .scenario import Player  # off the start path (bench/startup.py)
 
         self.player = Player(self.app, scenario, speed)
         if self.demo is not None and self.demo.panel_choice is None:
@@ -184,7 +185,7 @@ class Modes:
         if self.kiosk:
             self.kiosk.decorate(screen)
         if self.player is not None and self.player.bar_visible:
-            from .widgets.scenario_bar import ScenarioBar
+            from .widgets.scenario_bar import ScenarioBar  # off the start path (bench/startup.py)
 
             if not screen.query(ScenarioBar):
                 screen.mount(ScenarioBar(id="scenario-bar"))
@@ -193,8 +194,8 @@ class Modes:
     def fit_bar(self, screen) -> None:
         """The scenario bar's text starts beside the outbox panel (text across the panel's edge
         would be garbled where the two overlap); the bar covers the panel's last lines."""
-        from .widgets.live_outbox import LiveOutbox
-        from .widgets.scenario_bar import ScenarioBar
+        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
+        from .widgets.scenario_bar import ScenarioBar  # off the start path (bench/startup.py)
 
         left = LiveOutbox.WIDTH if any(p.display for p in screen.query(LiveOutbox)) else 0
         for bar in screen.query(ScenarioBar):
@@ -209,10 +210,6 @@ class Modes:
         Notifications (which may name a login ID) and the clipboard are cleared too. `keep_lang`:
         a presenter who stopped a scenario stays in the language they chose.
         """
-        from textual.widgets import Input
-
-        from .screens.start import StartScreen
-
         app = self.app
         for screen in app.screen_stack:  # scrub first: a removed widget may linger until collected
             for field in screen.query(Input):
@@ -262,7 +259,7 @@ class KioskMode:
                 del keymap[key]
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
-        return [("ctrl+o", "'operator'", None)]
+        return [(KEYS["operator"], "'operator'", None)]
 
     def mount(self) -> None:
         app = self.app
@@ -273,7 +270,7 @@ class KioskMode:
 
     # -- the operator's exit ----------------------------------------------------------------------
     def action_operator(self) -> None:
-        from .screens.kiosk import OperatorExitScreen
+        from .screens.kiosk import OperatorExitScreen  # off the start path (bench/startup.py)
 
         if not isinstance(self.app.screen, OperatorExitScreen):
             self.cancel_countdown()
@@ -288,10 +285,6 @@ class KioskMode:
 
     def session_dirty(self) -> bool:
         """Is there anything of a person to wipe? An untouched start screen is left alone."""
-        from textual.widgets import Input
-
-        from .screens.start import StartScreen
-
         app = self.app
         if app.session.dirty() or app.lang != app.settings.lang:
             return True
@@ -302,7 +295,7 @@ class KioskMode:
 
     def tick(self, now: float | None = None) -> None:
         """Once a second (tests call it with a fake monotonic clock)."""
-        from .screens.kiosk import CountdownScreen
+        from .screens.kiosk import CountdownScreen  # off the start path (bench/startup.py)
 
         now = self.modes.monotonic() if now is None else now
         if self.countdown_until is not None:
@@ -328,7 +321,7 @@ class KioskMode:
             self.app.push_screen(CountdownScreen(self.rules.kiosk_countdown))
 
     def cancel_countdown(self) -> None:
-        from .screens.kiosk import CountdownScreen
+        from .screens.kiosk import CountdownScreen  # off the start path (bench/startup.py)
 
         if self.countdown_until is None:
             return
@@ -343,7 +336,7 @@ class KioskMode:
 
     def decorate(self, screen) -> None:
         """A finished flow shows when it will return to the start on its own."""
-        from .widgets.idle_countdown import IdleCountdown
+        from .widgets.idle_countdown import IdleCountdown  # off the start path (bench/startup.py)
 
         if not is_done_screen(screen) or screen.query("#kiosk-done-countdown"):
             return
@@ -355,8 +348,6 @@ class KioskMode:
 
 def audit_wipe(app) -> None:
     """The wipe is a state change of the terminal: one audit row (no personal data in it)."""
-    from . import audit
-
     def record(ctx) -> None:
         with ctx.tx():
             audit.record(ctx, "kiosk.wipe", f"terminal:{ctx.terminal}", "ok")
@@ -370,8 +361,7 @@ def audit_wipe(app) -> None:
 
 
 class DemoMode:
-    STEPS = (("f5", 60, "demo.key_min"), ("f6", 600, "demo.key_10min"), ("f7", 3600, "demo.key_hour"),
-             ("f8", 86400, "demo.key_day"))
+    CLOCK_STEPS = (60, 600, 3600, 86400)  # seconds each of F5–F8 moves the demo clock on
 
     def __init__(self, modes: Modes) -> None:
         self.modes = modes
@@ -384,11 +374,11 @@ class DemoMode:
 
     def bindings(self) -> list[tuple[str, str, str | None]]:
         """F5–F8 share one footer entry (the footer of a 120-column terminal is full)."""
-        out = [("f3", "'panel'", "demo.key_panel")]
-        out += [(key, f"'advance', {seconds}", "demo.key_clock" if key == "f5" else None)
-                for key, seconds, _ in self.STEPS]
-        out += [("f9", "'trouble'", "demo.key_trouble"), ("ctrl+r", "'reset'", "demo.key_reset")]
-        out += [("ctrl+t", "'rewind'", None)]  # not in the (full) footer: see README
+        out = [(KEYS["panel"], "'panel'", "demo.key_panel")]
+        out += [(KEYS[f"advance_{seconds}"], f"'advance', {seconds}", "demo.key_clock" if i == 0 else None)
+                for i, seconds in enumerate(self.CLOCK_STEPS)]
+        out += [(KEYS["trouble"], "'trouble'", "demo.key_trouble"), (KEYS["reset"], "'reset'", "demo.key_reset")]
+        out += [(KEYS["rewind"], "'rewind'", None)]  # not in the (full) footer: see README
         return out
 
     def mount(self) -> None:
@@ -399,15 +389,13 @@ class DemoMode:
     start_snapshot: str | None = None
 
     async def remember_start(self) -> None:
-        from . import snapshots
-
         try:
             self.start_snapshot = await self.app.call(snapshots.start_point)
         except Exception:  # e.g. a full disk: the demo runs on, only without its rewind point
             log.exception("could not save the demo's start snapshot")
 
     def action_rewind(self) -> None:
-        from .screens.demo import ConfirmResetScreen
+        from .screens.demo import ConfirmResetScreen  # off the start path (bench/startup.py)
 
         if isinstance(self.app.screen, ConfirmResetScreen):
             return
@@ -422,8 +410,6 @@ class DemoMode:
         self.app.push_screen(ConfirmResetScreen("demo.rewind", name=self.start_snapshot), answered)
 
     async def rewind(self) -> None:
-        from . import snapshots
-
         try:
             await self.app.call(snapshots.restore, self.start_snapshot)
         except Exception as exc:  # the snapshot deleted meanwhile, a full disk: the demo stays as it is
@@ -438,8 +424,8 @@ class DemoMode:
     def decorate(self, screen) -> None:
         """The live outbox beside the screen (the demo clock and the compact footer come with the
         screen itself: widgets/chrome.py)."""
-        from .screens.outbox import OutboxScreen
-        from .widgets.live_outbox import LiveOutbox
+        from .screens.outbox import OutboxScreen  # off the start path (bench/startup.py)
+        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
 
         self.show_trouble(screen)
         panels = screen.query(LiveOutbox)
@@ -457,7 +443,7 @@ class DemoMode:
 
     @property
     def panel_fits(self) -> bool:
-        from .widgets.live_outbox import LiveOutbox
+        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
 
         return self.app.size.width >= LiveOutbox.WIDTH + self.SCREEN_MIN
 
@@ -478,7 +464,7 @@ class DemoMode:
 
     def show_panels(self) -> None:
         """Every screen's panel as wide as the terminal now allows (F3, or a resize)."""
-        from .widgets.live_outbox import LiveOutbox
+        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
 
         for screen in self.app.screen_stack:
             for panel in screen.query(LiveOutbox):
@@ -486,8 +472,7 @@ class DemoMode:
         self.modes.decorate(self.app.screen)
 
     async def refresh_chrome(self) -> None:
-        from .widgets.demo_clock import DemoClock
-        from .widgets.live_outbox import LiveOutbox
+        from .widgets.live_outbox import LiveOutbox  # off the start path (bench/startup.py)
 
         screen = self.app.screen
         for clock in screen.query(DemoClock):
@@ -503,22 +488,20 @@ class DemoMode:
 
     async def advance(self, seconds: float) -> None:
         """Every terminal on the store moves with this one (shared_clock.py)."""
-        from . import outbox, shared_clock
-
         await self.app.call(shared_clock.advance, seconds)
         await self.app.call(outbox.deliver_due)  # late SMS whose time has come arrive now
         await self.refresh_chrome()
 
     # -- delivery trouble and what it does --------------------------------------------------------
     def action_trouble(self) -> None:
-        from .screens.demo import DemoTroubleScreen
+        from .screens.demo import DemoTroubleScreen  # off the start path (bench/startup.py)
 
         if not isinstance(self.app.screen, DemoTroubleScreen):
             self.app.push_screen(DemoTroubleScreen())
 
     def show_trouble(self, screen=None) -> None:
         """The header's badge says, for as long as it lasts, that messages are being held up."""
-        from .screens.demo import trouble_summary
+        from .screens.demo import trouble_summary  # off the start path (bench/startup.py)
 
         on = any(self.trouble.values())
         text = self.app.t("demo.trouble_badge", summary=trouble_summary(self.app.t, self.trouble)) if on else ""
@@ -529,8 +512,6 @@ class DemoMode:
     async def poll(self) -> None:
         """New messages that failed or were delayed are said out loud, where the presenter looks;
         the delivery trouble badge follows the store (another terminal may have set it)."""
-        from . import outbox
-
         app = self.app
         if app.ctx is None:
             return
@@ -554,8 +535,6 @@ class DemoMode:
             self.announce(row)
 
     def announce(self, row: dict) -> None:
-        from .normalize import display_login_id
-
         app = self.app
         to = display_login_id(row["recipient"])
         if row["status"] == "failed":
@@ -572,7 +551,7 @@ class DemoMode:
 
     # -- reset --------------------------------------------------------------------------------------
     def action_reset(self) -> None:
-        from .screens.demo import ConfirmResetScreen
+        from .screens.demo import ConfirmResetScreen  # off the start path (bench/startup.py)
 
         if isinstance(self.app.screen, ConfirmResetScreen):
             return
@@ -584,7 +563,7 @@ class DemoMode:
         self.app.push_screen(ConfirmResetScreen(), answered)
 
     async def reset(self, notify: bool = True) -> None:
-        from . import roster
+        from . import roster  # the demo reset only: the roster import's modules
 
         result = await self.app.call(roster.reset_demo)
         await self.fresh_start()
@@ -595,8 +574,6 @@ class DemoMode:
     async def fresh_start(self) -> None:
         """After the data was replaced: the demo clock at the present (on every terminal of the store),
         the panel and the session anew."""
-        from . import shared_clock
-
         await self.app.call(shared_clock.reset)
         self.app.clock.reset()
         self._seen_id = self.panel_seen_id = None

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -29,8 +27,12 @@ from .clock import JST
 from .errors import BeneError, ValidationError
 from .helpdesk import _members_of_account, _refused, as_operator
 from .normalize import display_login_id, login_id as parse_login_id
+from .store import purge_freed, secure_delete
 
 ERASED = "[erased]"
+# Where an erasure rewrites or deletes rows (daily_stats holds counts only).
+ERASED_TABLES = ("accounts", "account_members", "invitations", "tokens", "flows", "codes", "outbox",
+                 "outbox_recipients", "audit")
 TOMBSTONE = "erased:"  # login_key prefix of an erased account (accounts.RELEASED's pattern)
 WITHHELD = "[withheld: credential]"
 
@@ -158,21 +160,6 @@ def export(ctx, account_id: int, operator: str, out: str | None = None) -> dict:
     return {"path": str(path), "counts": n}
 
 
-@contextmanager
-def _secure_delete(db):
-    """SQLite overwrites what a statement frees with zeros while this is on (other stores: nothing to do)."""
-    conn = getattr(db, "conn", None)
-    if not isinstance(conn, sqlite3.Connection):
-        yield
-        return
-    before = conn.execute("pragma secure_delete").fetchone()[0]
-    conn.execute("pragma secure_delete = on")
-    try:
-        yield
-    finally:
-        conn.execute(f"pragma secure_delete = {int(before)}")
-
-
 def _scrub(text: str | None, personal: list[str]) -> str | None:
     if not text:
         return text
@@ -188,7 +175,7 @@ def erase(ctx, account_id: int, operator: str) -> dict:
         _account(op, account_id)
     except BeneError as error:
         raise _refused(op, "person.erase", f"account:{account_id}", error) from None
-    with _secure_delete(op.db), op.tx() as db:
+    with secure_delete(op.db), op.tx() as db:
         acct = _account(op, account_id)  # again, inside the write lock
         held = _held(op, acct)
         now = op.now()
@@ -231,12 +218,7 @@ def erase(ctx, account_id: int, operator: str) -> dict:
                   "audit_rows": audit_rows, "invitations": len(own_invitation)}
         audit.record(op, "person.erase", f"account:{account_id}", "ok", "personal data erased; login ID free",
                      **result)
-    _checkpoint(op.db)
+    purge_freed(op.db, ERASED_TABLES)
     return result
 
 
-def _checkpoint(db) -> None:
-    """Copy the erasure into the database file and empty the WAL, where the old pages still were."""
-    conn = getattr(db, "conn", None)
-    if isinstance(conn, sqlite3.Connection):
-        conn.execute("pragma wal_checkpoint(truncate)")

@@ -40,9 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import shared_clock
+from textual import events
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static
+
+from . import outbox, registration, roster, shared_clock
+from .errors import ValidationError
+from .i18n import t as translate
+from .normalize import display_login_id, login_id as parse_login_id
 from .paths import SCENARIOS_DIR
 from .textual_compat import notifications
+from .widgets.scenario_bar import ScenarioBar
 
 log = logging.getLogger("bene_tui")
 
@@ -121,11 +128,8 @@ def _texts(value: object, what: str) -> dict[str, str]:
 
 
 def _recipient(value: object) -> str:
-    from .errors import ValidationError
-    from .normalize import login_id
-
     try:
-        return login_id(value).value
+        return parse_login_id(value).value
     except ValidationError:
         raise ValueError(f"not an e-mail address or Japanese mobile number: {value!r}") from None
 
@@ -242,8 +246,6 @@ def load(name_or_path: str) -> Scenario:
 
 def setup_register(ctx, group_id: str, key1: str, key2: str, login_id: str, password: str) -> str:
     """An account that is already registered (e.g. for linking or a forgotten password)."""
-    from . import registration
-
     started = registration.start(ctx, group_id, key1, key2)
     kind = "email" if "@" in login_id else "sms"
     message = registration.submit_credentials(ctx, started.flow_id, kind, login_id, password, True, ctx.lang)
@@ -254,8 +256,6 @@ def setup_register(ctx, group_id: str, key1: str, key2: str, login_id: str, pass
 
 def newest_with(ctx, recipient: str, what: str, purpose: str | None, after_id: int) -> dict | None:
     """The newest delivered message to `recipient` carrying a code or link, sent after `after_id`."""
-    from . import outbox
-
     for row in outbox.messages(ctx, recipient=recipient, limit=50):  # newest first; delivers due ones
         if row["id"] <= after_id:
             break
@@ -289,8 +289,6 @@ class Player:
     # -- the presenter's keys ---------------------------------------------------------------------
     def handle_human(self, event) -> bool:
         """Keys and clicks of a person while a scenario plays: only the player's keys count."""
-        from textual import events
-
         if self.done:
             if isinstance(event, events.Key) and event.key == "escape" and self.bar_visible:
                 self.hide_bar()
@@ -338,8 +336,6 @@ class Player:
         self.app.modes.wipe_session(keep_lang=True)
 
     def hide_bar(self) -> None:
-        from .widgets.scenario_bar import ScenarioBar
-
         self.bar_visible = False
         for screen in self.app.screen_stack:
             for bar in screen.query(ScenarioBar):
@@ -371,13 +367,9 @@ class Player:
         self.refresh_bar()
 
     def say_key(self, key: str, **params: object) -> None:
-        from .i18n import t
-
-        self.say({lang: t(lang, key, **params) for lang in ("ja", "en")})
+        self.say({lang: translate(lang, key, **params) for lang in ("ja", "en")})
 
     def refresh_bar(self) -> None:
-        from .widgets.scenario_bar import ScenarioBar
-
         try:
             for bar in self.app.screen.query(ScenarioBar):
                 bar.show_state()
@@ -391,8 +383,6 @@ class Player:
             await app._ctx_ready.wait()
             if self.scenario.reset:
                 await self._reset()
-            from . import outbox
-
             self.start_id = await app.call(outbox.last_id)
             for step in self.scenario.setup:
                 login = await app.call(setup_register, **step.arg)
@@ -426,8 +416,6 @@ class Player:
         if demo is not None:
             await demo.reset(notify=False)
         else:
-            from . import roster
-
             await self.app.call(roster.reset_demo)
             self.app.modes.wipe_session()
         await self._settle()
@@ -485,8 +473,6 @@ class Player:
 
     # -- the steps --------------------------------------------------------------------------------
     async def _do_press(self, step: Step) -> None:
-        from textual.widgets import Button, Checkbox, RadioButton
-
         widget = await self._widget(step, step.arg)
         if isinstance(widget, RadioButton):
             if widget.parent is not None and widget.parent.can_focus:
@@ -544,8 +530,6 @@ class Player:
             await self._sleep(0.25)
 
     async def _press_key(self, step: Step, key: str) -> None:
-        from textual import events
-
         char = KEY_CHARS.get(key, key if len(key) == 1 else None)
         event = events.Key(key, char)
         event.scripted = True  # the player's own keys pass the presenter's key filter
@@ -590,8 +574,6 @@ class Player:
         await self._sleep(0.6)
 
     async def _do_trouble(self, step: Step) -> None:
-        from . import outbox
-
         settings = {"sms_delay_min": 0, "fail_email": False, "fail_sms": False, **step.arg}
         await self.app.call(outbox.set_trouble, **settings)
 
@@ -609,15 +591,11 @@ class Player:
 
 
 def _display(recipient: str) -> str:
-    from .normalize import display_login_id
-
     return display_login_id(recipient)
 
 
 def visible_text(app) -> str:
     """The active screen's words: static texts, labels, buttons, input values, and notifications."""
-    from textual.widgets import Button, Input, Label, Static
-
     parts = []
     for widget in app.screen.query("*"):
         if not all(node.display for node in widget.ancestors_with_self if hasattr(node, "display")):

@@ -17,8 +17,6 @@ from test_family import FAMILY_PASSWORD, invite, member, token_of
 NEW_PASSWORD = "yama-no-mukou-ni-hikaru-hoshi-93"
 DAY = 86400
 
-pytestmark = pytest.mark.sqlite_only  # the export reads one SQLite snapshot (not yet on PostgreSQL: issue 13/16)
-
 
 def run(capsys, *argv):
     code = cli.main(list(argv))
@@ -41,8 +39,8 @@ def actions(ctx) -> list[tuple]:
 
 
 def test_export_jsonl_and_csv_in_id_order_with_days_included(world, clock, capsys):
-    world.db.execute("delete from audit")
-    world.db.conn.commit()
+    with world.tx() as db:
+        db.execute("delete from audit")
     rows_at(world, clock, [10, 5, 4, 0])  # 2026-03-22, 03-27, 03-28, 04-01 (JST)
     code, out, _ = run(capsys, "--db", world.store.path, "audit", "export", "--format", "jsonl",
                        "--since", "2026-03-27", "--until", "2026-03-28")
@@ -134,8 +132,8 @@ def test_prune_without_before_uses_the_retention(world, clock, capsys, monkeypat
     from bene_tui.clock import JST
 
     monkeypatch.setenv("BENE_TUI_AUDIT_RETENTION_DAYS", "7")
-    world.db.execute("delete from audit")
-    world.db.conn.commit()
+    with world.tx() as db:
+        db.execute("delete from audit")
     clock._fixed = time.time()  # the command runs on the real clock
     rows_at(world, clock, [9, 8, 6, 0])
     code, out, _ = run(capsys, "--db", world.store.path, "audit", "prune", "--yes")
@@ -214,3 +212,49 @@ def test_the_progress_bar_only_on_a_terminal(world, capsys, monkeypatch):
     code, out, err = run(capsys, "--db", world.store.path, "audit", "export", "--format", "jsonl")
     assert code == 0 and "exporting" in err and "exporting" not in out
     assert all(line.startswith("{") for line in out.splitlines())
+
+
+def test_an_export_reads_one_snapshot_while_other_terminals_write(world, clock, tmp_path, monkeypatch):
+    """The count and the rows agree, and rows committed meanwhile by another terminal stay out."""
+    from bene_tui.context import open_context
+    from bene_tui.secret_store import SecretStore
+    from bene_tui.store import read_snapshot
+    from conftest import make_settings
+
+    rows_at(world, clock, [1] * 6)
+    other, _ = open_context(make_settings(tmp_path), clock=clock,
+                            secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+    monkeypatch.setattr(audit_trail, "FETCH", 2)
+
+    def meanwhile(done):
+        with other.tx():
+            audit.record(other, "test.meanwhile", "day:late", "ok")
+
+    buf = io.StringIO()
+    try:
+        with read_snapshot(world.db):
+            total = audit_trail.count(world)
+            done = audit_trail.export(world, buf, "jsonl", progress=meanwhile)
+    finally:
+        other.store.close()
+    assert done == total == len(buf.getvalue().splitlines())
+    assert "day:late" not in buf.getvalue()
+    assert audit_trail.count(world) == total + len(range(2, total + 1, 2)) + 1  # they were committed
+
+
+@pytest.mark.postgresql_only
+def test_on_postgresql_the_export_streams_through_a_server_side_cursor(world, clock, monkeypatch):
+    """Bounded memory: the rows stay on the server, FETCH at a time (a plain psycopg cursor would
+    bring all of them into this process before the first is written)."""
+    rows_at(world, clock, [1] * 5)
+    monkeypatch.setattr(audit_trail, "FETCH", 2)
+    seen = []
+
+    def look(done):
+        seen.append(world.db.execute("select count(*) from pg_cursors where name like 'bene_stream_%'"
+                                     ).fetchone()[0])
+
+    audit_trail.export(world, io.StringIO(), "csv", progress=look)
+    assert seen[0] == 1  # open while the rows are written
+    assert world.db.execute("select count(*) from pg_cursors").fetchone()[0] == 0  # and closed after
+    assert not world.db.conn.in_transaction

@@ -28,9 +28,32 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def accounts(path) -> int:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("select count(*) from accounts").fetchone()[0]
+def accounts(ctx) -> int:
+    return ctx.db.execute("select count(*) from accounts").fetchone()[0]
+
+
+def suffix(ctx) -> str:
+    return snapshots.PG_SUFFIX if snapshots.is_postgres(ctx.store.path) else snapshots.SQLITE_SUFFIX
+
+
+def other_terminal(tmp_path, clock=None):
+    return open_context(make_settings(tmp_path), clock=clock,
+                        secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))[0]
+
+
+def logins_in(path: Path) -> list[str]:
+    """The login IDs a snapshot file holds, read as a tool would (sqlite3; pg_restore's SQL text)."""
+    if path.suffix == snapshots.SQLITE_SUFFIX:
+        with sqlite3.connect(path) as snap:
+            assert snap.execute("pragma integrity_check").fetchone()[0] == "ok"
+            assert snap.execute("pragma journal_mode").fetchone()[0] == "delete"  # one self-contained file
+            return [r[0] for r in snap.execute("select login_id from accounts")]
+    import subprocess
+
+    sql = subprocess.run([snapshots.pg_tool("pg_restore"), "--data-only", "--table=accounts", "--file=-", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    rows = sql.split("FROM stdin;\n", 1)[1].split("\n\\.", 1)[0]
+    return [line.split("\t")[1] for line in rows.splitlines()]
 
 
 def register(ctx, login: str, member=TARO) -> None:
@@ -40,49 +63,49 @@ def register(ctx, login: str, member=TARO) -> None:
     registration.complete(ctx, flow, True)
 
 
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
-def test_save_is_private_and_consistent_while_another_terminal_writes(world, capsys):
+def test_save_is_private_and_consistent_while_another_terminal_writes(world, tmp_path, capsys):
     db = world.store.path
     register(world, "taro@example.jp")
-    other = sqlite3.connect(db)
-    other.execute("BEGIN IMMEDIATE")  # another terminal in the middle of a write
-    other.execute("update accounts set login_id = 'half@example.jp'")
-    code, out, _ = run(capsys, "--db", db, "demo", "--save", "before-hanako")
-    other.execute("COMMIT")
-    other.close()
+    other = other_terminal(tmp_path)
+    try:
+        with other.tx() as odb:  # another terminal in the middle of a write
+            odb.execute("update accounts set login_id = 'half@example.jp'")
+            code, out, _ = run(capsys, "--db", db, "demo", "--save", "before-hanako")
+    finally:
+        other.store.close()
     assert code == 0 and "Saved snapshot before-hanako" in out
-    path = snapshots.snapshots_dir() / "before-hanako.sqlite"
+    path = snapshots.snapshots_dir() / f"before-hanako{suffix(world)}"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    with sqlite3.connect(path) as snap:
-        assert snap.execute("pragma integrity_check").fetchone()[0] == "ok"
-        assert snap.execute("select login_id from accounts").fetchall() == [("taro@example.jp",)]
-        assert snap.execute("pragma journal_mode").fetchone()[0] == "delete"  # one self-contained file
+    assert logins_in(path) == ["taro@example.jp"]
+    assert accounts(world) == 1 and world.db.execute("select login_id from accounts").fetchone()[0] == "half@example.jp"
     code, out, _ = run(capsys, "--db", db, "demo", "--list")
     assert code == 0 and out.startswith("before-hanako ") and "MiB" in out
 
 
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
 def test_load_replaces_the_contents_under_an_open_terminal(world, capsys):
     db = world.store.path
     register(world, "taro@example.jp")
     assert run(capsys, "--db", db, "demo", "--save", "one-account")[0] == 0
     register(world, "hanako@example.jp", ("TS000001", "1003", "19781120"))
-    assert accounts(db) == 2
+    assert accounts(world) == 2
+    for _ in range(6):  # often enough for psycopg to prepare it on the server (its prepare_threshold)
+        world.db.execute("select login_id from accounts").fetchall()
     # `world` stays open, as a running terminal's connection would
     code, out, _ = run(capsys, "--db", db, "demo", "--load", "one-account")
     assert code == 0 and "Loaded snapshot one-account" in out
     assert world.db.execute("select login_id from accounts").fetchall() == [("taro@example.jp",)]
-    assert world.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert world.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    if suffix(world) == snapshots.SQLITE_SUFFIX:
+        assert world.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        assert world.db.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert snapshots.start_point(world) == "one-account"  # the demo now rewinds to it
     last = world.db.execute("select action, detail from audit order by id desc limit 1").fetchone()
     assert tuple(last) == ("demo.snapshot_load", '{"name": "one-account"}')
     register(world, "ichiro@example.jp", ("TS000001", "1004", "19950303"))  # the store works on
+    assert world.db.execute("select count(*) from accounts").fetchone()[0] == 2
 
 
 @pytest.mark.parametrize("name", ["../outside", "a/b", "[b]x[/b]", "x" * 41, ".hidden", "", "名前"])
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
 def test_names_that_could_leave_the_folder_or_mark_up_are_refused(world, capsys, tmp_path, name):
     for flag in ("--save", "--load"):
         code, out, err = run(capsys, "--db", world.store.path, "demo", flag, name)
@@ -90,18 +113,18 @@ def test_names_that_could_leave_the_folder_or_mark_up_are_refused(world, capsys,
     assert not snapshots.available() and not list(tmp_path.rglob("*.sqlite"))
 
 
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
 def test_loading_what_is_not_there_or_not_a_snapshot(world, capsys):
     code, _, err = run(capsys, "--db", world.store.path, "demo", "--load", "nothing")
     assert code == 2 and "no snapshot named 'nothing'" in err
-    (snapshots.snapshots_dir() / "foreign.sqlite").write_bytes(b"")
+    (snapshots.snapshots_dir() / f"foreign{suffix(world)}").write_bytes(b"PGDMP not really")
     code, _, err = run(capsys, "--db", world.store.path, "demo", "--load", "foreign")
-    assert code == 2 and "not a bene-tui snapshot" in err
-    assert accounts(world.store.path) == 0 and world.db.execute("select count(*) from members").fetchone()[0] > 20
+    assert code == 2 and "not a bene-tui snapshot" in err and "Traceback" not in err
+    assert accounts(world) == 0 and world.db.execute("select count(*) from members").fetchone()[0] > 20
 
 
 def test_postgresql_without_its_tools_says_what_is_needed(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(snapshots.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(snapshots, "PG_BINDIRS", str(tmp_path / "no-postgresql" / "*" / "bin"))
     monkeypatch.chdir(tmp_path)  # "nothing was opened" is checked here, where a URL taken for a path would land
     url = "postgresql://bene@localhost/bene"
     with pytest.raises(snapshots.SnapshotError, match="need pg_dump and pg_restore"):
@@ -112,14 +135,12 @@ def test_postgresql_without_its_tools_says_what_is_needed(monkeypatch, capsys, t
     assert not snapshots.available() and not Path("postgresql:").exists()  # nothing was opened
 
 
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
 async def test_ctrl_t_rewinds_to_the_start_of_the_demo(app_factory, tmp_path, clock):
     app = app_factory(mode="demo")
     async with app.run_test(size=SIZE) as pilot:
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: app.modes.demo.start_snapshot == snapshots.AUTO)
-        ctx, _ = open_context(make_settings(tmp_path), clock=clock,
-                              secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
+        ctx = other_terminal(tmp_path, clock)
         register(ctx, "taro.rehearse@example.jp")  # the story, told once
         ctx.store.close()
         await pilot.press("f7")
@@ -146,16 +167,36 @@ async def test_ctrl_t_rewinds_to_the_start_of_the_demo(app_factory, tmp_path, cl
         assert "TS000001" in groups  # the world as the demo started, not the bare demo data
 
 
-@pytest.mark.sqlite_only  # SQLite's backup API; PostgreSQL's pg_dump path is not tested yet
 async def test_a_rewind_point_that_vanished_is_said_and_the_demo_goes_on(app_factory, tmp_path):
     app = app_factory(mode="demo")
     async with app.run_test(size=SIZE) as pilot:
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: app.modes.demo.start_snapshot == snapshots.AUTO)
-        (snapshots.snapshots_dir() / f"{snapshots.AUTO}.sqlite").unlink()
+        next(snapshots.snapshots_dir().glob(f"{snapshots.AUTO}.*")).unlink()
         await pilot.press("ctrl+t")
         await wait_screen(pilot, ConfirmResetScreen)
         await pilot.press("shift+tab", "enter")
         await wait_for(pilot, lambda: any("戻せませんでした" in str(n.message) for n in app._notifications), timeout=20)
         assert isinstance(app.screen, StartScreen) and app.is_running
         assert query(tmp_path, "select count(*) as n from members where group_id = 'TS000001'") == [{"n": 4}]
+
+
+def test_a_snapshot_older_than_the_schema_is_loaded_and_migrated(world, capsys):
+    """A snapshot saved by an older version (here: before m_daily_stats) loads into today's store:
+    what later migrations made is replaced too, and they run again on the loaded contents."""
+    from bene_tui import report
+    from bene_tui.migrations import m
+
+    register(world, "taro@example.jp")
+    with world.tx() as db:  # the store as the older version left it
+        db.execute("drop table daily_stats")
+        db.execute("delete from _sqlite_migrations where name = 'm_daily_stats'")
+    assert run(capsys, "--db", world.store.path, "demo", "--save", "older")[0] == 0
+    world.store.close()
+    world.store = type(world.store)(world.store.path)  # today's version opens it: migrated
+    assert report.summary(world)["totals"]["completed"] == 1
+    code, out, err = run(capsys, "--db", world.store.path, "demo", "--load", "older")
+    assert code == 0 and "Loaded snapshot older" in out, err
+    names = [r[0] for r in world.db.execute("select name from _sqlite_migrations order by id")]
+    assert sorted(names) == sorted(x.name for x in m._migrations)
+    assert report.summary(world)["totals"]["completed"] == 1  # rebuilt from the loaded trail

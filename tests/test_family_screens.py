@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, Select
 from bene_tui import family, links
 from bene_tui.context import open_context
 from bene_tui.screens.family import (
-    ApproveScreen, ConfirmScreen, FamilyAddScreen, FamilyApprovedScreen, FamilyDoneScreen, FamilyInviteScreen,
+    ApproveScreen, FamilyAddScreen, FamilyApprovedScreen, FamilyDoneScreen, FamilyInviteScreen,
     FamilyInviteSentScreen, FamilyRegisterScreen, FamilySettingsScreen, LinkProblemScreen,
 )
 from bene_tui.screens.login import LoginScreen
@@ -21,6 +21,8 @@ from bene_tui.screens.outbox import OutboxScreen
 from bene_tui.screens.start import StartScreen
 from bene_tui.secret_store import SecretStore
 from conftest import GOOD_PASSWORD, make_settings
+from bene_tui.screens import routes
+from bene_tui.screens.dialog import ConfirmDialog
 from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 from test_family import FAMILY_PASSWORD, invite, invited, member, token_of
 
@@ -48,11 +50,11 @@ async def problem_text(pilot) -> str:
     return await wait_for(pilot, text, what="link problem page")
 
 
-async def wait_confirm(pilot) -> ConfirmScreen:
+async def wait_confirm(pilot) -> ConfirmDialog:
     """The はい/いいえ dialog, with the focus on いいえ (a stray Enter removes nothing)."""
     def ready():
         screen = pilot.app.screen
-        if isinstance(screen, ConfirmScreen) and screen.query("#no") and pilot.app.focused is screen.query_one("#no"):
+        if isinstance(screen, ConfirmDialog) and screen.query("#no") and pilot.app.focused is screen.query_one("#no"):
             return screen
         return None
 
@@ -112,7 +114,7 @@ async def settings_of(pilot, account_id: int) -> FamilySettingsScreen:
     """The family settings of a member, as マイページ opens them (skipping the login screens)."""
     await wait_screen(pilot, StartScreen)
     pilot.app.session.account_id = account_id
-    pilot.app.open_family_settings()
+    routes.FAMILY_SETTINGS(pilot.app)
     settings = await wait_screen(pilot, FamilySettingsScreen)
     await wait_for(pilot, lambda: settings.data is not None, what="family overview")
     return settings
@@ -345,7 +347,7 @@ async def test_resend_and_cancel_from_the_settings(app_factory, sctx, tmp_path, 
         await pilot.press("escape")
         await wait_screen(pilot, StartScreen)
         # cancel from the settings
-        app.open_family_settings()
+        routes.FAMILY_SETTINGS(app)
         settings = await wait_screen(pilot, FamilySettingsScreen)
         await wait_for(pilot, lambda: settings.data is not None)
         settings.query_one("#cancel", Button).focus()

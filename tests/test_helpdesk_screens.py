@@ -9,7 +9,8 @@ from textual.widgets import Button, DataTable, Input, OptionList, Static
 from bene_tui import auth, family, helpdesk, registration
 from bene_tui.errors import BeneError
 from bene_tui.i18n import t
-from bene_tui.screens.helpdesk import ConfirmScreen, OperatorScreen, PersonScreen, SearchScreen
+from bene_tui.screens.dialog import ConfirmDialog as ConfirmScreen
+from bene_tui.screens.helpdesk import OperatorScreen, PersonScreen, SearchScreen
 from bene_tui.screens.registration import Step1Screen, Step3Screen
 from bene_tui.screens.start import StartScreen
 from conftest import GOOD_PASSWORD

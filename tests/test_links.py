@@ -36,10 +36,10 @@ def test_make_and_parse():
     assert links.parse("") == ("", {})
 
 
-def test_family_links_are_registered_by_the_app():
-    import bene_tui.screens.family  # noqa: F401
+def test_every_link_a_service_sends_has_its_route():
+    from bene_tui.screens import routes
 
-    assert set(family.PATHS.values()) <= set(links.HANDLERS)
+    assert set(family.PATHS.values()) <= set(routes.LINKS)
 
 
 def test_links_in_messages_are_real_looking_and_carry_a_fresh_token(world):

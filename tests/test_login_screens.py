@@ -8,6 +8,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from bene_tui import auth
 from bene_tui.errors import BeneError
+from bene_tui.screens import family as family_screens
 from bene_tui.screens.login import LoginScreen
 from bene_tui.screens.mypage import MyPageScreen
 from bene_tui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
@@ -75,7 +76,7 @@ async def case1_shown(pilot) -> str:
     return fixed_text(pilot)
 
 
-async def test_login_opens_mypage_and_logout_forgets_the_session(app_factory, ctx, tmp_path):
+async def test_login_opens_mypage_and_logout_forgets_the_session(app_factory, ctx, tmp_path, monkeypatch):
     account_id = register(ctx)
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
@@ -95,7 +96,7 @@ async def test_login_opens_mypage_and_logout_forgets_the_session(app_factory, ct
         assert [type(s).__name__ for s in app.screen_stack[1:]] == ["StartScreen", "MyPageScreen"]
 
         called = []
-        app.open_family_settings = lambda: called.append(app.session.account_id)
+        monkeypatch.setattr(family_screens, "open_family_settings", lambda app: called.append(app.session.account_id))
         await pilot.press("enter")
         assert called == [account_id]
 

@@ -15,7 +15,8 @@ from textual.widgets import Button, OptionList
 from bene_tui import family, normalize, roster
 from bene_tui.errors import ValidationError
 from bene_tui.i18n import t
-from bene_tui.screens.family import ApproveScreen, ConfirmScreen, FamilySettingsScreen
+from bene_tui.screens.dialog import ConfirmDialog
+from bene_tui.screens.family import ApproveScreen, FamilySettingsScreen
 from bene_tui.screens.outbox import OutboxScreen
 from bene_tui.screens.registration import Step4Screen
 from bene_tui.screens.start import StartScreen
@@ -111,7 +112,7 @@ async def test_family_settings_table_and_its_confirm_dialog(app_factory, people)
         table.move_cursor(row=next(i for i, r in enumerate(settings.data["rows"]) if r["name"] == PENDING))
         await wait_for(pilot, lambda: not settings.query_one("#cancel", Button).disabled, what="cancel offered")
         settings.query_one("#cancel", Button).press()
-        await wait_screen(pilot, ConfirmScreen)
+        await wait_screen(pilot, ConfirmDialog)
         await assert_literal(pilot, f"{PENDING}様への招待")
 
 

@@ -221,3 +221,17 @@ def test_busy_means_lock_waits_and_lost_connections_not_bugs():
     assert is_busy(pg_errors.AdminShutdown("terminating connection due to administrator command"))
     assert not is_busy(pg_errors.ObjectInUse("cannot CREATE INDEX: pending trigger events"))
     assert not is_busy(pg_errors.UndefinedTable("no such table"))
+
+
+@pytest.mark.postgresql_only
+def test_the_audit_trail_date_filters_can_use_the_index_on_at_on_postgresql(ctx):
+    """m_audit_at on PostgreSQL too: `audit export --since/--until` and `audit prune`'s count."""
+    from bene_tui import audit_trail
+
+    start, end = audit_trail.day_range("2026-03-01", "2026-03-31")
+    db = ctx.db
+    db.execute("set enable_seqscan = off")  # a few rows: make the planner show which index it could use
+    for sql, args in (("select count(*) from audit where at >= ? and at < ?", [start, end]),
+                      ("select count(*) from audit where at < ?", [start])):
+        plan = "\n".join(r[0] for r in db.execute("explain " + sql, args).fetchall())
+        assert "idx_audit_at" in plan, (sql, plan)

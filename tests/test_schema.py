@@ -150,3 +150,23 @@ def test_no_step_of_the_flows_reads_a_growing_table_whole(world):
                 scans.append(f"{detail}  <-  {sql}")
     assert planned > 80, planned  # the flows above really ran their statements
     assert not scans, "\n".join(scans)
+
+
+def test_the_audit_trail_date_filters_read_through_the_index_on_at(ctx):
+    """`audit export --since/--until`, `audit prune`'s count and its batches find their rows by
+    index (m_audit_at, the primary key), not by reading a trail of millions whole."""
+    from bene_tui import audit_trail
+
+    statements: list[str] = []
+    ctx.db.conn.set_trace_callback(statements.append)
+    start, end = audit_trail.day_range("2026-03-01", "2026-03-31")
+    audit_trail.count(ctx, start, end)
+    list(audit_trail.iter_rows(ctx, start, end))
+    audit_trail.count(ctx, None, start)
+    audit_trail.prune(ctx, start)
+    ctx.db.conn.set_trace_callback(None)
+    selects = [s for s in dict.fromkeys(statements) if "audit" in s and s.lstrip().lower().startswith(("select", "delete"))]
+    assert len(selects) >= 4, selects
+    scans = [f"{detail}  <-  {sql}" for sql in selects for *_, detail in ctx.db.execute("explain query plan " + sql)
+             if detail.startswith("SCAN audit")]
+    assert not scans, "\n".join(scans)

@@ -166,18 +166,18 @@ async def test_helpdesk_dialogs_are_centred(app_factory, sctx, size):
     from textual.containers import Vertical
 
     from bene_tui.screens import helpdesk as hd
-    from bene_tui.screens.family import ConfirmScreen
+    from bene_tui.screens.dialog import ConfirmDialog
 
     app = app_factory(lang="ja", mode="helpdesk")
     async with app.run_test(size=size) as pilot:
         settings = await family_settings(pilot, sctx)
         settings.query_one("#cancel", Button).press()
-        dialog = await wait_screen(pilot, ConfirmScreen)
+        dialog = await wait_screen(pilot, ConfirmDialog)
         for screen in (dialog, None):
             if screen is None:
                 app.pop_screen()
-                app.push_screen(hd.ConfirmScreen("よろしいですか?"))
-                screen = await wait_screen(pilot, hd.ConfirmScreen)
+                app.push_screen(hd.OperatorScreen())
+                screen = await wait_screen(pilot, hd.OperatorScreen)
             await pilot.pause()
             box = screen.query_one(Vertical)
             (x, y), (cx, cy) = centre(box.region), centre(screen.region)
@@ -227,3 +227,67 @@ async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_f
         shown = {html.unescape(text).strip("\xa0 ") for text in re.findall(r">([^<]*)</text>", app.export_screenshot())}
         labels = [str(o.prompt) for o in overlay.options][: overlay.region.height - 2]
         assert all(label in shown for label in labels), [label for label in labels if label not in shown]
+
+
+# -- the helpdesk's action rows at 80 columns --------------------------------------------------
+
+def whole_on_screen(widget) -> bool:
+    """Inside the screen's width, its label not cut."""
+    return widget.region.width > 0 and widget.region.right <= widget.screen.region.right and label_whole(widget)
+
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(app_factory, sctx, lang, size):
+    from bene_tui import auth, recovery
+    from bene_tui.errors import BeneError
+    from bene_tui.screens.helpdesk import PersonScreen
+    from test_family import invite, member
+
+    account_id = member(sctx)
+    invite(sctx, account_id)
+    with pytest.raises(BeneError):  # a failure to clear: 「ロック解除」 offered too
+        auth.login(sctx, "benefit_station", "taro@example.jp", "not-the-password")
+    recovery.start_reset(sctx, "taro@example.jp")  # and 「コードを再送信」: three harmless actions in a row
+    app = app_factory(lang=lang, mode="helpdesk")
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(PersonScreen(f"account:{account_id}"))
+        person = await wait_screen(pilot, PersonScreen)
+        await wait_for(pilot, lambda: person.data is not None and person.query("#privacy-erase"), what="the person")
+        rows = [person.query_one(f"#{row}") for row in ("hd-actions", "hd-privacy", "hd-danger")]
+
+        def buttons():
+            return [b for row in rows for b in row.query(Button)]
+
+        assert {b.id for b in buttons()} >= {"act-0", "act-1", "act-2", "act-3", "privacy-export", "privacy-erase"}
+        for step in ("shown", "after F4"):  # the other language's labels are as long or longer
+            if step == "after F4":
+                before = str(person.query_one("#act-0", Button).label)
+                await pilot.press("f4")
+                await wait_for(pilot, lambda: person.query("#act-0") and str(
+                    person.query_one("#act-0", Button).label) != before, what="the other language's labels")
+            await pilot.pause()
+            await wait_for(pilot, lambda: all(whole_on_screen(b) for b in buttons()), timeout=5,
+                           what=f"every button whole {step}: {[(str(b.label), b.region) for b in buttons()]}")
+            assert all(row.region.right <= person.region.right for row in rows)
+
+
+# -- the kiosk's start screen ------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_the_kiosk_start_screen_fits_the_terminals_width(app_factory, lang, size):
+    from bene_tui.screens.start import StartScreen
+
+    app = app_factory(lang=lang, mode="kiosk")
+    async with app.run_test(size=size) as pilot:
+        start = await wait_screen(pilot, StartScreen)
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        await pilot.pause()
+        box = start.query_one("#start-box")
+        outside = [(w, w.region) for w in box.query("*").results() if w.display and w.region.right > size[0]]
+        assert box.region.right <= size[0] and not outside, (box.region, outside)
+        assert all(label_whole(b) for b in box.query(Button)), [(str(b.label), b.content_region) for b in box.query(Button)]
+        assert in_view(box.query_one(".title")) and in_view(box.query_one("#register"))
+        if size == (120, 40):  # big and calm where there is room: no narrower than before
+            assert box.region.width == 90

@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from functools import cached_property
-from typing import Any, Callable
+from dataclasses import replace
+from contextlib import asynccontextmanager
+from functools import cached_property, wraps
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from .. import staff_text
+from ..config import KEYS
 from ..errors import BeneError
+from ..i18n import catalogue
 from ..textual_compat import forget_pressed_radio
+from ..widgets import guide_panel
+from . import routes
 from .ahead import Ahead
 
 log = logging.getLogger("bene_tui")
 
+ErrorHandlers = Mapping[str, Callable[[BeneError], "Awaitable[None] | None"]]
+
+
+async def call_service(app, fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, BeneError | None]:
+    """`app.call(fn, ...)` as (result, None), or (None, the BeneError to show): an unexpected
+    exception (a bug, a broken database) is logged and becomes `error.unexpected`. Screens use
+    `BaseScreen.run_service`; this is for what runs outside a screen (a link's opener)."""
+    try:
+        return await app.call(fn, *args, **kw), None
+    except BeneError as error:
+        return None, error
+    except Exception:  # never a traceback on screen
+        log.exception("service call failed: %s", getattr(fn, "__name__", fn))
+        return None, BeneError("error.unexpected")
+
+
+def find_handler(handlers: ErrorHandlers, key: str):
+    """The handler for an error key: the key itself, else the longest "prefix." it falls under, else "*"."""
+    if key in handlers:
+        return handlers[key]
+    prefixes = [p for p in handlers if p.endswith(".") and key.startswith(p)]
+    return handlers[max(prefixes, key=len)] if prefixes else handlers.get("*")
+
+
+def succeeded(fn: Callable[..., Any]) -> Callable[..., bool]:
+    """A service that returns nothing, as one that returns True: `run_service` then returns None
+    only when it failed."""
+    @wraps(fn)
+    def call(ctx, *args: Any, **kw: Any) -> bool:
+        fn(ctx, *args, **kw)
+        return True
+
+    return call
+
 
 class BaseScreen(Screen):
     BINDINGS = [
-        Binding("escape", "back", "戻る/Back", id="back"),
-        Binding("f1", "guide", "ガイド/Guide", id="guide"),  # helpdesk (and demo): the official text of this step
-        Binding("f3", "helpdesk_search", "検索/Search", id="search"),  # helpdesk only
-        Binding("ctrl+t", "operations", "運用状況/Operations", id="operations"),  # helpdesk only (screens/operations.py)
+        Binding(KEYS["back"], "back", "戻る/Back", id="back"),  # ids: config.toml [keys] remaps them
+        Binding(KEYS["guide"], "guide", "ガイド/Guide", id="guide"),  # helpdesk (and demo): the official text of this step
+        Binding(KEYS["search"], "helpdesk_search", "検索/Search", id="search"),  # helpdesk only
+        Binding(KEYS["operations"], "operations", "運用状況/Operations", id="operations"),  # helpdesk only (screens/operations.py)
     ]
 
     def t(self, key: str, **params: Any) -> str:
@@ -34,10 +75,6 @@ class BaseScreen(Screen):
         """The footer's key labels in the current language: the app's keys from the catalogue
         (`app.key_<action>`), Textual's own widgets' too (`app.key_textual_<action>`: Select's
         open menu), a screen's "日本語/English" description by its half."""
-        from dataclasses import replace
-
-        from ..i18n import catalogue
-
         bindings, lang = super().active_bindings, self.app.lang
         for key, active in bindings.items():
             label = catalogue(lang).get(f"app.key_{active.binding.action}") if active.node is self.app else None
@@ -62,24 +99,16 @@ class BaseScreen(Screen):
         return True
 
     def action_guide(self) -> None:
-        from ..widgets.guide_panel import toggle
-
-        toggle(self.app)
+        guide_panel.toggle(self.app)
 
     def action_helpdesk_search(self) -> None:
-        from .helpdesk import open_search
-
-        open_search(self.app)
+        routes.HELPDESK_SEARCH(self.app)
 
     def action_operations(self) -> None:
-        from .operations import open_operations  # plotext is loaded when the screen first opens
-
-        open_operations(self.app)
+        routes.OPERATIONS(self.app)
 
     def on_screen_resume(self) -> None:
-        from ..widgets.guide_panel import sync
-
-        sync(self)
+        guide_panel.sync(self)
         self.ahead.schedule()
         self.app.quiet_gc.settle()
 
@@ -149,28 +178,47 @@ class BaseScreen(Screen):
         self.in_view = widget
         widget.scroll_visible(animate=False)
 
-    async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None, **kw: Any) -> Any:
-        """Call a service; a BeneError shows on screen and returns None. Nothing ever shows a traceback."""
-        self.clear_errors()
-        had_focus = button is not None and self.focused is button
-        if button is not None:
-            button.disabled = True  # (a disabled button loses the focus: it comes back below)
+    @asynccontextmanager
+    async def busy(self, button: Button | None) -> AsyncIterator[None]:
+        """`button` disabled while the block runs (no second press); the focus back on it afterwards
+        if it had it and nothing else took it meanwhile (a disabled button loses the focus)."""
+        if button is None:
+            yield
+            return
+        had_focus = self.focused is button
+        button.disabled = True
         moved_to = self.focused
         try:
-            try:
-                result = await self.app.call(fn, *args, **kw)
-            finally:
-                if button is not None:
-                    button.disabled = False
-                    if had_focus and self.focused is moved_to:  # the focus back where it was ...
-                        button.focus()
+            yield
+        finally:
+            button.disabled = False
+            if had_focus and self.focused is moved_to:
+                button.focus()
+
+    async def run_service(self, fn: Callable[..., Any], *args: Any, button: Button | None = None,
+                          on_error: ErrorHandlers | None = None, keep_shown: bool = False, **kw: Any) -> Any:
+        """Call a service (`app.call`): its result, or None once its error has been dealt with.
+
+        The error goes to its handler in `on_error` (by its key; a key ending in "." stands for
+        every key under it, e.g. "family.link."; "*" for any other), else it is shown
+        (`show_error`). A handler may be async. An unexpected exception is logged and becomes
+        `error.unexpected`: nothing ever shows a traceback. `button` is disabled meanwhile
+        (`busy`). The errors on show are cleared first, unless `keep_shown` (a reload after one)."""
+        if not keep_shown:
+            self.clear_errors()
+        async with self.busy(button):
+            result, error = await call_service(self.app, fn, *args, **kw)
+        if error is None:
             return result
-        except BeneError as error:
-            self.show_error(error)  # ... unless the error takes it to its field
-        except Exception:  # a bug or a broken database must not reach the screen as a traceback
-            log.exception("service call failed")
-            self.show_error(BeneError("error.unexpected"))
+        await self.handle_error(error, on_error)
         return None
+
+    async def handle_error(self, error: BeneError, on_error: ErrorHandlers | None = None) -> None:
+        """A service's error to its handler in `on_error`, else on screen (see `run_service`)."""
+        handler = find_handler(on_error or {}, error.key) or self.show_error
+        done = handler(error)
+        if inspect.isawaitable(done):
+            await done
 
     # -- language switch: rebuild the widgets, keep what was typed --------------------------
     relabelling = False  # while F4 rebuilds this screen (a playing scenario waits for it)
@@ -189,9 +237,7 @@ class BaseScreen(Screen):
                 kept[w.id] = w.value if not isinstance(w, RadioSet) else w.pressed_index
         focused = self.focused.id if self.focused else None
         await self.recompose()
-        from ..widgets.guide_panel import sync
-
-        sync(self)  # recompose dropped the guide panel
+        guide_panel.sync(self)  # recompose dropped the guide panel
         for wid, value in kept.items():
             for w in self.query(f"#{wid}"):
                 if isinstance(w, (Input, Checkbox)):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from .. import outbox
@@ -14,6 +14,7 @@ from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.toggles import Tick
 from .base import BaseScreen
+from .dialog import Dialog
 from ..widgets.jtext import JText
 
 MAX_DELAY_MIN = 24 * 60
@@ -30,19 +31,15 @@ def trouble_summary(t, trouble: dict) -> str:
     return ", ".join(parts) if parts else t("demo.trouble_none")
 
 
-class DemoTroubleScreen(BaseScreen, ModalScreen):
+class DemoTroubleScreen(BaseScreen, Dialog):
     """SMS late by N minutes of demo time; e-mail or SMS failing (status `failed`)."""
 
     # Enter applies from any field, as the hint says: a checkbox would otherwise only tick itself.
     BINDINGS = [Binding("escape", "back", "閉じる/Close"), Binding("enter", "enter", show=False, priority=True)]
-    DEFAULT_CSS = """
-    DemoTroubleScreen { align: center middle; background: $background 70%; }
-    DemoTroubleScreen #trouble-box { width: 70; height: auto; padding: 1 3; border: heavy $warning;
-                                     background: $surface; }
-    """
+    WIDTH = 70
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="trouble-box"):
+        with self.box(id="trouble-box"):
             yield JText(self.t("demo.trouble_title"), classes="title")
             yield JText(self.t("demo.trouble_lead"), classes="lead")
             yield Field("sms_delay", self.t("demo.sms_delay"), value="0", max_length=5)
@@ -56,7 +53,9 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#sms_delay", Input).focus()
-        current = await self.app.call(outbox.trouble)
+        current = await self.run_service(outbox.trouble)
+        if current is None:
+            return
         self.query_one("#sms_delay", Input).value = str(int(current.get("sms_delay_min") or 0))
         self.query_one("#fail_email", Checkbox).value = bool(current.get("fail_email"))
         self.query_one("#fail_sms", Checkbox).value = bool(current.get("fail_sms"))
@@ -74,8 +73,6 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
 
     @on(Button.Pressed, "#trouble-save")
     async def _save(self, event: Button.Pressed) -> None:
-        import unicodedata
-
         self.clear_errors()
         raw = unicodedata.normalize("NFKC", self.query_one("#sms_delay", Input).value).strip() or "0"
         if not raw.isdigit() or int(raw) > MAX_DELAY_MIN:
@@ -92,15 +89,11 @@ class DemoTroubleScreen(BaseScreen, ModalScreen):
         self.dismiss(settings)
 
 
-class ConfirmResetScreen(ModalScreen[bool]):
+class ConfirmResetScreen(Dialog[bool]):
     """「デモデータを初期化しますか?」 — Cancel has the focus, so a stray Enter keeps the data."""
 
     BINDINGS = [Binding("escape", "cancel", "キャンセル/Cancel")]
-    DEFAULT_CSS = """
-    ConfirmResetScreen { align: center middle; background: $background 70%; }
-    ConfirmResetScreen #reset-box { width: 70; height: auto; padding: 1 3; border: heavy $error;
-                                    background: $surface; }
-    """
+    WIDTH, DANGER = 70, True
 
     def __init__(self, keys: str = "demo.reset", **params: str) -> None:
         """`keys`: the catalogue prefix of its texts (demo.rewind for the snapshot rewind); `params` fill them."""
@@ -111,7 +104,7 @@ class ConfirmResetScreen(ModalScreen[bool]):
         def t(part: str) -> str:
             return self.app.t(f"{self.keys}_{part}", **self.params)
 
-        with Vertical(id="reset-box"):
+        with self.box(id="reset-box"):
             yield JText(t("title"), classes="title", markup=False)
             yield JText(t("body"), classes="lead", markup=False)
             with ButtonRow(classes="buttons"):

@@ -5,20 +5,18 @@ Member side: マイページ 「家族設定」 (FamilySettingsScreen) → 「�
 → its link opens ApproveScreen → 「承認」 (FamilyApprovedScreen).
 Family side: the invitation link opens FamilyRegisterScreen → 「設定」 → FamilyDoneScreen.
 
-Importing this module registers the two link paths in `links.HANDLERS`.
+The two links (approval, invitation) open through `open_approve_link` / `open_invite_link`
+(screens/routes.py LINKS).
 """
 
 from __future__ import annotations
 
-import logging
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
-from .. import family, links, relationships
+from .. import family, relationships
 from ..clock import fmt_time
 from ..errors import BeneError
 from ..normalize import display_login_id, mask
@@ -28,11 +26,11 @@ from ..widgets.literal import literal
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Tick
 from ..widgets.chrome import AppHeader, app_footer
-from .base import BaseScreen
-from .registration import FlowScreen
 from ..widgets.jtext import JText
-
-log = logging.getLogger("bene_tui")
+from . import routes
+from .base import BaseScreen, call_service, succeeded
+from .dialog import ConfirmDialog
+from .flow import FlowScreen
 
 STEPS = tuple(f"family.step.s{i}" for i in range(1, 10))
 
@@ -49,39 +47,16 @@ class FamilyScreen(FlowScreen):
         """A link or page that cannot be used: say why on a page of its own, never a traceback."""
         self.app.switch_screen(LinkProblemScreen(error.key, dict(error.params), error.staff))
 
-    async def load(self, fn, *args):
-        """Call a service; a BeneError (or a bug) becomes the returned error instead of a crash."""
-        try:
-            return await self.app.call(fn, *args), None
-        except BeneError as error:
-            return None, error
-        except Exception:
-            log.exception("service call failed")
-            return None, BeneError("error.unexpected")
-
 
 def _account_id(app) -> int | None:
     return app.session.account_id
-
-
-def _login_screen(**kw):
-    """The login screen (built by the login flow), or None while it does not exist."""
-    try:
-        from .login import LoginScreen
-    except ImportError:
-        return None
-    return LoginScreen(**kw)
 
 
 def open_family_settings(app) -> None:
     """マイページ 「家族設定」: the logged-in member's family settings (log in first if needed)."""
     account_id = _account_id(app)
     if account_id is None:
-        login = _login_screen(service_id="benefit_station", then=lambda a, _acc: open_family_settings(a))
-        if login is not None:
-            app.push_screen(login)
-            return
-        app.push_screen(LinkProblemScreen("family.login_required", {}))
+        app.push_screen(routes.LOGIN(service_id="benefit_station", then=lambda a, _acc: open_family_settings(a)))
         return
     app.push_screen(FamilySettingsScreen(account_id))
 
@@ -148,9 +123,8 @@ class FamilySettingsScreen(FamilyScreen):
             await self.reload()
 
     async def reload(self) -> None:
-        data, error = await self.load(family.overview, self.account_id)
-        if error:
-            self.show_error(error)
+        data = await self.run_service(family.overview, self.account_id, keep_shown=True)  # (a refusal stays)
+        if data is None:
             return
         self.data = data
         self.after_relabel()
@@ -248,52 +222,12 @@ class FamilySettingsScreen(FamilyScreen):
         async def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
-            self.clear_errors()
-            try:
-                await self.app.call(fn, self.account_id, row["id"])
-            except BeneError as error:
-                self.show_error(error)
-            except Exception:
-                log.exception("service call failed")
-                self.show_error(BeneError("error.unexpected"))
-            else:
+            if await self.run_service(succeeded(fn), self.account_id, row["id"]):
                 self.notify(self.t("family.cancelled" if action == "cancel" else "family.removed"))
             await self.reload()
 
         text = self.t(f"family.confirm_{action}", name=row["name"])
-        self.app.push_screen(ConfirmScreen(text), confirmed)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """はい / いいえ. Focus starts on いいえ: a stray Enter never removes anything."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 70; height: auto; border: heavy $warning; padding: 1 2; background: $surface; }
-    """
-    BINDINGS = [("escape", "no", "いいえ/No")]
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield JText(self.text, markup=False, id="confirm-text")
-            with ButtonRow(classes="buttons"):
-                yield Button(self.app.t("family.confirm_no"), id="no")
-                yield Button(self.app.t("family.confirm_yes"), id="yes", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def action_no(self) -> None:
-        self.dismiss(False)
+        self.app.push_screen(ConfirmDialog(text), confirmed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,9 +255,7 @@ class FamilyAddScreen(FamilyScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#invite", Button).focus()
-        self.policy, error = await self.load(family.policy, self.account_id)
-        if error:
-            self.show_error(error)
+        self.policy = await self.run_service(family.policy, self.account_id)
         self.after_relabel()
 
     def after_relabel(self) -> None:
@@ -383,9 +315,8 @@ class FamilyInviteScreen(FamilyScreen):
 
     async def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
-        pol, error = await self.load(family.policy, self.account_id)
-        if error:
-            self.show_error(error)
+        pol = await self.run_service(family.policy, self.account_id)
+        if pol is None:
             return
         self.allowed = pol.relationships
         self.query_one("#relationship", Select).set_options(self._options())
@@ -474,9 +405,9 @@ class ApproveScreen(FamilyScreen):
 
     async def on_mount(self) -> None:
         if self.view is None:
-            self.view, error = await self.load(family.approval_view, self.token, _account_id(self.app))
-            if error:
-                self.show_problem(error)
+            self.view = await self.run_service(family.approval_view, self.token, _account_id(self.app),
+                                               on_error={"*": self.show_problem})
+            if self.view is None:
                 return
         button = self.query_one("#approve", Button)
         button.disabled = False
@@ -508,6 +439,7 @@ class ApproveScreen(FamilyScreen):
 
 class FamilyApprovedScreen(FamilyScreen):
     STEP = 6
+    FLOW_DONE = True  # the member's part ends here: the kiosk returns to the start on its own (modes.py)
     GUIDE = "family.step6"  # the official text for the helpdesk guide panel (F1)
 
     def __init__(self, invitation_id: int, recipient: str) -> None:
@@ -537,6 +469,11 @@ class FamilyApprovedScreen(FamilyScreen):
 # Steps 7–9: the invitation link → the required details → 「設定」 → registered.
 
 
+# Refusals at 「設定」 that leave nothing to correct on the form: said on a page of their own.
+LINK_GONE = ("family.link.", "family.error.locked_now", "family.error.contact_registered_now",
+             "family.error.not_available")
+
+
 class FamilyRegisterScreen(FamilyScreen):
     STEP = 8
     GUIDE = ("family.step7", "family.step8")  # the official text for the helpdesk guide panel (F1)
@@ -564,9 +501,8 @@ class FamilyRegisterScreen(FamilyScreen):
     async def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
         if self.view is None:
-            self.view, error = await self.load(family.invitation_view, self.token)
-            if error:
-                self.show_problem(error)
+            self.view = await self.run_service(family.invitation_view, self.token, on_error={"*": self.show_problem})
+            if self.view is None:
                 return
         name = self.query_one("#name", Input)
         if not name.value:
@@ -591,26 +527,11 @@ class FamilyRegisterScreen(FamilyScreen):
         password = self.confirmed_password()
         if password is None:
             return
-        self.clear_errors()
-        event.button.disabled = True
-        try:
-            account_id = await self.app.call(
-                family.register, self.token, self.query_one("#name", Input).value,
-                self.query_one("#birth_date", Input).value, password, self.query_one("#agree", Checkbox).value,
-                self.app.lang)
-        except BeneError as error:
-            event.button.disabled = False
-            if error.key.startswith("family.link.") or error.key in ("family.error.locked_now",
-                                                                      "family.error.contact_registered_now",
-                                                                      "family.error.not_available"):
-                self.show_problem(error)
-            else:
-                self.show_error(error)
-            return
-        except Exception:
-            log.exception("service call failed")
-            event.button.disabled = False
-            self.show_error(BeneError("error.unexpected"))
+        account_id = await self.run_service(
+            family.register, self.token, self.query_one("#name", Input).value,
+            self.query_one("#birth_date", Input).value, password, self.query_one("#agree", Checkbox).value,
+            self.app.lang, button=event.button, on_error=dict.fromkeys(LINK_GONE, self.show_problem))
+        if account_id is None:
             return
         self.app.grant_owner(self.view["contact"])  # registered here: the link proved the contact
         self.app.switch_screen(FamilyDoneScreen(account_id, self.view["contact"]))
@@ -621,6 +542,7 @@ class FamilyDoneScreen(FamilyScreen):
 
     STEP = 9
     GUIDE = "family.step9"
+    FLOW_DONE = True
 
     def __init__(self, account_id: int, login_id: str) -> None:
         super().__init__()
@@ -639,10 +561,8 @@ class FamilyDoneScreen(FamilyScreen):
 
     @on(Button.Pressed, "#login")
     def _login(self) -> None:
-        login = _login_screen(service_id="benefit_station")
         self.app.go_home()
-        if login is not None:
-            self.app.push_screen(login)
+        self.app.push_screen(routes.LOGIN(service_id="benefit_station"))
 
     @on(Button.Pressed, "#top")
     def _top(self) -> None:
@@ -690,17 +610,6 @@ def _problem(app, error: BeneError) -> None:
     app.push_screen(LinkProblemScreen(error.key, dict(error.params), error.staff))
 
 
-async def _check(app, fn, *args):
-    """A link check in a worker thread: (result, None) or (None, the BeneError to show)."""
-    try:
-        return await app.call(fn, *args), None
-    except BeneError as error:
-        return None, error
-    except Exception:
-        log.exception("link check failed")
-        return None, BeneError("error.unexpected")
-
-
 def open_approve_link(app, params: dict) -> None:
     """Steps 5–6: check the link first; log in if needed; only the inviting member sees the invitation."""
     app.run_worker(_open_approve(app, params.get("token", "")), group="family-link")
@@ -709,19 +618,15 @@ def open_approve_link(app, params: dict) -> None:
 async def _open_approve(app, token: str) -> None:
     account_id = _account_id(app)
     if account_id is None:
-        _, error = await _check(app, family.check_link, family.APPROVE, token)
+        _, error = await call_service(app, family.check_link, family.APPROVE, token)
         if error:
             _problem(app, error)
             return
-        login = _login_screen(service_id="benefit_station",
-                              then=lambda a, _acc: open_approve_link(a, {"token": token}))
-        if login is None:
-            _problem(app, BeneError("family.login_required"))
-        else:
-            app.push_screen(login)
-            app.notify(app.t("family.login_required"), timeout=8)
+        app.push_screen(routes.LOGIN(service_id="benefit_station",
+                                     then=lambda a, _acc: open_approve_link(a, {"token": token})))
+        app.notify(app.t("family.login_required"), timeout=8)
         return
-    view, error = await _check(app, family.approval_view, token, account_id)
+    view, error = await call_service(app, family.approval_view, token, account_id)
     if error:
         _problem(app, error)
     else:
@@ -734,12 +639,9 @@ def open_invite_link(app, params: dict) -> None:
 
 
 async def _open_invite(app, token: str) -> None:
-    view, error = await _check(app, family.invitation_view, token)
+    view, error = await call_service(app, family.invitation_view, token)
     if error:
         _problem(app, error)
     else:
         app.push_screen(FamilyRegisterScreen(token, view))
 
-
-links.HANDLERS[family.PATHS[family.APPROVE]] = open_approve_link
-links.HANDLERS[family.PATHS[family.INVITE]] = open_invite_link

@@ -4,7 +4,7 @@
   taken from the OS user, which is a shared account at a desk; BENE_TUI_OPERATOR names a terminal's
   agent and skips it); every action is audited as `operator:<name>`.
 - `SearchScreen`: login ID, name (kanji/kana) or 団体ID → the people found.
-- `PersonScreen`: details, the actions that apply now (each behind `ConfirmScreen`), and the
+- `PersonScreen`: details, the actions that apply now (each behind a `ConfirmDialog`), and the
   timeline — flows, audit rows and outbox messages, newest first.
 
 Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing there).
@@ -12,35 +12,33 @@ Personal data is shown here, to staff only: never in kiosk mode (F3 does nothing
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import helpdesk, staff_text
-from ..clock import fmt_time
+from ..clock import JST, fmt_time
 from ..errors import BeneError
 from ..i18n import catalogue
 from ..normalize import display_login_id
-from ..widgets.button import Button
+from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.literal import literal
 from ..widgets.chrome import AppHeader, app_footer
 from . import privacy as privacy_requests
 from .base import BaseScreen
+from .dialog import ConfirmDialog, Dialog
 from ..widgets.jtext import JText
 
 
 def _stamp(ts: float | None) -> str:
     """Timeline times to the second (JST): events of one minute stay apart."""
-    from datetime import datetime
-
-    from ..clock import JST
-
     return datetime.fromtimestamp(ts, JST).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
@@ -171,18 +169,15 @@ def with_operator(app, then) -> None:
     app.push_screen(OperatorScreen(), chosen)
 
 
-class OperatorScreen(ModalScreen[str | None]):
+class OperatorScreen(Dialog[str | None]):
     """Who is at the helpdesk: asked once, kept for the session."""
 
-    DEFAULT_CSS = """
-    OperatorScreen { align: center middle; }
-    OperatorScreen > Vertical { width: 64; height: auto; border: thick $accent; padding: 1 2; background: $surface; }
-    """
+    WIDTH = 64
     BINDINGS = [Binding("escape", "cancel", "戻る/Back")]
 
     def compose(self) -> ComposeResult:
         t = self.app.t
-        with Vertical():
+        with self.box():
             yield JText(t("hd.operator_title"), classes="title")
             yield JText(t("hd.operator_lead"), classes="lead")
             yield Field("operator", t("hd.operator_label"))
@@ -203,40 +198,6 @@ class OperatorScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """Yes or no before an action. Focus starts on "no"; Escape or n says no, y says yes."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 72; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    ConfirmScreen .buttons Button { margin-right: 2; }
-    """
-    BINDINGS = [Binding("escape,n", "answer(False)", "いいえ/No"), Binding("y", "answer(True)", "はい/Yes")]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        t = self.app.t
-        with Vertical():
-            yield JText(t("hd.confirm_title"), classes="title")
-            yield JText(self.question, id="question", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button(t("hd.yes"), id="yes", variant="warning")
-                yield Button(t("hd.no"), id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class SearchScreen(BaseScreen):
@@ -348,10 +309,7 @@ class PersonScreen(BaseScreen):
 
     DEFAULT_CSS = """
     PersonScreen .hd { padding: 0 2; }
-    PersonScreen #hd-actions, PersonScreen #hd-danger { height: auto; }
-    PersonScreen #hd-actions Button { margin-right: 1; }
-    PersonScreen #hd-privacy { height: auto; }
-    PersonScreen #hd-privacy Button, PersonScreen #hd-danger Button { margin-right: 1; }
+    PersonScreen ButtonRow Button { margin-right: 1; }
     PersonScreen #hd-timeline { height: auto; max-height: 45vh; }
     """
 
@@ -367,16 +325,16 @@ class PersonScreen(BaseScreen):
             yield JText(self.t("hd.person_title"), classes="title")
             yield Static("", id="hd-summary", markup=False)
             yield JText(self.t("hd.actions"), classes="field-label")
-            yield Horizontal(id="hd-actions")
+            yield ButtonRow(id="hd-actions")  # stacked where 80 columns cannot hold them side by side
             yield JText("", id="hd-no-actions", classes="hint", markup=False)
-            yield Horizontal(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
+            yield ButtonRow(id="hd-privacy")  # 開示 / 削除 (screens/privacy.py)
             yield JText("", id="hd-privacy-result", markup=False)
             yield JText("", classes="form-error", markup=False)
             yield JText(self.t("hd.timeline"), classes="field-label")
             yield DataTable(id="hd-timeline", cursor_type="row", zebra_stripes=True)
             # What cannot be undone comes after the timeline: Tab from a harmless action never lands on it.
             yield JText(self.t("hd.danger"), classes="field-label", id="hd-danger-label")
-            yield Horizontal(id="hd-danger")
+            yield ButtonRow(id="hd-danger")
         yield app_footer(self.app)
 
     async def on_mount(self) -> None:
@@ -396,7 +354,7 @@ class PersonScreen(BaseScreen):
         self.query_one("#hd-summary", Static).update(self._summary(data))
         self.actions = data["actions"]
         for box_id, destructive in (("#hd-actions", False), ("#hd-danger", True)):
-            box = self.query_one(box_id, Horizontal)
+            box = self.query_one(box_id, ButtonRow)
             await box.remove_children()
             await box.mount_all([Button(literal(t(f"hd.action.{a['action']}", label=a["label"])), id=f"act-{n}",
                                         variant="error" if destructive else "warning")
@@ -407,10 +365,10 @@ class PersonScreen(BaseScreen):
         self.query_one("#hd-no-actions", Static).update("" if self.actions else t("hd.no_actions"))
         # 開示 with the harmless actions; 削除 in the danger row after the timeline, with the others.
         requests = privacy_requests.buttons(self)
-        box = self.query_one("#hd-privacy", Horizontal)
+        box = self.query_one("#hd-privacy", ButtonRow)
         await box.remove_children()
         await box.mount_all([b for b in requests if b.id != "privacy-erase"])
-        await self.query_one("#hd-danger", Horizontal).mount_all([b for b in requests if b.id == "privacy-erase"])
+        await self.query_one("#hd-danger", ButtonRow).mount_all([b for b in requests if b.id == "privacy-erase"])
         danger = danger or any(b.id == "privacy-erase" for b in requests)
         self.query_one("#hd-danger-label").display = self.query_one("#hd-danger").display = danger
         table = self._fill_timeline()
@@ -485,7 +443,8 @@ class PersonScreen(BaseScreen):
                 return
             await self._run(action)
 
-        with_operator(self.app, lambda: self.app.push_screen(ConfirmScreen(question), answered))
+        with_operator(self.app, lambda: self.app.push_screen(ConfirmDialog(question, title=self.t("hd.confirm_title"), yes="hd.yes",
+                                                                  no="hd.no", danger=False), answered))
 
     @on(Button.Pressed, "#privacy-export, #privacy-erase")
     def _privacy_request(self, event: Button.Pressed) -> None:

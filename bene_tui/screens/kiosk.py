@@ -5,30 +5,30 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from .. import pin
 from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
 from ..widgets.idle_countdown import IdleCountdown
+from . import routes
 from .base import BaseScreen
+from .dialog import Dialog
 from ..widgets.jtext import JText
 
 
-class CountdownScreen(ModalScreen):
+class CountdownScreen(Dialog):
     """「ご利用を続けますか?」 with the seconds left. Any key or click keeps the session (the kiosk
     controller sees the input first and closes this screen)."""
 
     DEFAULT_CSS = """
-    CountdownScreen { align: center middle; background: $background 85%; }
-    CountdownScreen #countdown-box { width: 64; height: auto; padding: 1 3; border: heavy $warning;
-                                     background: $surface; }
+    CountdownScreen { background: $background 85%; }
     CountdownScreen .title { text-style: bold; color: $warning; width: 100%; text-align: center; }
     CountdownScreen .lead { width: 100%; text-align: center; margin-bottom: 1; }
     CountdownScreen .hint { width: 100%; text-align: center; margin-top: 1; }
     """
+
+    WIDTH = 64
 
     def __init__(self, seconds: float) -> None:
         super().__init__()
@@ -36,7 +36,7 @@ class CountdownScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         t = self.app.t
-        with Vertical(id="countdown-box"):
+        with self.box(id="countdown-box"):
             yield JText(t("kiosk.idle_title"), classes="title")
             yield JText(t("kiosk.idle_body"), classes="lead")
             yield IdleCountdown(int(self.seconds), id="idle-countdown")
@@ -47,18 +47,15 @@ class CountdownScreen(ModalScreen):
             widget.set_remaining(seconds)
 
 
-class OperatorExitScreen(BaseScreen, ModalScreen):
+class OperatorExitScreen(BaseScreen, Dialog):
     """The operator's way out of a kiosk: the key (ctrl+o) and then the PIN."""
 
     BINDINGS = [Binding("escape", "back", "キャンセル/Cancel")]
-    DEFAULT_CSS = """
-    OperatorExitScreen { align: center middle; background: $background 85%; }
-    OperatorExitScreen #operator-box { width: 76; height: auto; padding: 1 3; border: heavy $error;
-                                       background: $surface; }
-    """
+    DEFAULT_CSS = "OperatorExitScreen { background: $background 85%; }"
+    WIDTH, DANGER = 76, True
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="operator-box"):
+        with self.box(id="operator-box"):
             yield JText(self.t("kiosk.operator_title"), classes="title")
             yield JText(self.t("kiosk.operator_lead"), classes="lead")
             yield Field("pin", self.t("kiosk.pin"), password=True, max_length=pin.PIN_MAX * 2)
@@ -91,11 +88,9 @@ class OperatorExitScreen(BaseScreen, ModalScreen):
     @on(Button.Pressed, "#pin-outbox")
     async def _outbox(self, event: Button.Pressed) -> None:
         """Every message, for a rehearsal; Escape (or the idle wipe) closes it."""
-        from .outbox import OutboxScreen
-
         if await self._verified(event.button, "kiosk.operator_outbox"):
             self.dismiss(False)
-            self.app.push_screen(OutboxScreen(full=True))
+            self.app.push_screen(routes.OUTBOX(full=True))
 
     async def _verified(self, button: Button, action: str) -> bool:
         field = self.query_one("#pin", Input)

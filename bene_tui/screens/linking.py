@@ -6,21 +6,18 @@ step 4 and 5 are registration's Step4Screen/DoneScreen with the linking steps an
 
 from __future__ import annotations
 
-import logging
-
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from .. import linking, registration
+from .. import auth, linking, registration
 from ..errors import BeneError
 from ..widgets.button import Button
 from ..widgets.field import Field
-from .login import Case1Notice, staff_note
-from .registration import FlowScreen, Step4Screen
 from ..widgets.jtext import JText
-
-log = logging.getLogger("bene_tui")
+from .flow import FlowScreen
+from .login import Case1Notice, staff_note
+from .registration import Step4Screen
 
 LINK_STEPS = ("link.step1", "link.step2", "link.step3", "link.step4", "link.step5")
 
@@ -59,6 +56,15 @@ class LinkLoginScreen(FlowScreen):
             self.query_one("#link-org", Static).update(self.t("link.org", org=self.org_name))
         self.query_one("#case1").set_class(not self.case1, "hidden")
 
+    def _case1(self, error: BeneError) -> None:
+        """The one generic answer, its two ways out, and the password field emptied for another try."""
+        password = self.query_one("#password", Input)
+        password.value = ""
+        self.case1 = True
+        self.after_relabel()
+        staff_note(self, error)
+        password.focus()
+
     @on(Input.Submitted, "#login_id")
     def _id_entered(self) -> None:
         self.query_one("#password", Input).focus()
@@ -69,29 +75,12 @@ class LinkLoginScreen(FlowScreen):
 
     @on(Button.Pressed, "#link-login")
     async def _login(self, event: Button.Pressed) -> None:
-        password = self.query_one("#password", Input)
-        self.clear_errors()
         self.case1 = False
         self.after_relabel()
-        event.button.disabled = True
-        try:
-            account = await self.app.call(linking.authenticate, self.flow_id,
-                                          self.query_one("#login_id", Input).value, password.value)
-        except BeneError as error:
-            if error.key == "login.case1":
-                password.value = ""
-                self.case1 = True
-                self.after_relabel()
-                staff_note(self, error)
-                password.focus()
-            else:
-                self.show_error(error)
+        account = await self.run_service(linking.authenticate, self.flow_id, self.query_one("#login_id", Input).value,
+                                         self.query_one("#password", Input).value, button=event.button,
+                                         on_error={auth.CASE1: self._case1})
+        if account is None:
             return
-        except Exception:
-            log.exception("linking login failed")
-            self.show_error(BeneError("error.unexpected"))
-            return
-        finally:
-            event.button.disabled = False
         self.app.grant_owner(account["login_id"])  # its password entered here
         self.app.push_screen(Step4Screen(self.flow_id, purpose="link", steps=LINK_STEPS))

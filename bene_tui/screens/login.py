@@ -7,7 +7,6 @@ asks the member to log in first).
 
 from __future__ import annotations
 
-import logging
 from typing import Callable
 
 from textual import on
@@ -20,11 +19,10 @@ from ..errors import BeneError
 from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
 from ..widgets.chrome import AppHeader, app_footer
-from .base import BaseScreen
-from .start import SERVICES, StartScreen
 from ..widgets.jtext import JText
-
-log = logging.getLogger("bene_tui")
+from . import routes
+from .base import BaseScreen
+from .start import SERVICES
 
 # Where the service's field names land on this screen.
 FIELD_IDS = {"login_id": "login-id", "password": "login-password", "service": "service"}
@@ -41,17 +39,13 @@ class Case1Notice(Vertical):
 
     @on(Button.Pressed, "#case1-forgot-password")
     def _forgot_password(self, event: Button.Pressed) -> None:
-        from .recovery import ForgotPasswordScreen
-
         event.stop()
-        self.app.push_screen(ForgotPasswordScreen())
+        self.app.push_screen(routes.FORGOT_PASSWORD())
 
     @on(Button.Pressed, "#case1-forgot-id")
     def _forgot_id(self, event: Button.Pressed) -> None:
-        from .recovery import ForgotIdScreen
-
         event.stop()
-        self.app.push_screen(ForgotIdScreen())
+        self.app.push_screen(routes.FORGOT_ID())
 
 
 def staff_note(screen: BaseScreen, error: BeneError) -> None:
@@ -61,6 +55,8 @@ def staff_note(screen: BaseScreen, error: BeneError) -> None:
 
 
 class LoginScreen(BaseScreen):
+    GUIDE = ("login.case1", "login.case2")  # the official text for the helpdesk guide panel (F1)
+
     def __init__(self, service_id: str | None = None, then: Callable | None = None) -> None:
         super().__init__()
         self.service_id = service_id
@@ -115,9 +111,7 @@ class LoginScreen(BaseScreen):
 
     @on(Button.Pressed, "#case2-contact")
     def _contact(self) -> None:
-        from .contact import ContactScreen
-
-        self.app.push_screen(ContactScreen(self.orgs))
+        self.app.push_screen(routes.CONTACT(self.orgs))
 
     def show_error(self, error: BeneError) -> None:
         if error.field in FIELD_IDS:
@@ -141,45 +135,29 @@ class LoginScreen(BaseScreen):
     async def _submit(self, event: Button.Pressed) -> None:
         service = self.service
         login_id = self.query_one("#login-id", Input).value
-        password_input = self.query_one("#login-password", Input)
-        self.clear_errors()
         self.show_case(None)
-        event.button.disabled = True
-        try:
-            result = await self.app.call(auth.login, service, login_id, password_input.value)
-        except BeneError as error:
-            if error.key == auth.CASE1:
-                password_input.value = ""
-                self.show_case("case1")
-                staff_note(self, error)
-                password_input.focus(scroll_visible=False)  # the message keeps the view (80×24)
-            elif error.key == auth.CASE2:
-                self.orgs = list(error.params.get("orgs") or [])
-                self.show_case("case2", error.params.get("services"))
-                staff_note(self, error)
-            else:
-                self.show_error(error)
+        result = await self.run_service(auth.login, service, login_id, self.query_one("#login-password", Input).value,
+                                        button=event.button, on_error={auth.CASE1: self._case1, auth.CASE2: self._case2})
+        if result is None:
             return
-        except Exception:
-            log.exception("login failed")
-            self.show_error(BeneError("error.unexpected"))
-            return
-        finally:
-            event.button.disabled = False
         self.app.session.account_id = result["account_id"]
         self.app.grant_owner(result["login_id"])  # its password entered here
         if self.then is not None:
             self.app.pop_screen()
             self.then(self.app, result["account_id"])
         else:
-            from .mypage import MyPageScreen
+            self.app.switch_screen(routes.MYPAGE(result["account_id"], service))
 
-            self.app.switch_screen(MyPageScreen(result["account_id"], service))
+    def _case1(self, error: BeneError) -> None:
+        """Case 1: the one generic answer; the password emptied for another try."""
+        password = self.query_one("#login-password", Input)
+        password.value = ""
+        self.show_case("case1")
+        staff_note(self, error)
+        password.focus(scroll_visible=False)  # the message keeps the view (80×24)
 
-
-def _register_entry() -> None:
-    if not any(entry[0] == "login" for entry in StartScreen.ENTRIES):
-        StartScreen.ENTRIES.insert(0, ("login", "login.start", LoginScreen))
-
-
-_register_entry()
+    def _case2(self, error: BeneError) -> None:
+        """Case 2: the account opens no service here; the ones it does open, and whom to ask."""
+        self.orgs = list(error.params.get("orgs") or [])
+        self.show_case("case2", error.params.get("services"))
+        staff_note(self, error)

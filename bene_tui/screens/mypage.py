@@ -11,11 +11,14 @@ from .. import auth
 from ..normalize import display_login_id
 from ..widgets.button import Button, ButtonRow
 from ..widgets.chrome import AppHeader, app_footer
-from .base import BaseScreen
 from ..widgets.jtext import JText
+from . import routes
+from .base import BaseScreen, call_service
 
 
 class MyPageScreen(BaseScreen):
+    GUIDE = "family.step1"  # the official text for the helpdesk guide panel (F1)
+
     def __init__(self, account_id: int, service_id: str | None = None) -> None:
         super().__init__()
         self.account_id, self.service_id = account_id, service_id
@@ -63,11 +66,7 @@ class MyPageScreen(BaseScreen):
 
     @on(Button.Pressed, "#family-settings")
     def _family(self) -> None:
-        opener = getattr(self.app, "open_family_settings", None)
-        if callable(opener):
-            opener()
-        else:
-            self.notify(self.t("mypage.family_unavailable"))
+        routes.FAMILY_SETTINGS(self.app)
 
     @on(Button.Pressed, "#logout")
     async def _logout(self) -> None:
@@ -77,10 +76,7 @@ class MyPageScreen(BaseScreen):
         """Back to the start screen; the app forgets who was logged in."""
         self.profile = None
         self.app.session.account_id = None
-        try:
-            await self.app.call(auth.logout, self.account_id)
-        except Exception:  # the audit row is not worth a traceback on the start screen
-            pass
+        await call_service(self.app, auth.logout, self.account_id)  # its audit row failing keeps no one logged in
         self.app.go_home()
         self.app.notify(self.app.t("mypage.logged_out"))
 

@@ -9,27 +9,23 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from .. import helpdesk, privacy
 from ..errors import BeneError
 from ..widgets.button import Button
 from ..widgets.field import Field
+from .dialog import Dialog
 
 REQUESTS = ("export", "erase")
 
 
-class NamedConfirmScreen(ModalScreen[str | None]):
+class NamedConfirmScreen(Dialog[str | None]):
     """Yes (with the operator's name) or no. Focus starts on "no"; Escape says no."""
 
-    DEFAULT_CSS = """
-    NamedConfirmScreen { align: center middle; }
-    NamedConfirmScreen > Vertical { width: 80; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    NamedConfirmScreen .buttons { height: auto; }
-    NamedConfirmScreen .buttons Button { margin-right: 2; }
-    """
+    DEFAULT_CSS = "NamedConfirmScreen .buttons { height: auto; }"
+    WIDTH = 80
     BINDINGS = [Binding("escape", "no", "いいえ/No")]
 
     def __init__(self, question: str, operator: str) -> None:
@@ -38,7 +34,7 @@ class NamedConfirmScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         t = self.app.t
-        with Vertical():
+        with self.box():
             yield Static(t("hd.confirm_title"), classes="title")
             yield Static(self.question, id="question", markup=False)
             yield Field("operator", t("privacy.operator_label"), value=self.operator)

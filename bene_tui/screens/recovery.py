@@ -10,9 +10,10 @@ from .. import helpdesk, identify, recovery
 from ..normalize import display_login_id
 from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field
-from .registration import FlowScreen
-from .start import StartScreen
 from ..widgets.jtext import JText
+from . import routes
+from .base import call_service, succeeded
+from .flow import FlowScreen
 
 ID_STEPS = ("recovery.id_step1", "recovery.id_step2")
 PW_STEPS = ("recovery.pw_step1", "recovery.pw_step2", "recovery.pw_step3", "recovery.pw_step4")
@@ -27,12 +28,12 @@ class RecoveryScreen(FlowScreen):
 
     # -- helpdesk: what the caller cannot see (the answer on screen is the same whatever happened) --
     async def _audit_mark(self) -> int:
-        return await self.app.call(helpdesk.last_audit_id) if self.app.mode == "helpdesk" else 0
+        return (await self.run_service(helpdesk.last_audit_id) or 0) if self.app.mode == "helpdesk" else 0
 
     async def _staff_notes(self, action: str, since: int) -> list[str]:
         if self.app.mode != "helpdesk":
             return []
-        notes = await self.app.call(helpdesk.recovery_notes, action, since)
+        notes = await self.run_service(helpdesk.recovery_notes, action, since) or []
         return [self.t(key, **params) for key, params in notes] or [self.t("hd.note.nothing")]
 
     @on(Input.Submitted)
@@ -53,6 +54,8 @@ class RecoveryScreen(FlowScreen):
 class FinalScreen(FlowScreen):
     """The last step: to the login screen or back to the top; Escape goes to the top."""
 
+    FLOW_DONE = True  # the kiosk returns to the start on its own (modes.py)
+
     staff: list[str] = []  # helpdesk: what the request really did (RecoveryScreen._staff_notes)
 
     def staff_lines(self) -> ComposeResult:
@@ -70,10 +73,8 @@ class FinalScreen(FlowScreen):
 
     @on(Button.Pressed, "#to-login")
     def _to_login(self) -> None:
-        from .login import LoginScreen
-
         self.app.go_home()
-        self.app.push_screen(LoginScreen())
+        self.app.push_screen(routes.LOGIN())
 
     @on(Button.Pressed, "#to-top")
     def _to_top(self) -> None:
@@ -86,6 +87,7 @@ class FinalScreen(FlowScreen):
 # -- ベネアカウントが不明 --------------------------------------------------------------------------
 
 class ForgotIdScreen(RecoveryScreen):
+    GUIDE = "forgot.login_id"
     STEPS, STEP = ID_STEPS, 1
     FIELDS, SUBMIT = ("group_id", "key1", "key2"), "forgot-id-next"
 
@@ -114,8 +116,9 @@ class ForgotIdScreen(RecoveryScreen):
         self.run_worker(self._load_org(event.value), exclusive=True, group="org")
 
     async def _load_org(self, group_id: str) -> None:
-        self.org = await self.app.call(identify.organisation, group_id)
-        self.after_relabel()
+        self.org, _ = await call_service(self.app, identify.organisation, group_id)  # unknown: the plain labels
+        if not self.relabelling:  # an F4 rebuilding the screen sets the labels itself, once its fields exist
+            self.after_relabel()
 
     def after_relabel(self) -> None:
         for n in (1, 2):
@@ -132,6 +135,7 @@ class ForgotIdScreen(RecoveryScreen):
 
 
 class ForgotIdDoneScreen(FinalScreen):
+    GUIDE = "forgot.login_id"
     STEPS, STEP = ID_STEPS, 2
 
     def __init__(self, masked: str, channel: str) -> None:
@@ -150,6 +154,7 @@ class ForgotIdDoneScreen(FinalScreen):
 # -- パスワードが不明 ---------------------------------------------------------------------------
 
 class ForgotPasswordScreen(RecoveryScreen):
+    GUIDE = "forgot.password"
     STEPS, STEP = PW_STEPS, 1
     FIELDS, SUBMIT = ("login_id",), "reset-next"
 
@@ -167,6 +172,7 @@ class ForgotPasswordScreen(RecoveryScreen):
 
 
 class ResetCodeScreen(RecoveryScreen):
+    GUIDE = "forgot.password"
     STEPS, STEP = PW_STEPS, 2
     FIELDS, SUBMIT = ("code",), "reset-send"
 
@@ -193,18 +199,14 @@ class ResetCodeScreen(RecoveryScreen):
     @on(Button.Pressed, "#reset-resend")
     async def _resend(self, event: Button.Pressed) -> None:
         self.clear_errors()
-        done = await self.run_service(_resend, self.flow_id, self.app.lang, button=event.button)
+        done = await self.run_service(succeeded(recovery.resend_reset_code), self.flow_id, self.app.lang, button=event.button)
         if done:
             self.query_one("#code", Input).value = ""
             self.notify(self.t("recovery.resent"))
 
 
-def _resend(ctx, flow_id: str, lang: str) -> bool:
-    recovery.resend_reset_code(ctx, flow_id, lang)
-    return True
-
-
 class NewPasswordScreen(RecoveryScreen):
+    GUIDE = "forgot.password"
     STEPS, STEP = PW_STEPS, 3
     FIELDS, SUBMIT = ("password", "password2"), "reset-submit"
 
@@ -223,17 +225,13 @@ class NewPasswordScreen(RecoveryScreen):
         password = self.confirmed_password()
         if password is None:
             return
-        done = await self.run_service(_set_password, self.flow_id, password, self.app.lang, button=event.button)
+        done = await self.run_service(succeeded(recovery.set_new_password), self.flow_id, password, self.app.lang, button=event.button)
         if done:
             self.app.push_screen(ResetDoneScreen())
 
 
-def _set_password(ctx, flow_id: str, password: str, lang: str) -> bool:
-    recovery.set_new_password(ctx, flow_id, password, lang)
-    return True
-
-
 class ResetDoneScreen(FinalScreen):
+    GUIDE = "forgot.password"
     STEPS, STEP = PW_STEPS, 4
 
     def form(self) -> ComposeResult:
@@ -245,6 +243,7 @@ class ResetDoneScreen(FinalScreen):
 # -- 認証キーが不明 ----------------------------------------------------------------------------
 
 class ForgotKeysScreen(RecoveryScreen):
+    GUIDE = "forgot.auth_key"
     STEPS, STEP = KEYS_STEPS, 1
     FIELDS, SUBMIT = ("group_id", "kana", "birth_date"), "keys-next"
 
@@ -259,19 +258,15 @@ class ForgotKeysScreen(RecoveryScreen):
     @on(Button.Pressed, "#keys-next")
     async def _next(self, event: Button.Pressed) -> None:
         since = await self._audit_mark()
-        done = await self.run_service(_forgot_keys, *self.values(), self.app.lang, button=event.button)
+        done = await self.run_service(succeeded(recovery.forgot_keys), *self.values(), self.app.lang, button=event.button)
         if done:
             screen = ForgotKeysDoneScreen()
             screen.staff = await self._staff_notes("recovery.forgot_keys", since)
             self.app.push_screen(screen)
 
 
-def _forgot_keys(ctx, group_id: str, kana: str, birth_date: str, lang: str) -> bool:
-    recovery.forgot_keys(ctx, group_id, kana, birth_date, lang)
-    return True
-
-
 class ForgotKeysDoneScreen(FinalScreen):
+    GUIDE = "forgot.auth_key"
     STEPS, STEP = KEYS_STEPS, 2
 
     def form(self) -> ComposeResult:
@@ -279,13 +274,3 @@ class ForgotKeysDoneScreen(FinalScreen):
         yield from self.staff_lines()
         yield from self.buttons(login=False)
 
-
-def _register_entries() -> None:
-    for entry in (("forgot-id", "recovery.forgot_id", ForgotIdScreen),
-                  ("forgot-password", "recovery.forgot_password", ForgotPasswordScreen),
-                  ("forgot-keys", "recovery.forgot_keys", ForgotKeysScreen)):
-        if not any(e[0] == entry[0] for e in StartScreen.ENTRIES):
-            StartScreen.ENTRIES.append(entry)
-
-
-_register_entries()

@@ -2,82 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 from textual.worker import Worker
 
-from .. import identify, passwords, registration
+from .. import identify, linking, passwords, registration
+from ..errors import BeneError
 from ..normalize import display_login_id, mask
-from ..errors import BeneError, ValidationError
 from ..widgets.button import Button, ButtonRow
 from ..widgets.field import Field, FieldError
-from ..widgets.steps import StepIndicator
+from ..widgets.jtext import JText
 from ..widgets.terms import TermsBox
 from ..widgets.toggles import Choice, ChoiceSet, Tick
-from ..widgets.chrome import AppHeader, app_footer
-from .base import BaseScreen
-from ..widgets.jtext import JText
-
-log = logging.getLogger("bene_tui")
+from . import routes
+from .base import call_service
+from .flow import FlowScreen
+from .start import pick_service, service_label
 
 STEP_KEYS = ("reg.step1", "reg.step2", "reg.step3", "reg.step4", "reg.step5")
 
 
-class FlowScreen(BaseScreen):
-    """A step of a flow: header, step indicator, a scrolling form, footer."""
+class RegistrationScreen(FlowScreen):
+    """A step of registration (and of linking, which starts with registration's steps 1 and 2)."""
 
-    STEP = 1
     STEPS = STEP_KEYS
-    STEP_LINES = 1  # lines the step names may take before only the current one keeps its name
-    # Errors that take the focus to their field. Not the generic step-1 answer: it names a field
-    # only to stand beside it, not because that field is the wrong one.
-    FOCUS_ERRORS: type[BeneError] = ValidationError
-
-    def compose(self) -> ComposeResult:
-        yield AppHeader()
-        with VerticalScroll(classes="flow", can_focus=False):  # focus follows the fields; Tab never stops here
-            yield StepIndicator([self.t(k) for k in self.STEPS], self.STEP, lines=self.STEP_LINES, classes="steps")
-            with Vertical(classes="box"):
-                yield from self.form()
-                yield JText("", classes="form-error", markup=False)
-        yield app_footer(self.app)
-
-    def form(self) -> ComposeResult:
-        yield from ()
-
-    def confirmed_password(self) -> str | None:
-        """The password typed alike in #password and #password2, or None with the mismatch shown
-        beside the second field (and the focus there)."""
-        password = self.query_one("#password", Input).value
-        if password == self.query_one("#password2", Input).value:
-            return password
-        self.clear_errors()
-        self.show_error(ValidationError("error.password_mismatch", field="password2"))  # (focuses it)
-        return None
-
-    def show_error(self, error: BeneError) -> None:
-        """The error beside its field, and the focus in that field, ready for the correction."""
-        super().show_error(error)
-        if error.field and isinstance(error, self.FOCUS_ERRORS):
-            for widget in self.query(f"#{error.field}"):
-                if widget.focusable:
-                    widget.focus()
-
-    def finish(self, screen: FlowScreen) -> None:
-        """Past the end of a flow: drop its steps, so Escape cannot lead back into it."""
-        self.app.go_home()
-        self.app.push_screen(screen)
 
 
-class Step1Screen(FlowScreen):
+class Step1Screen(RegistrationScreen):
     """【団体ID】と【認証キー1・2】を入力し「次へ」. Also the first step of linking."""
 
     STEP = 1
+    # Steps 1 and 2 are where a linking caller starts too (SPEC §3.2: the link at the top of Step 2),
+    # so the agent's guide panel (F1) shows both procedures there.
+    GUIDE = ("reg.step1", "link.step1")
 
     def __init__(self, purpose: str = "register") -> None:
         super().__init__()
@@ -86,8 +47,6 @@ class Step1Screen(FlowScreen):
         self.step2_kept: dict | None = None  # step 2's entries (no password) after an Esc back here
 
     def form(self) -> ComposeResult:
-        from .start import service_label
-
         yield JText(self.t("reg.step1_lead"), classes="lead", markup=False)  # "[Group ID]" is text
         yield JText(self.t("reg.step1_services"), id="services-note", markup=False)
         yield Button(service_label(self.app), id="service", classes="link")  # 「こちら」: the service choice
@@ -112,8 +71,6 @@ class Step1Screen(FlowScreen):
 
     @on(Button.Pressed, "#service")
     def _pick_service(self, event: Button.Pressed) -> None:
-        from .start import pick_service
-
         pick_service(self.app, event.button)
 
     @on(Input.Changed, "#group_id")
@@ -124,8 +81,9 @@ class Step1Screen(FlowScreen):
 
     async def _load_org(self, group_id: str) -> None:
         """The organisation's own names for its two keys, as soon as its 団体ID is known."""
-        self.org = await self.app.call(identify.organisation, group_id)
-        self.after_relabel()
+        self.org, _ = await call_service(self.app, identify.organisation, group_id)  # unknown: the plain labels
+        if not self.relabelling:  # an F4 rebuilding the screen sets the labels itself, once its fields exist
+            self.after_relabel()
 
     def after_relabel(self) -> None:
         for n in (1, 2):
@@ -147,9 +105,7 @@ class Step1Screen(FlowScreen):
         if started is None:
             return
         if self.purpose == "link":
-            from .linking_entry import link_screen
-
-            self.app.push_screen(link_screen(started.flow_id))
+            self.app.push_screen(routes.LINK_LOGIN(started.flow_id))
         else:
             step2 = self.ahead.take()
             step2.flow_id = started.flow_id
@@ -157,10 +113,11 @@ class Step1Screen(FlowScreen):
             self.app.push_screen(step2)
 
 
-class Step2Screen(FlowScreen):
+class Step2Screen(RegistrationScreen):
     """Login ID (e-mail or SMS), password, terms, 「上記内容で送信する」 → provisional registration."""
 
     STEP = 2
+    GUIDE = ("reg.step2", "link.step2")
 
     def __init__(self, flow_id: str = "") -> None:
         super().__init__()
@@ -277,50 +234,37 @@ class Step2Screen(FlowScreen):
             return
         login_id = self.query_one("#login_id", Input).value
         await self._show_already(False)
-        had_focus = self.focused is event.button
-        event.button.disabled = True  # no second submission while the password is hashed
-        moved_to = self.focused
-        try:
-            try:
-                message = await self.app.call(
-                    registration.submit_credentials, self.flow_id, self.kind, login_id, password,
-                    self.query_one("#agree", Checkbox).value, self.app.lang, await self._prehashed(password))
-            finally:
-                event.button.disabled = False
-                if had_focus and self.focused is moved_to:  # back on the button, unless an error moves it on
-                    event.button.focus()
-        except registration.BeneError as error:
-            if error.key == "registration.already_registered":
-                self.clear_errors()
-                await self._show_already(True)
-                self.query_one("#link-setup", Button).focus()
-            else:
-                self.clear_errors()
-                self.show_error(error)
-            return
-        except Exception:
-            log.exception("registration step 2 failed")
-            self.show_error(registration.BeneError("error.unexpected"))
+        self.clear_errors()
+        async with self.busy(event.button):  # no second submission while the password is hashed
+            message, error = await call_service(
+                self.app, registration.submit_credentials, self.flow_id, self.kind, login_id, password,
+                self.query_one("#agree", Checkbox).value, self.app.lang, await self._prehashed(password))
+        if error is not None:  # (shown once the button is back: the error may take the focus)
+            await self.handle_error(error, {"registration.already_registered": self._already})
             return
         self.app.grant_flow(self.flow_id)
         step3 = self.ahead.take()
         step3.show_for(self.flow_id, message["recipient"])
         self.app.push_screen(step3)
 
+    async def _already(self, error: BeneError) -> None:
+        """This login ID has an account: the notice offering to link instead, its button focused."""
+        await self._show_already(True)
+        self.query_one("#link-setup", Button).focus()
+
     def build_ahead(self) -> Step3Screen:
         return Step3Screen()
 
     @on(Button.Pressed, "#link-instead, #link-setup")
     def _link(self) -> None:
-        from .linking_entry import link_screen
-
-        self.app.push_screen(link_screen(self.flow_id, self.query_one("#login_id", Input).value.strip()))
+        self.app.push_screen(routes.LINK_LOGIN(self.flow_id, self.query_one("#login_id", Input).value.strip()))
 
 
-class Step3Screen(FlowScreen):
+class Step3Screen(RegistrationScreen):
     """The code sent to the login ID; 「送信する」."""
 
     STEP = 3
+    GUIDE = "reg.step3"
 
     def __init__(self, flow_id: str = "", recipient: str = "") -> None:
         super().__init__()
@@ -389,9 +333,7 @@ class Step3Screen(FlowScreen):
 
     @on(Button.Pressed, "#link-setup")
     def _link(self) -> None:
-        from .linking_entry import link_screen
-
-        self.app.push_screen(link_screen(self.flow_id, display_login_id(self.recipient)))
+        self.app.push_screen(routes.LINK_LOGIN(self.flow_id, display_login_id(self.recipient)))
 
     @on(Button.Pressed, "#resend")
     async def _resend(self, event: Button.Pressed) -> None:
@@ -401,10 +343,11 @@ class Step3Screen(FlowScreen):
             self.notify(self.t("reg.resent", login_id=mask(self.recipient)), markup=False)
 
 
-class Step4Screen(FlowScreen):
+class Step4Screen(RegistrationScreen):
     """The 「姓名」 registered by the organisation; the checkbox; complete (or 'my name is wrong')."""
 
     STEP = 4
+    GUIDE = "reg.step4"
 
     def __init__(self, flow_id: str = "", purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
@@ -469,12 +412,8 @@ class Step4Screen(FlowScreen):
                 self.after_relabel()
             return
         confirmed = self.query_one("#confirm", Checkbox).value
-        if self.purpose == "register":
-            account_id = await self.run_service(registration.complete, self.flow_id, confirmed, button=event.button)
-        else:
-            from .. import linking
-
-            account_id = await self.run_service(linking.complete, self.flow_id, confirmed, button=event.button)
+        complete = registration.complete if self.purpose == "register" else linking.complete
+        account_id = await self.run_service(complete, self.flow_id, confirmed, button=event.button)
         if account_id is not None:
             done = self.ahead.take()
             done.account_id = account_id
@@ -500,10 +439,12 @@ class Step4Screen(FlowScreen):
         self.app.go_home()
 
 
-class DoneScreen(FlowScreen):
+class DoneScreen(RegistrationScreen):
     """ベネアカウントの新規登録が完了しました。 and the 初回特典 banner."""
 
     STEP = 5
+    GUIDE = "reg.step5"
+    FLOW_DONE = True  # the kiosk returns to the start on its own (modes.py)
 
     def __init__(self, account_id: int, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()

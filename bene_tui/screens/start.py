@@ -9,26 +9,16 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 
 from ..widgets.button import Button
 from ..widgets.chrome import AppHeader, app_footer
-from .base import BaseScreen
 from ..widgets.jtext import JText
+from . import routes
+from .base import BaseScreen
+from .dialog import Dialog
 
 SERVICES = ("benefit_station", "bene_learning", "bene_wellness")
-
-
-def _later(module: str, name: str):
-    """A screen factory that imports its module only when pressed: the start path stays light."""
-
-    def factory(*args, **kw):
-        from importlib import import_module
-
-        return getattr(import_module(f"{__package__}.{module}"), name)(*args, **kw)
-
-    return factory
 
 
 def service_label(app) -> str:
@@ -47,14 +37,7 @@ def pick_service(app, button: Button) -> None:
 
 
 class StartScreen(BaseScreen):
-    # The entries below 「新規登録」: (button id, label key, screen factory). Screens may add more on import;
-    # these are listed here, imported on first use (screens/login.py and recovery.py skip ids already present).
-    ENTRIES: list[tuple[str, str, object]] = [
-        ("login", "login.start", _later("login", "LoginScreen")),
-        ("forgot-id", "recovery.forgot_id", _later("recovery", "ForgotIdScreen")),
-        ("forgot-password", "recovery.forgot_password", _later("recovery", "ForgotPasswordScreen")),
-        ("forgot-keys", "recovery.forgot_keys", _later("recovery", "ForgotKeysScreen")),
-    ]
+    GUIDE = "intro"  # the official text for the helpdesk guide panel (F1)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -64,7 +47,7 @@ class StartScreen(BaseScreen):
                 yield JText(self.t("start.lead"), classes="lead")
                 # 「新規登録」 first: the first focusable widget and the focused one.
                 yield Button(self.t("start.register"), id="register", variant="primary")
-                for button_id, key, _ in self.ENTRIES:
+                for button_id, key, _ in routes.START:
                     yield Button(self.t(key), id=button_id)
                 yield JText(self.t("start.service"), classes="field-label", id="service-label")
                 yield Button(self._service_label(), id="service", classes="choice")
@@ -89,15 +72,13 @@ class StartScreen(BaseScreen):
         self.app.push_screen(self.ahead.take())
 
     def build_ahead(self) -> BaseScreen:
-        from .registration import Step1Screen
-
-        return Step1Screen()
+        return routes.REGISTER()  # imported here, behind the start screen (bench/startup.py)
 
     @on(Button.Pressed)
     def _entry(self, event: Button.Pressed) -> None:
-        for button_id, _, factory in self.ENTRIES:
+        for button_id, _, route in routes.START:
             if event.button.id == button_id:
-                self.app.push_screen(factory())
+                self.app.push_screen(route())
 
     def action_back(self) -> None:
         """Nothing below the start screen."""
@@ -108,12 +89,10 @@ class StartScreen(BaseScreen):
         return super().check_action(action, parameters)
 
 
-
-class ServiceMenu(ModalScreen[str | None]):
+class ServiceMenu(Dialog[str | None]):
     """The services to register or log in for: arrows and Enter choose, Escape keeps the current one."""
 
     DEFAULT_CSS = """
-    ServiceMenu { align: center middle; }
     ServiceMenu > OptionList { width: 50; height: auto; border: round $accent; }
     """
     BINDINGS = [("escape", "dismiss", "")]

@@ -7,15 +7,16 @@ psycopg is imported only when a PostgreSQL URL is opened: start-up on SQLite is 
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 from . import sqlite as _sqlite
-from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy, migrate
+from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, connect, is_sqlite_busy
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
-           "is_postgres_url", "migrate", "open_store", "refuse_member_repeats", "scan_budget",
-           "stop_refusing_member_repeats"]
+           "is_postgres_url", "migrate", "open_store", "purge_freed", "read_snapshot", "refuse_member_repeats",
+           "scan_budget", "secure_delete", "stop_refusing_member_repeats", "stream"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -33,22 +34,63 @@ def open_store(target: str | Path):
     return Store(target)
 
 
+def migrate(db) -> None:
+    """Apply the pending migrations to an open store's database, each backend its way (e.g. after
+    a snapshot from an older version was loaded into it)."""
+    if getattr(db, "dialect", None) == "postgresql":
+        from .postgres import migrate as pg_migrate
+
+        pg_migrate(db)
+    else:
+        _sqlite.migrate(db)
+
+
+def _own(db, name: str):
+    """Backend-specific operation `name`: the PostgreSQL connection's own method of that name, else
+    sqlite.py's function of that name on the sqlite3 connection. `db`: a Database or its connection."""
+    conn = getattr(db, "conn", db)
+    return getattr(conn, name, None) or functools.partial(getattr(_sqlite, name), conn)
+
+
 def refuse_member_repeats(conn, existing: int, message: str) -> None:
     """A roster import refuses a member twice in one file (roster._Writer): each backend its way."""
-    own = getattr(conn, "refuse_member_repeats", None)  # PostgreSQL's connection has its own
-    (own or (lambda *a: _sqlite.refuse_member_repeats(conn, *a)))(existing, message)
+    _own(conn, "refuse_member_repeats")(existing, message)
 
 
 def stop_refusing_member_repeats(conn) -> None:
-    own = getattr(conn, "stop_refusing_member_repeats", None)
-    (own or (lambda: _sqlite.stop_refusing_member_repeats(conn)))()
+    _own(conn, "stop_refusing_member_repeats")()
+
+
+def read_snapshot(db):
+    """`with read_snapshot(db):` the reads inside see one consistent state of the store (an export's
+    count and its rows agree), whatever other terminals commit meanwhile. Nests in a transaction."""
+    return _own(db, "read_snapshot")()
+
+
+def stream(db, sql: str, params=(), batch: int = 5000):
+    """The rows of one query, `batch` at a time, in bounded memory however many there are (SQLite's
+    stepping cursor; a server-side cursor on PostgreSQL, whose plain cursor would fetch them all).
+    Other statements may run on the same connection between rows."""
+    return _own(db, "stream")(sql, params, batch)
+
+
+def secure_delete(db):
+    """`with secure_delete(db):` what the writes inside free is overwritten (SQLite's secure_delete;
+    PostgreSQL keeps old row versions until VACUUM: see purge_freed)."""
+    return _own(db, "secure_delete")()
+
+
+def purge_freed(db, tables) -> None:
+    """After a commit that erased personal data: no copy of the old rows left where the store keeps
+    them. SQLite: the WAL checkpointed into the (zeroed) file and emptied. PostgreSQL: VACUUM of
+    `tables` (their TOAST and indexes too) drops the old row versions; see docs/security.md, Known gaps."""
+    _own(db, "purge_freed")(list(tables))
 
 
 def scan_budget(db, seconds: float):
     """Scans sharing `seconds` (the helpdesk's fragment search), cut short once they are spent:
     SQLite's progress handler, PostgreSQL's statement timeout. A context manager with `scan` and `cut`."""
-    own = getattr(db, "scan_budget", None)  # PostgreSQL's database has its own
-    return own(seconds) if own else _sqlite.ScanBudget(db, seconds)
+    return _own(db, "scan_budget")(seconds)
 
 
 def is_busy(exc: BaseException) -> bool:

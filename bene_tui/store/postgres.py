@@ -203,6 +203,52 @@ class PgConnection:
         cur.execute(translate(f'insert into "{table}" ({cols}) select {pick}{cols} from "{stage}"{order} {tail}').sql)
         return cur
 
+    # -- long reads (store.read_snapshot, store.stream) ---------------------------------------------
+    @contextmanager
+    def read_snapshot(self):
+        """A REPEATABLE READ, READ ONLY transaction: one snapshot for every statement inside, taking
+        no lock a writer waits for. Inside a transaction already: that one's."""
+        if self.in_transaction:
+            yield
+            return
+        self.execute("begin isolation level repeatable read read only")
+        try:
+            yield
+        finally:
+            if self.in_transaction:
+                self.raw.execute("rollback")  # nothing was written: ends the snapshot, whatever happened
+
+    def stream(self, sql: str, params: Sequence | None = None, batch: int = 5000) -> Iterator[tuple]:
+        """A server-side (named) cursor, `batch` rows per FETCH: psycopg's plain cursor would bring
+        every row into this process first. Cursors live in a transaction: a read snapshot when none is open."""
+        t = translate(sql)
+        params = _no_nul(t.params(params))
+        with self.read_snapshot():
+            self._streams += 1
+            try:
+                with self.raw.cursor(name=f"bene_stream_{self._streams}") as cur:
+                    cur.execute(t.sql, params)
+                    while rows := cur.fetchmany(batch):
+                        yield from rows
+            except psycopg.Error as exc:
+                _raise_as_sqlite(exc)
+
+    _streams = 0
+
+    # -- erasing personal data (store.secure_delete, store.purge_freed) ----------------------------
+    @contextmanager
+    def secure_delete(self):
+        """Nothing to switch on: an UPDATE or DELETE leaves the old row version for VACUUM (purge_freed)."""
+        yield
+
+    def purge_freed(self, tables: list[str]) -> None:
+        """VACUUM the tables (with their TOAST tables and, INDEX_CLEANUP ON, every index even when
+        few rows died): the old row versions an erasure left are removed, unless a transaction older
+        than the erasure still may see them (then autovacuum removes them later). Outside a
+        transaction, as VACUUM must be. It does not zero the bytes (see docs/security.md)."""
+        names = ", ".join(f'"{t}"' for t in tables)
+        self.execute(f"vacuum (index_cleanup on) {names}")
+
     # -- a roster import refuses a member twice in one file (store.refuse_member_repeats) ------------
     def refuse_member_repeats(self, existing: int, message: str) -> None:
         """SQLite's temporary trigger, in PL/pgSQL: an UPDATE of a row this import inserted, or a
@@ -232,6 +278,9 @@ class PgConnection:
 
     def _txid(self) -> int:
         return self.raw.execute("select txid_current()").fetchone()[0]
+
+    def scan_budget(self, seconds: float) -> "PgScanBudget":
+        return PgScanBudget(self, seconds)
 
     def close(self) -> None:
         self.raw.close()
@@ -483,9 +532,6 @@ class PgDatabase:
     def table_names(self) -> list[str]:
         return [r[1] for r in self.conn.execute("pragma main.table_list").fetchall()]
 
-    def scan_budget(self, seconds: float) -> "PgScanBudget":
-        return PgScanBudget(self, seconds)
-
     def close(self) -> None:
         self.conn.close()
 
@@ -499,13 +545,13 @@ class PgScanBudget(_sqlite.ScanBudget):
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self.db.conn.raw.closed and not self.db.conn.in_transaction:
-            self.db.execute("reset statement_timeout")
+        if not self.conn.raw.closed and not self.conn.in_transaction:
+            self.conn.execute("reset statement_timeout")
 
     def _run(self, sql: str, args: list) -> list:
         left_ms = max(1, int((self.deadline - time.monotonic()) * 1000))
-        self.db.execute("select set_config('statement_timeout', ?, false)", [str(left_ms)])
-        return self.db.execute(sql, args).fetchall()
+        self.conn.execute("select set_config('statement_timeout', ?, false)", [str(left_ms)])
+        return self.conn.execute(sql, args).fetchall()
 
     @staticmethod
     def _interrupted(exc: BaseException) -> bool:

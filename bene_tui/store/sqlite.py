@@ -202,6 +202,44 @@ class Store:
         self._local = threading.local()
 
 
+@contextmanager
+def read_snapshot(conn):
+    """One read transaction: every statement inside sees the same committed state (WAL readers
+    never block writers, nor wait for them)."""
+    if conn.in_transaction:
+        yield
+        return
+    with conn:
+        conn.execute("begin")
+        yield
+
+
+def stream(conn, sql: str, params=(), batch: int = 5000):
+    """The rows of a query, `batch` at a time from SQLite's cursor (it steps through the table: bounded memory)."""
+    cursor = conn.execute(sql, params)
+    try:
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def secure_delete(conn):
+    """SQLite overwrites what a statement frees with zeros while this is on."""
+    before = conn.execute("pragma secure_delete").fetchone()[0]
+    conn.execute("pragma secure_delete = on")
+    try:
+        yield
+    finally:
+        conn.execute(f"pragma secure_delete = {int(before)}")
+
+
+def purge_freed(conn, tables) -> None:
+    """Copy the committed pages into the database file and empty the WAL, where the old pages still were."""
+    conn.execute("pragma wal_checkpoint(truncate)")
+
+
 def refuse_member_repeats(conn, existing: int, message: str) -> None:
     """During one roster import (roster._Writer): a member (団体ID + 認証キー1) may appear once in the
     file. The upsert turns a repeat into an UPDATE, which this temporary trigger refuses: of a row
@@ -228,15 +266,15 @@ class ScanBudget:
     stops a statement once the deadline has passed, `scan` then returns nothing more and `cut` is
     set. `store.scan_budget` picks this or PostgreSQL's (a statement timeout)."""
 
-    def __init__(self, db, seconds: float) -> None:
-        self.db, self.deadline, self.cut = db, time.monotonic() + seconds, False
+    def __init__(self, conn, seconds: float) -> None:
+        self.conn, self.deadline, self.cut = conn, time.monotonic() + seconds, False
 
     def __enter__(self) -> "ScanBudget":
-        self.db.conn.set_progress_handler(lambda: time.monotonic() > self.deadline, 10_000)
+        self.conn.set_progress_handler(lambda: time.monotonic() > self.deadline, 10_000)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.db.conn.set_progress_handler(None, 0)
+        self.conn.set_progress_handler(None, 0)
 
     def scan(self, sql: str, args: list) -> list:
         if self.cut or time.monotonic() >= self.deadline:  # out of time before this scan began
@@ -251,8 +289,12 @@ class ScanBudget:
             return []
 
     def _run(self, sql: str, args: list) -> list:
-        return self.db.execute(sql, args).fetchall()
+        return self.conn.execute(sql, args).fetchall()
 
     @staticmethod
     def _interrupted(exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "interrupt" in str(exc)
+
+
+def scan_budget(conn, seconds: float) -> ScanBudget:
+    return ScanBudget(conn, seconds)

@@ -55,7 +55,7 @@ def defer_loading() -> None:
 def load_parser():
     global _parser
     if _parser is None:
-        import budoux
+        import budoux  # start path: loaded in the app's start-up thread, behind the start screen (bench/startup.py)
 
         _parser = budoux.load_default_japanese_parser()
     return _parser
