@@ -2,14 +2,18 @@
 as tests/pg_cluster.py starts it for the tests), SQLite beside it where there is a twin.
 
     python bench/pg_bench.py [N]               # default N = 1,000,000; the issue's target is 10,000,000
-    python bench/pg_bench.py N --only import   # import | lookup | search (default: all three)
+    python bench/pg_bench.py N --only import   # import | lookup | search | register (default: all)
+    python bench/pg_bench.py N --keep DIR      # the server and its databases kept in DIR for the next run
 
 import   N members (bench/_gen.py, 10,000 per organisation) by `bene-tui import` of the JSON roster
          (COPY, store/postgres.py) into a fresh migrated database, in a child process (its peak
          RSS is its own), against `psql \\copy` of the same rows as CSV into another fresh migrated
          database. Target: rows/s ratio >= 0.8, peak RSS <= 200 MiB.
-lookup   step 1's query (services/identify.py) over the Unix socket, at 1,000 and N members, the sizes
-         taking turns; one in ten keys missing. Target: p99 <= 1 ms, p99 ratio N/1,000 <= 1.5.
+lookup   step 1's query (services/identify.py) over the Unix socket, at 1,000 and N members (the table read
+         into memory first), beside `select 1` over the same socket and SQLite's lookup on files
+         of the same sizes (bench/lookup_bench.py's files and loop), all taking turns; Python's
+         collector off while timing, as in the app (--collector: on). Target: p99 <= 1 ms, p99
+         ratio N/1,000 <= 1.5.
 search   the helpdesk search for fragments from the middle of names and login IDs at N members
          (pg_trgm). Target: p99 <= 50 ms.
 register bench/parallel_register.py with 16 processes on this server (--procs 16 --db URL): registrations/s
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hmac
 import json
 import os
 import random
@@ -38,7 +43,6 @@ sys.path.insert(0, str(HERE.parent))
 import _gen  # noqa: E402
 from pg_cluster import Cluster, find_bindir  # noqa: E402
 
-LOOKUP_SQL = "select * from members where group_id = ? and auth_key_1 = ?"
 COLUMNS = "id, group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services"
 
 
@@ -112,8 +116,14 @@ def _child(url: str, roster_file: Path) -> str:
     return done.stdout
 
 
-def build(cluster: Cluster, n: int, work: Path) -> str:
-    """A database of n members through the app's own import (what the lookup and search read)."""
+def build(cluster: Cluster, n: int, work: Path, keep: bool = False) -> str:
+    """A database of n members through the app's own import (what the lookup and search read);
+    with --keep, the one an earlier run built (migrated to today's schema as the app opens it)."""
+    if keep and _members(cluster, f"bench_{n}") == n:
+        from bene_tui.store import open_store
+
+        open_store(cluster.url(f"bench_{n}")).close()
+        return cluster.url(f"bench_{n}")
     url = fresh_database(cluster, f"bench_{n}")
     roster_file = work / f"roster_{n}.json"
     _gen.write_json(roster_file, n)
@@ -127,41 +137,136 @@ def build(cluster: Cluster, n: int, work: Path) -> str:
     return url
 
 
+def _members(cluster: Cluster, name: str) -> int | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(cluster.url(name), autocommit=True) as conn:
+            return conn.execute("select count(*) from members").fetchone()[0]
+    except psycopg.Error:
+        return None
+
+
 def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def lookups(db, n: int, count: int, seed: int) -> list[float]:
-    rnd = random.Random(seed)
+def sqlite_twins(where: Path, sizes: tuple[int, ...], keep: bool) -> dict[int, Path]:
+    """SQLite files of the same sizes, as bench/lookup_bench.py builds them (kept with --keep)."""
+    import lookup_bench
+
+    where.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for n in sizes:
+        path = paths[n] = where / f"{n}.db"
+        if not (keep and path.exists()):
+            path.unlink(missing_ok=True)
+            lookup_bench.build(path, n).close()
+    return paths
+
+
+def round_trips(db, n: int, seed: int, lookups: int) -> list[float]:
+    """`select 1` over the same socket: what any statement costs before it reads anything."""
     times = []
-    for _ in range(count):
-        i = rnd.randrange(n)
-        key1 = f"{i % _gen.PER_ORG:08d}" if rnd.random() > 0.1 else "X0000000"
+    for _ in range(lookups):
         t = time.perf_counter_ns()
-        list(db.query(LOOKUP_SQL, [f"BX{i // _gen.PER_ORG:06d}", key1]))
+        db.execute("select 1").fetchone()
         times.append((time.perf_counter_ns() - t) / 1000)
     return times
 
 
-def bench_lookup(urls: dict[int, str], rounds: int = 10, per_round: int = 5_000) -> None:
+def bench_lookup(urls: dict[int, str], twins: dict[int, Path], collector: bool,
+                 rounds: int = 10, per_round: int = 5_000) -> None:
+    """Step 1's lookup as identify.py runs it (bench/lookup_bench.py's loop: one in ten keys missing,
+    one in ten with a wrong key 2), on PostgreSQL and on SQLite at both sizes, and `select 1` over
+    the socket, all taking turns in each round so that the machine's load falls on all alike.
+    Python's automatic collector is off while timing, as it is while the app runs (quiet_gc.py)."""
+    import gc
+
+    import lookup_bench
+    from bene_tui.store import connect
     from bene_tui.store.postgres import PgDatabase
 
-    dbs = {n: PgDatabase(u) for n, u in urls.items()}
-    for n, db in dbs.items():
-        lookups(db, n, 2_000, seed=99)  # warm-up
-    times = {n: [] for n in dbs}
-    for r in range(rounds):
-        for n in (dbs if r % 2 == 0 else reversed(list(dbs))):
-            times[n] += lookups(dbs[n], n, per_round, seed=r)
-    small, big = sorted(dbs)
-    print("step-1 lookup over the Unix socket:")
-    for n in (small, big):
-        print(f"  {n:>12,} members: p50 {pct(times[n], 50):7.1f} µs   p99 {pct(times[n], 99):7.1f} µs")
-    ratio = pct(times[big], 99) / pct(times[small], 99)
-    print(f"  p99 ratio {ratio:.2f}  (target p99 <= 1 ms: {'met' if pct(times[big], 99) <= 1000 else 'NOT met'}; "
-          f"ratio <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})", flush=True)
-    for db in dbs.values():
+    small, big = sorted(urls)
+    series = {}
+    for n, url in urls.items():
+        db = PgDatabase(url)
+        # the table and its key in memory first, as on a server that has served step 1 all morning
+        # (as the SQLite files are read into the page cache): the key in shared buffers, the table
+        # in the OS page cache
+        db.execute("create extension if not exists pg_prewarm")
+        db.execute("select pg_prewarm('members', 'read'), pg_prewarm('members_pkey')").fetchone()
+        series[f"PostgreSQL {n:>12,}"] = (db, n, lookup_bench.measure)
+    series[f"PostgreSQL select 1 {'':>3}"] = (PgDatabase(urls[small]), small, round_trips)
+    for n, path in twins.items():
+        lookup_bench.read_through(path)
+        db = connect(path)
+        db.execute("select sum(length(name)) from members").fetchone()  # every page mapped once
+        series[f"SQLite     {n:>12,}"] = (db, n, lookup_bench.measure)
+    for db, n, run in series.values():
+        run(db, n, 99, 2_000)  # warm-up (and psycopg prepares the statement after its fifth run)
+    times = {label: [] for label in series}
+    order = list(series)
+    gc.collect()
+    if not collector:
+        gc.disable()
+    collections = sum(s["collections"] for s in gc.get_stats())
+    try:
+        for r in range(rounds):
+            for label in (order if r % 2 == 0 else order[::-1]):
+                db, n, run = series[label]
+                times[label] += run(db, n, r + 1, per_round)
+    finally:
+        gc.enable()
+    collections = sum(s["collections"] for s in gc.get_stats()) - collections
+    print(f"step-1 lookup, µs ({rounds} rounds of {per_round:,} each, taking turns; Python's collector "
+          f"{'on' if collector else 'off, as in the app'}: {collections} collections while timing):")
+    for label, values in times.items():
+        print(f"  {label}: p50 {pct(values, 50):7.1f}   p99 {pct(values, 99):7.1f}   p99.9 {pct999(values):7.1f}")
+    interleaved(series, 20_000)
+    pg_small, pg_big = (pct(times[f"PostgreSQL {n:>12,}"], 99) for n in (small, big))
+    ratio = pg_big / pg_small
+    print(f"  PostgreSQL p99 ratio {big:,} / {small:,}: {ratio:.2f}  (target p99 <= 1 ms: "
+          f"{'met' if pg_big <= 1000 else 'NOT met'}; ratio <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})",
+          flush=True)
+    for db, _, _ in series.values():
         db.close()
+
+
+def interleaved(series: dict, calls: int) -> None:
+    """The same series one call each in turn (not in runs of thousands): a moment when the machine
+    stalls falls on all of them alike, so their tails compare directly."""
+    import gc
+
+    import lookup_bench
+
+    times = {label: [] for label in series}
+    gc.disable()
+    try:
+        for i in range(calls):
+            for label, (db, n, run) in series.items():
+                times[label] += run(db, n, i, 1) if run is round_trips else _one_lookup(db, n, i, lookup_bench)
+    finally:
+        gc.enable()
+    print(f"  the same, one call of each in turn ({calls:,} rounds):")
+    for label, values in times.items():
+        print(f"  {label}: p50 {pct(values, 50):7.1f}   p99 {pct(values, 99):7.1f}   p99.9 {pct999(values):7.1f}")
+
+
+def _one_lookup(db, n: int, seed: int, lookup_bench) -> list[float]:
+    """One lookup of lookup_bench.measure's mix (its own loop checks the mix over many)."""
+    rnd = random.Random(seed)
+    i = rnd.randrange(n)
+    key1 = f"{i % _gen.PER_ORG:08d}" if rnd.random() > 0.1 else "X0000000"
+    t = time.perf_counter_ns()
+    rows = list(db.query(lookup_bench.LOOKUP_SQL, [f"BX{i // _gen.PER_ORG:06d}", key1]))
+    if rows:
+        hmac.compare_digest(rows[0]["auth_key_2"].encode(), rows[0]["auth_key_2"].encode())
+    return [(time.perf_counter_ns() - t) / 1000]
+
+
+def pct999(values: list[float]) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[998]
 
 
 def bench_search(url: str, n: int, work: Path) -> None:
@@ -197,11 +302,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("n", nargs="?", type=int, default=1_000_000)
     p.add_argument("--only", choices=["import", "lookup", "search", "register"])
+    p.add_argument("--keep", metavar="DIR", help="keep the server and its lookup/search databases in DIR, "
+                                                 "and reuse them next time (a 10 M build takes a while)")
+    p.add_argument("--collector", action="store_true",
+                   help="leave Python's automatic garbage collector on while timing lookups (the app turns it off)")
     args = p.parse_args()
     bindir = find_bindir()
     if bindir is None:
         sys.exit("no PostgreSQL server binaries (apt-get install postgresql)")
-    cluster = Cluster(bindir)
+    cluster = Cluster(bindir, Path(args.keep) / "cluster" if args.keep else None)
     os.environ.setdefault("BENE_TUI_NO_KEYRING", "1")
     # A durable server (fsync on, unlike the tests'): the figures are those of a real one.
     cluster.start(durable=True)
@@ -212,9 +321,10 @@ def main() -> None:
         if args.only in (None, "import"):
             bench_import(cluster, args.n, work)
         if args.only in (None, "lookup", "search"):
-            urls = {n: build(cluster, n, work) for n in (1_000, args.n)}
+            urls = {n: build(cluster, n, work, keep=bool(args.keep)) for n in (1_000, args.n)}
             if args.only in (None, "lookup"):
-                bench_lookup(urls)
+                where = Path(args.keep) / "sqlite" if args.keep else work / "sqlite"
+                bench_lookup(urls, sqlite_twins(where, (1_000, args.n), bool(args.keep)), args.collector)
             if args.only in (None, "search"):
                 bench_search(urls[args.n], args.n, work)
         if args.only in (None, "register"):
@@ -223,7 +333,7 @@ def main() -> None:
                             "--db", fresh_database(cluster, "bench_register")], check=False,
                            env={**os.environ, "PYTHONPATH": str(HERE.parent)})  # this checkout's bene_tui
     finally:
-        cluster.stop()
+        cluster.down() if args.keep else cluster.stop()
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)

@@ -21,12 +21,13 @@ def find_bindir() -> Path | None:
 
 
 class Cluster:
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, root: Path | None = None) -> None:
+        """`root`: a directory of one's own (a benchmark's kept cluster), else a new temporary one."""
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="bene-pg-"))
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="bene-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
-        self.sock.mkdir()
+        self.sock.mkdir(parents=True, exist_ok=True)
         self.user = None  # initdb refuses root: run the server as postgres
         if os.geteuid() == 0:
             self.user = "postgres"
@@ -43,8 +44,10 @@ class Cluster:
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self, durable: bool = False) -> "Cluster":
-        """Tests run without fsync (nothing to keep); benchmarks with a durable server (`durable`)."""
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", self.superuser)
+        """Tests run without fsync (nothing to keep); benchmarks with a durable server (`durable`).
+        A cluster kept in its root from an earlier run is started again as it is."""
+        if not (self.data / "PG_VERSION").exists():
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", self.superuser)
         opts = f"-k {self.sock} -c listen_addresses='' -c max_connections=200 -c shared_buffers=128MB"
         if not durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

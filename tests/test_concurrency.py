@@ -714,6 +714,148 @@ async def test_server_restart_shows_busy_then_the_screen_reconnects_by_itself(ap
 
 
 @pytest.mark.postgresql_only
+async def test_server_restart_while_eight_screens_register(app_factory, shared, pg_server, tmp_path, monkeypatch):
+    """Eight terminals (eight apps driven through their screens) each register two members. The
+    server restarts (`pg_ctl restart -m fast`) while all eight have pressed 「登録する」 on Step 4 of
+    their first: one inside the transaction, the others queued for the writer lock. Every screen
+    shows "busy, try again" (never a traceback, never "unexpected"), the same press then completes
+    the same flow over a new connection, and the second registration goes through: 16 accounts,
+    each there once, active and linked once; every flow completed once."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import collections
+
+    from bene_tui.services import audit
+    from bene_tui.core.i18n import t
+    from bene_tui.ui.screens.base import BaseScreen
+    from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
+    from bene_tui.ui.screens.start import StartScreen
+    from helpers import messages_to, screen_text
+
+    SIZE = (120, 50)
+
+    terminals, each = 8, 2
+    busy = t("ja", "error.busy")
+    pressed, restarted, lock = [], threading.Event(), threading.Lock()
+    real_complete, real_record = registration.complete, audit.record
+
+    def complete(ctx, flow_id, *args, **kw):
+        with lock:
+            pressed.append(flow_id)
+        return real_complete(ctx, flow_id, *args, **kw)
+
+    def record(ctx, action, *args, **kw):  # inside registration.complete's transaction
+        if action == "registration.complete" and not restarted.is_set():
+            deadline = time.monotonic() + 20
+            while len(set(pressed)) < terminals and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.3)  # the other seven are waiting for the writer lock now
+            pg_server.restart()
+            restarted.set()
+        return real_record(ctx, action, *args, **kw)
+
+    errors = collections.defaultdict(list)  # app → the keys of the messages its screens showed
+    real_show_error = BaseScreen.show_error
+
+    def show_error(screen, error, *args, **kw):
+        errors[id(screen.app)].append(error.key)
+        return real_show_error(screen, error, *args, **kw)
+
+    monkeypatch.setattr(BaseScreen, "show_error", show_error)
+    monkeypatch.setattr(registration, "complete", complete)
+    monkeypatch.setattr(audit, "record", record)
+    # Eight terminals are eight processes with threads of their own: here they share one loop,
+    # whose default pool (6 threads on 2 cores) would hold fewer service calls than terminals.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16))
+
+    all_at_step4 = asyncio.Barrier(terminals)
+
+    async def press_until(pilot, button_id: str, screen_cls) -> int:
+        """Press; on "busy, try again", press again (as a person would) until `screen_cls` shows.
+        Returns how many times the screen said busy."""
+        busy_seen = 0
+        while True:
+            shown = len(errors[id(pilot.app)])
+            await until(lambda: pilot.app.screen.query(f"#{button_id}"), f"#{button_id}")
+            pilot.app.screen.query_one(f"#{button_id}").press()
+            await until(lambda: isinstance(pilot.app.screen, screen_cls) or len(errors[id(pilot.app)]) > shown,
+                        f"{screen_cls.__name__} or a message")
+            if isinstance(pilot.app.screen, screen_cls):
+                return busy_seen
+            assert errors[id(pilot.app)][shown:] == ["error.busy"]  # never "unexpected", never a traceback
+            text = screen_text(pilot)
+            assert busy in text and "Traceback" not in text and "psycopg" not in text
+            busy_seen += 1
+            await asyncio.sleep(0.2)
+
+    async def until(predicate, what: str, timeout: float = 120) -> None:
+        """Polled, not through pilot.pause(): eight apps share this loop, and a pause waits for
+        every widget of a screen that may be gone (popped) before it gets to them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if predicate():
+                    return
+            except Exception:  # noqa: BLE001 — the screen is still mounting its widgets
+                pass
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.05)
+
+    async def fill(pilot, values: dict) -> None:
+        for field, value in values.items():
+            await until(lambda: pilot.app.screen.query(f"#{field}"), f"#{field}")
+            pilot.app.screen.query_one(f"#{field}").value = value  # as typed (no pilot.pause: see until)
+
+    async def terminal(i: int) -> tuple[list[str], list[int], int]:
+        logins, flows_done, busy_seen = [], [], 0
+        app = app_factory()
+        async with app.run_test(size=SIZE) as pilot:
+            await until(lambda: isinstance(pilot.app.screen, StartScreen), "the start screen")
+            for j in range(each):
+                login = f"screen{i}.{j}@example.jp"
+                busy_seen += await press_until(pilot, "register", Step1Screen)
+                await fill(pilot, {"group_id": ORG, "key1": member_key(i * each + j), "key2": KEY2})
+                busy_seen += await press_until(pilot, "next", Step2Screen)
+                await fill(pilot, {"login_id": login, "password": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
+                pilot.app.screen.query_one("#agree").value = True
+                busy_seen += await press_until(pilot, "submit", Step3Screen)
+                await fill(pilot, {"code": messages_to(tmp_path, login)[-1]["code"]})
+                busy_seen += await press_until(pilot, "send", Step4Screen)
+                step4 = pilot.app.screen
+                await until(lambda: str(step4.query_one("#name").render()).strip(), "the 姓名 on Step 4")
+                step4.query_one("#confirm").value = True
+                if j == 0:
+                    await all_at_step4.wait()  # then all eight press at once
+                busy_seen += await press_until(pilot, "complete", DoneScreen)
+                logins.append(login)
+                flows_done.append(step4.flow_id)
+                await press_until(pilot, "top", StartScreen)
+        return logins, flows_done, busy_seen
+
+    results = await asyncio.gather(*(terminal(i) for i in range(terminals)))
+    assert restarted.is_set()
+    # every screen caught in the restart said "busy", and its same flow went on to the end
+    assert [b for _, _, b in results] == [1] * terminals
+    logins = sorted(login for done, _, _ in results for login in done)
+    assert len(logins) == terminals * each
+    db_path = tmp_path / "bene.db"
+    assert db_rows(db_path, "select login_id, status from accounts where login_id like 'screen%' "
+                            "order by login_id") == [(login, "active") for login in logins]
+    assert db_rows(db_path, "select count(*), count(distinct am.member_id) from account_members am "
+                            "join accounts a on a.id = am.account_id where a.login_id like 'screen%'") == \
+        [(terminals * each, terminals * each)]
+    flow_ids = [f for _, done, _ in results for f in done]
+    assert db_rows(db_path, "select count(*) from flows where state = 'completed' and id in (%s)"
+                   % ",".join("?" * len(flow_ids)), flow_ids) == [(terminals * each,)]
+    assert db_rows(db_path, "select count(*) from audit where action = 'registration.complete' and outcome = 'ok' "
+                            "and subject in (select 'account:' || id from accounts where login_id like 'screen%')") \
+        == [(terminals * each,)]
+    assert_consistent(db_path)
+
+
+@pytest.mark.postgresql_only
 @pytest.mark.parametrize("mode", ["demo", "kiosk", "helpdesk"])
 async def test_server_away_for_seconds_the_screens_wait_and_go_on(app_factory, pg_server, mode):
     """The server is away for three seconds while a screen sits: the once-a-second reads (the shared

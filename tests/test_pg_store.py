@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -131,6 +132,38 @@ def test_helpdesk_fragments_are_found_through_trigram_indexes_on_postgresql(worl
             continue  # invitations are few
         plan = "\n".join(r[0] for r in db.execute("explain " + sql, params).fetchall())
         assert "trgm" in plan, (sql, plan)
+
+
+@pytest.mark.postgresql_only
+def test_name_prefixes_go_through_b_trees_on_postgresql(world):
+    """GLOB '山田*' is LIKE '山田%' on PostgreSQL, which a b-tree in the database's (non-C) collation
+    cannot answer: every prefix of every helpdesk search read the whole table (10 M rows)."""
+    db = world.db
+    db.execute("set enable_seqscan = off")  # a few rows: make the planner show which index it could use
+    db.execute("set enable_bitmapscan = off")
+    for column in ("name", "kana"):
+        plan = "\n".join(r[0] for r in db.execute(f"explain select id from members where {column} glob ? limit ?",
+                                                  ["山田*" if column == "name" else "ヤマダ*", 100]).fetchall())
+        assert f"idx_members_{column}" in plan, plan
+
+
+@pytest.mark.parametrize("stop", ["before", "during"])
+def test_a_scan_budget_stops_a_long_scan_on_both_stores(ctx, stop):
+    """store.scan_budget: a scan still running when the budget is spent is stopped (SQLite's
+    progress handler, PostgreSQL's statement timeout), `cut` says so, and the connection is left
+    as it was (no timeout left behind for the next statement)."""
+    from bene_tui.store import scan_budget
+
+    slow = ("with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000000) "
+            "select count(*) from n")
+    with scan_budget(ctx.db, 0.0 if stop == "before" else 0.2) as budget:
+        t = time.monotonic()
+        assert budget.scan(slow, []) == []
+        assert budget.cut and time.monotonic() - t < 5
+        assert budget.scan("select 1", []) == []  # the budget is spent: nothing more
+    assert ctx.db.execute("select 1").fetchall() == [(1,)]
+    if is_postgres_url(ctx.store.path):
+        assert ctx.db.execute("show statement_timeout").fetchone()[0] == "0"
 
 
 def _roster(tmp_path, names: dict[str, str], name="big.json", repeat=False):

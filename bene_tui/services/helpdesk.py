@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
-import time
 import unicodedata
 
 from bene_tui.core.clock import fmt_time
@@ -31,6 +29,7 @@ from bene_tui.core.errors import BeneError, ValidationError
 from . import accounts, audit, flows, verification
 from .family import cancel as family_cancel, resend as family_resend
 from .normalize import clean, compact, display_login_id, ids_checked, login_id as parse_login_id, login_key
+from bene_tui.store import scan_budget
 
 SEARCH_LIMIT = 100
 # How long the partial-match scans (a name or login ID fragment anywhere in the text) may read
@@ -96,33 +95,6 @@ class SearchResult(list):
     cut_short = False
 
 
-class _ScanBudget:
-    """Scans of a whole column, stopped by SQLite once `seconds` have passed: `scan` then returns
-    nothing more and `cut` is set."""
-
-    def __init__(self, db, seconds: float) -> None:
-        self.db, self.deadline, self.cut = db, time.monotonic() + seconds, False
-
-    def __enter__(self) -> "_ScanBudget":
-        self.db.conn.set_progress_handler(lambda: time.monotonic() > self.deadline, 10_000)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.db.conn.set_progress_handler(None, 0)
-
-    def scan(self, sql: str, args: list) -> list:
-        if self.cut or time.monotonic() >= self.deadline:  # out of time before this scan began
-            self.cut = True
-            return []
-        try:
-            return self.db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):
-                raise
-            self.cut = True
-            return []
-
-
 def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     """People matching the query, accounts first. Each row: ref, kind, names, login ID, state.
 
@@ -170,21 +142,23 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
             add(members, db.execute(f"select id from members where {name_col} glob ? limit ?", [pattern, limit]))
         members.sort()
 
-    # Anywhere in a login ID or a name: scans, within the budget.
-    with _ScanBudget(db, SCAN_SECONDS) as budget:
+    # Anywhere in a login ID or a name: scans, within the budget (through trigram indexes on
+    # PostgreSQL). The first `limit` rows the database comes to, put in id order here: an
+    # `order by id` would let it walk the whole id index looking for a fragment nobody has.
+    with scan_budget(db, SCAN_SECONDS) as budget:
         # Part of a login ID: an e-mail fragment, or the last digits of a mobile number.
         # Invitees not registered yet are found the same way, by their contact.
         digits = re.sub(r"[-\s()+]", "", folded)
         if digits.isdigit() and len(digits) >= 4:
             frag = digits[1:] if digits.startswith("0") else digits
-            add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
-                                      "like '+%' order by id limit ?", [_like(frag), limit]))
+            add(accounts, sorted(budget.scan("select id from accounts where login_key like ? escape '\\' and "
+                                             "login_key like '+%' limit ?", [_like(frag), limit])))
             add(invitations, budget.scan("select id from invitations where contact like ? escape '\\' and contact "
                                          "like '+%' and family_account_id is null order by id desc limit ?",
                                          [_like(frag), limit]))
         elif len(squeezed) >= 3 and re.fullmatch(r"[\w.+@-]+", squeezed, re.ASCII):
-            add(accounts, budget.scan("select id from accounts where login_key like ? escape '\\' and login_key "
-                                      "not like 'ended:%' order by id limit ?", [_like(squeezed.casefold()), limit]))
+            add(accounts, sorted(budget.scan("select id from accounts where login_key like ? escape '\\' and "
+                                             "login_key not like 'ended:%' limit ?", [_like(squeezed.casefold()), limit])))
             add(invitations, budget.scan("select id from invitations where lower(contact) like ? escape '\\' and "
                                          "family_account_id is null order by id desc limit ?",
                                          [_like(squeezed.casefold()), limit]))
@@ -195,7 +169,7 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
             text = _like(name_text)
             name_sql = f"replace(replace({name_col}, ' ', ''), '　', '') like ? escape '\\'"
             if len(members) < limit:
-                add(members, budget.scan(f"select id from members where {name_sql} order by id limit ?", [text, limit]))
+                add(members, sorted(budget.scan(f"select id from members where {name_sql} limit ?", [text, limit])))
             add(invitations, budget.scan(f"select id from invitations where {name_sql} and family_account_id is null "
                                          "order by id desc limit ?", [text, limit]))
             add(accounts, budget.scan(f"select family_account_id from invitations where {name_sql} "
@@ -207,26 +181,38 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
 
 def _result_rows(ctx, accounts: list[int], members: list[int], invitations: list[int], limit: int) -> SearchResult:
     # Members held by an account, or waiting in a provisional registration, show as that account.
+    # A hundred members found are read in three statements, not three hundred: each is a round
+    # trip to a PostgreSQL server.
+    held = _accounts_of_members(ctx, members)
     for member_id in list(members):
-        held = _account_of_member(ctx, member_id)
-        if held is not None:
+        if member_id in held:
             members.remove(member_id)
-            if held not in accounts:
-                accounts.append(held)
+            if held[member_id] not in accounts:
+                accounts.append(held[member_id])
     rows = [_account_row(ctx, a) for a in accounts]
-    rows += [_member_row(ctx, m) for m in members]
+    member_rows = _member_rows(ctx, members)
+    rows += [member_rows.get(m) for m in members]
     rows += [_invitation_row(ctx, i) for i in invitations]
     return SearchResult([r for r in rows if r is not None][:limit])
 
 
-def _account_of_member(ctx, member_id: int) -> int | None:
-    row = ctx.db.execute("select account_id from account_members where member_id = ?", [member_id]).fetchone()
-    if row:
-        return row[0]
-    row = ctx.db.execute(
-        "select a.id from flows f join accounts a on a.id = f.account_id where f.member_id = ? "
-        "and a.status = 'provisional' order by f.updated_at desc limit 1", [member_id]).fetchone()
-    return row[0] if row else None
+def _marks(values: list) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _accounts_of_members(ctx, member_ids: list[int]) -> dict[int, int]:
+    """member id → the account holding it, or the provisional registration it waits in (the newest)."""
+    if not member_ids:
+        return {}
+    held = dict(ctx.db.execute(f"select member_id, account_id from account_members where member_id in "
+                               f"({_marks(member_ids)})", member_ids).fetchall())
+    waiting = [m for m in member_ids if m not in held]
+    if waiting:
+        for member_id, account_id in ctx.db.execute(
+                "select f.member_id, a.id from flows f join accounts a on a.id = f.account_id where f.member_id in "
+                f"({_marks(waiting)}) and a.status = 'provisional' order by f.updated_at", waiting).fetchall():
+            held[member_id] = account_id  # the newest flow last
+    return held
 
 
 def _members_of_account(ctx, account: dict) -> list[dict]:
@@ -265,15 +251,14 @@ def _account_row(ctx, account_id: int) -> dict | None:
     }
 
 
-def _member_row(ctx, member_id: int) -> dict | None:
-    rows = list(ctx.db.query("select m.*, o.name as org_name from members m join organisations o "
-                             "on o.group_id = m.group_id where m.id = ?", [member_id]))
-    if not rows:
-        return None
-    m = rows[0]
-    return {"ref": f"member:{member_id}", "kind": "member", "account_kind": None, "status": "no_account",
-            "login_id": None, "name": m["name"], "kana": m["kana"] or "", "groups": [m["group_id"]],
-            "orgs": [m["org_name"]]}
+def _member_rows(ctx, member_ids: list[int]) -> dict[int, dict]:
+    if not member_ids:
+        return {}
+    rows = ctx.db.query(f"select m.*, o.name as org_name from members m join organisations o "
+                        f"on o.group_id = m.group_id where m.id in ({_marks(member_ids)})", member_ids)
+    return {m["id"]: {"ref": f"member:{m['id']}", "kind": "member", "account_kind": None, "status": "no_account",
+                      "login_id": None, "name": m["name"], "kana": m["kana"] or "", "groups": [m["group_id"]],
+                      "orgs": [m["org_name"]]} for m in rows}
 
 
 def _invitation_row(ctx, invitation_id: int) -> dict | None:

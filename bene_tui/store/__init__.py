@@ -16,7 +16,7 @@ from .sqlite import BUSY_TIMEOUT_MS, MMAP_BYTES, Database, Store, busy_error, co
 
 __all__ = ["BUSY_TIMEOUT_MS", "MMAP_BYTES", "Database", "Store", "busy_error", "connect", "is_busy",
            "is_postgres_url", "migrate", "open_store", "purge_freed", "read_snapshot", "refuse_member_repeats",
-           "secure_delete", "stop_refusing_member_repeats", "stream"]
+           "scan_budget", "secure_delete", "stop_refusing_member_repeats", "stream"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -87,6 +87,12 @@ def purge_freed(db, tables) -> None:
     them. SQLite: the WAL checkpointed into the (zeroed) file and emptied. PostgreSQL: VACUUM of
     `tables` (their TOAST and indexes too) drops the old row versions; see docs/security.md, Known gaps."""
     _own(db, "purge_freed")(list(tables))
+
+
+def scan_budget(db, seconds: float):
+    """Scans sharing `seconds` (the helpdesk's fragment search), cut short once they are spent:
+    SQLite's progress handler, PostgreSQL's statement timeout. A context manager with `scan` and `cut`."""
+    return _own(db, "scan_budget")(seconds)
 
 
 def is_busy(exc: BaseException) -> bool:

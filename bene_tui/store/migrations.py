@@ -299,3 +299,10 @@ def m_audit_at(db):
     cutoff find their rows by index instead of reading the whole trail (10 M rows and more).
     Prune and export still walk the trail in id order (the primary key); see services/audit_trail.py."""
     db["audit"].create_index(["at"], index_name="idx_audit_at", if_not_exists=True)
+
+
+@m()
+def m_name_prefixes_by_pattern(db):
+    """The helpdesk's name and kana prefixes (GLOB '山田*') go through idx_members_name/kana on SQLite
+    as they are; PostgreSQL's LIKE '山田%' needs them built with text_pattern_ops under a non-C
+    locale (store/postgres.py), so there is nothing to add to a SQLite file."""

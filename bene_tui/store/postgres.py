@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
@@ -31,7 +32,7 @@ from sqlite_utils.db import NotFoundError
 
 from bene_tui.core.errors import BeneError
 from . import sqlite as _sqlite
-from .dialect import translate
+from .dialect import Translated, translate
 from .migrations import m
 
 # Keys of pg_advisory_xact_lock: one for migrations, one every writer takes (arbitrary, fixed).
@@ -90,8 +91,9 @@ class _NumericLoader(Loader):
 def _no_nul(params: Sequence) -> Sequence:
     """PostgreSQL's text cannot hold NUL, which SQLite's can: a value with one (hostile input, never
     a stored value, which the services clean first) compares as U+FFFD instead of failing."""
-    if any(type(p) is str and "\x00" in p for p in params):
-        return [p.replace("\x00", "\ufffd") if type(p) is str else p for p in params]
+    for p in params:  # (a plain loop: this runs before every statement)
+        if type(p) is str and "\x00" in p:
+            return [p.replace("\x00", "\ufffd") if type(p) is str else p for p in params]
     return params
 
 
@@ -133,14 +135,11 @@ class PgConnection:
         return not self.raw.closed and self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def execute(self, sql: str, params: Sequence | None = None, *, row_factory=None):
-        pragma = _pragma(sql)
-        if pragma is not None:
-            sql, params = pragma, None
-            if not sql:
-                return _Empty()
-        t = translate(sql)
-        params = _no_nul(t.params(params))
-        if t.sql[:20].lower().startswith(("create index", "create unique index")) and self.in_transaction:
+        t, is_pragma, builds_index = _statement(sql)
+        if t is None:
+            return _Empty()
+        params = _no_nul(t.params(None if is_pragma else params))
+        if builds_index and self.in_transaction:
             # PostgreSQL builds no index over rows with foreign-key checks still pending (a roster
             # import defers them, then rebuilds its indexes): check them now, as COMMIT would.
             self.raw.execute("set constraints all immediate")
@@ -282,8 +281,8 @@ class PgConnection:
     def _txid(self) -> int:
         return self.raw.execute("select txid_current()").fetchone()[0]
 
-    def set_progress_handler(self, handler, n) -> None:
-        """SQLite's way to stop a long scan; PostgreSQL's searches use indexes (and statement_timeout)."""
+    def scan_budget(self, seconds: float) -> "PgScanBudget":
+        return PgScanBudget(self, seconds)
 
     def close(self) -> None:
         self.raw.close()
@@ -308,6 +307,23 @@ _PRAGMAS = {
         "select indexname, indexdef from pg_indexes where schemaname = current_schema() and tablename = 'members' "
         "and indexname not like '%%pkey'",
 }
+
+
+class _Statement(NamedTuple):
+    translated: Translated | None  # None: a pragma PostgreSQL has no use for
+    is_pragma: bool  # said in PostgreSQL's words, without the caller's parameters
+    builds_index: bool
+
+
+@lru_cache(maxsize=4096)
+def _statement(sql: str) -> _Statement:
+    """What `PgConnection.execute` makes of a text, worked out once per text (step 1's lookup runs
+    the same one all day: normalising and matching it each time was a fifth of its client time)."""
+    pragma = _pragma(sql)
+    if pragma == "":
+        return _Statement(None, True, False)
+    t = translate(sql if pragma is None else pragma)
+    return _Statement(t, pragma is not None, t.sql[:20].lower().startswith(("create index", "create unique index")))
 
 
 def _pragma(sql: str) -> str | None:
@@ -521,6 +537,28 @@ class PgDatabase:
         self.conn.close()
 
 
+class PgScanBudget(_sqlite.ScanBudget):
+    """SQLite's scan budget as a statement timeout: each scan may run for what is left of it. Most
+    fragments go through the trigram indexes well within it; one too short for a trigram (under
+    three characters) is a scan, stopped as SQLite stops it."""
+
+    def __enter__(self) -> "PgScanBudget":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.conn.raw.closed and not self.conn.in_transaction:
+            self.conn.execute("reset statement_timeout")
+
+    def _run(self, sql: str, args: list) -> list:
+        left_ms = max(1, int((self.deadline - time.monotonic()) * 1000))
+        self.conn.execute("select set_config('statement_timeout', ?, false)", [str(left_ms)])
+        return self.conn.execute(sql, args).fetchall()
+
+    @staticmethod
+    def _interrupted(exc: BaseException) -> bool:
+        return isinstance(exc, pg_errors.QueryCanceled)
+
+
 # -- migrations ------------------------------------------------------------------------------
 
 def migrate(db: PgDatabase) -> None:
@@ -623,7 +661,16 @@ def _pg_search_fragments(db: PgDatabase) -> None:
     db.execute("create index idx_accounts_login_key_trgm on accounts using gin (login_key gin_trgm_ops)")
 
 
+def _pg_name_prefixes_by_pattern(db: PgDatabase) -> None:
+    """migrations.m_name_prefixes_by_pattern: a GLOB prefix becomes LIKE '山田%', which a b-tree in
+    the database's collation cannot answer (unless it is C): the same indexes, in code-point order."""
+    for column in ("name", "kana"):
+        db.execute(f"drop index if exists idx_members_{column}")
+        db.execute(f"create index idx_members_{column} on members ({column} text_pattern_ops)")
+
+
 PG_BODIES = {
+    "m_name_prefixes_by_pattern": _pg_name_prefixes_by_pattern,
     "m_search_fragments": _pg_search_fragments,
     "m_outbox_recipients": _pg_outbox_recipients,
     "m_members_by_lookup_key": _pg_members_by_lookup_key,

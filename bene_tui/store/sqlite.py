@@ -260,3 +260,42 @@ def refuse_member_repeats(conn, existing: int, message: str) -> None:
 def stop_refusing_member_repeats(conn) -> None:
     conn.execute("drop trigger temp.import_once")
     conn.execute("drop table temp.import_updated")
+
+
+class ScanBudget:
+    """Scans of a whole column (the helpdesk's fragment search) sharing one time budget: SQLite
+    stops a statement once the deadline has passed, `scan` then returns nothing more and `cut` is
+    set. `store.scan_budget` picks this or PostgreSQL's (a statement timeout)."""
+
+    def __init__(self, conn, seconds: float) -> None:
+        self.conn, self.deadline, self.cut = conn, time.monotonic() + seconds, False
+
+    def __enter__(self) -> "ScanBudget":
+        self.conn.set_progress_handler(lambda: time.monotonic() > self.deadline, 10_000)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.set_progress_handler(None, 0)
+
+    def scan(self, sql: str, args: list) -> list:
+        if self.cut or time.monotonic() >= self.deadline:  # out of time before this scan began
+            self.cut = True
+            return []
+        try:
+            return self._run(sql, args)
+        except Exception as exc:
+            if not self._interrupted(exc):
+                raise
+            self.cut = True
+            return []
+
+    def _run(self, sql: str, args: list) -> list:
+        return self.conn.execute(sql, args).fetchall()
+
+    @staticmethod
+    def _interrupted(exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "interrupt" in str(exc)
+
+
+def scan_budget(conn, seconds: float) -> ScanBudget:
+    return ScanBudget(conn, seconds)
