@@ -291,3 +291,32 @@ async def test_the_kiosk_start_screen_fits_the_terminals_width(app_factory, lang
         assert in_view(box.query_one(".title")) and in_view(box.query_one("#register"))
         if size == (120, 40):  # big and calm where there is room: no narrower than before
             assert box.region.width == 90
+
+
+# -- 運用状況 at 80 columns -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,size", GRID, ids=GRID_IDS)
+async def test_the_operations_screen_fits_its_filters_and_charts_at_any_width_from_80(app_factory, lang, size):
+    """The four filters and 「表示」 stay on screen (two rows below 110 columns), the button level with
+    the fields, and each chart keeps room to draw its bars (it stands above its numbers when narrow)."""
+    from textual_plotext import PlotextPlot
+
+    from bene_tui.ui.screens.operations import OperationsScreen
+    from bene_tui.ui.screens.start import StartScreen
+
+    app = app_factory(lang=lang, mode="helpdesk")
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("ctrl+t")
+        screen = await wait_screen(pilot, OperationsScreen)
+        await wait_for(pilot, lambda: screen.data is not None, what="report loaded")
+        await pilot.pause()
+        fields = [screen.query_one(f"#{name}") for name in ("since", "until", "org", "terminal")]
+        show = screen.query_one("#ops-show", Button)
+        assert all(f.region.width > 0 and f.region.right <= size[0] for f in fields), [f.region for f in fields]
+        assert whole_on_screen(show), show.region
+        assert show.region.y == fields[-1].region.y  # level with the field beside it
+        for chart in screen.query(PlotextPlot):
+            chart.scroll_visible(animate=False)
+            await pilot.pause()
+            assert chart.region.height >= 8 and chart.region.width >= 40 and chart.region.right <= size[0], chart.region

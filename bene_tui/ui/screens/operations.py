@@ -21,6 +21,7 @@ from ..widgets.chrome import AppHeader, app_footer
 from ..widgets.field import FieldError
 
 DAYS_CHARTED = 31  # the per-day bars show the last days of the period; the table has them all
+NARROW = 110  # columns below which the filters take two rows and each chart stands above its numbers
 FILTERS = ("since", "until", "org", "terminal")
 
 
@@ -41,12 +42,17 @@ class OperationsScreen(BaseScreen):
     DEFAULT_CSS = """
     OperationsScreen .ops { padding: 0 1; height: 1fr; }
     OperationsScreen #ops-filters { height: 3; }
+    OperationsScreen .ops-pair { width: auto; height: 3; }
     OperationsScreen #ops-filters Label { padding: 1 1 0 1; }
     OperationsScreen #ops-filters Input { width: 16; }
-    OperationsScreen #ops-filters Button { margin-left: 1; }
     OperationsScreen .ops-row { height: 1fr; }
     OperationsScreen .ops-chart { width: 1fr; }
     OperationsScreen .ops-table { width: 50; }
+    OperationsScreen.-narrow .ops { overflow-y: auto; }
+    OperationsScreen.-narrow #ops-filters { layout: vertical; height: 6; }
+    OperationsScreen.-narrow .ops-row { layout: vertical; height: auto; }
+    OperationsScreen.-narrow .ops-chart { height: 12; }
+    OperationsScreen.-narrow .ops-table { width: 1fr; height: auto; }
     """
 
     def __init__(self) -> None:
@@ -60,11 +66,14 @@ class OperationsScreen(BaseScreen):
         with Vertical(classes="ops"):
             yield Static(t("ops.title"), classes="title")
             yield Static(t("ops.lead"), classes="lead")
-            with Horizontal(id="ops-filters"):
-                for name in FILTERS:
-                    yield Label(t(f"ops.{name}"), markup=False)
-                    yield Input(value=self.filters[name], id=name, placeholder=t("ops.all"))
-                yield Button(t("ops.show"), id="ops-show", variant="primary")
+            with Horizontal(id="ops-filters"):  # two pairs: side by side, or one above the other (-narrow)
+                for pair in (FILTERS[:2], FILTERS[2:]):
+                    with Horizontal(classes="ops-pair"):
+                        for name in pair:
+                            yield Label(t(f"ops.{name}"), markup=False)
+                            yield Input(value=self.filters[name], id=name, placeholder=t("ops.all"))
+                        if name == FILTERS[-1]:
+                            yield Button(t("ops.show"), id="ops-show", variant="primary")
             for name in FILTERS:
                 yield FieldError(id=f"{name}-error")
             yield Static("", classes="form-error", markup=False)
@@ -82,7 +91,11 @@ class OperationsScreen(BaseScreen):
             yield Static(t("ops.legend"), classes="hint", markup=False)
         yield app_footer(self.app)
 
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+
     async def on_mount(self) -> None:
+        self.set_class(self.app.size.width < NARROW, "-narrow")
         self.query_one("#since", Input).focus()
         await self.load()
 
