@@ -48,4 +48,8 @@ class Field(Vertical):
         yield FieldError(id=f"{self.field_name}-error")
 
     def set_label(self, text: str) -> None:
-        self.query_one(".field-label", Label).update(text)
+        """Kept for compose too: a label set while the field is (re)composing (an F4 rebuild, a screen
+        composed ahead) is the one it shows once its children exist."""
+        self._label = text
+        for label in self.query(".field-label").results(Label):
+            label.update(text)
