@@ -69,7 +69,7 @@ def query(tmp_path, sql: str, args=()) -> list[dict]:
     """Rows of the test's database, read the way another terminal would (its own connection)."""
     import sqlite3
 
-    from conftest import _DB_TARGETS
+    from support.world import _DB_TARGETS
 
     if str(tmp_path) in _DB_TARGETS:  # a PostgreSQL test (conftest.db_target)
         from bene_tui.store.postgres import PgDatabase

@@ -12,8 +12,8 @@ import pytest
 from bene_tui import cli
 from bene_tui.core.errors import BeneError
 from bene_tui.services import audit, audit_trail, auth, family, recovery, registration
-from conftest import GOOD_PASSWORD
-from test_family import FAMILY_PASSWORD, invite, member, token_of
+from support.world import GOOD_PASSWORD
+from support.services import FAMILY_PASSWORD, invite, member, token_of
 
 NEW_PASSWORD = "yama-no-mukou-ni-hikaru-hoshi-93"
 DAY = 86400
@@ -220,7 +220,7 @@ def test_an_export_reads_one_snapshot_while_other_terminals_write(world, clock, 
     from bene_tui.services.context import open_context
     from bene_tui.services.secret_store import SecretStore
     from bene_tui.store import read_snapshot
-    from conftest import make_settings
+    from support.world import make_settings
 
     rows_at(world, clock, [1] * 6)
     other, _ = open_context(make_settings(tmp_path), clock=clock,

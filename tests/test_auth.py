@@ -5,20 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bene_tui.core.errors import BeneError
-from bene_tui.services import auth, passwords, registration
-from conftest import GOOD_PASSWORD
-
-WRONG = "this-is-not-the-password-9"
-
-
-def register(ctx, login="taro@example.jp", gid="TS000001", key1="1001", key2="19850401",
-             password=GOOD_PASSWORD) -> int:
-    """An active account, registered through the registration services (code from the outbox)."""
-    flow_id = registration.start(ctx, gid, key1, key2).flow_id
-    kind = "email" if "@" in login else "sms"
-    message = registration.submit_credentials(ctx, flow_id, kind, login, password, True, "ja")
-    registration.verify_code(ctx, flow_id, message["code"])
-    return registration.complete(ctx, flow_id, True)
+from bene_tui.services import auth, passwords
+from support.world import GOOD_PASSWORD
+from support.services import WRONG, register
 
 
 def case1(ctx, login_id, password=WRONG, service="benefit_station") -> BeneError:

@@ -26,9 +26,9 @@ try:
     from selenium.webdriver.common.keys import Keys
 except ImportError:  # find_browser() says so
     webdriver = None
-from test_serve import free_port, start_serve, stop, wait_ready
+from support.serve import free_port, start_serve, stop, wait_ready
 
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 LOGIN_ID = "taro.browser@example.jp"
 # Read at import: conftest's _isolate clears every BENE_TUI_ variable before each test.

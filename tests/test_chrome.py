@@ -17,7 +17,7 @@ from bene_tui.ui.widgets.button import Button
 from bene_tui.ui.widgets.chrome import AppHeader, KeyBar
 from bene_tui.ui.widgets.demo_clock import DemoClock
 from helpers import press_button, query, wait_for, wait_screen
-from test_registration_screens import TARO, do_step1, to_step2
+from support.screens import TARO, do_step1, to_step2
 
 SIZE = (120, 40)
 

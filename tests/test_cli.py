@@ -15,19 +15,13 @@ import time
 
 import pytest
 
-from bene_tui import cli
 from bene_tui.services import outbox
+from support.cli import run
 
 
 @pytest.fixture
 def db_path(ctx):
     return ctx.store.path
-
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def count(path, sql):

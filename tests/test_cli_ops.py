@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bene_tui.services import report
-from test_cli import run
-from test_report import _stuck_world
+from support.cli import run
+from support.stuck_world import _stuck_world
 
 
 def test_report_json_schema(world, clock, capsys):
@@ -47,7 +47,7 @@ def test_person_export_writes_a_private_file(world, capsys, tmp_path):
     import os
     import stat
 
-    from test_privacy import TARO, _people
+    from support.services import TARO, _people
 
     _people(world)
     out = tmp_path / "taro.json"
@@ -64,7 +64,7 @@ def test_person_export_writes_a_private_file(world, capsys, tmp_path):
 
 def test_person_erase_asks_unless_yes(world, capsys, monkeypatch):
     from bene_tui.services import auth
-    from test_privacy import TARO, _people
+    from support.services import TARO, _people
 
     people = _people(world)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
@@ -88,7 +88,7 @@ def test_person_erase_asks_unless_yes(world, capsys, monkeypatch):
     (["export", "not a login", "--operator", "佐々木"], "bene-tui person export: LOGIN_ID: Not a valid login ID."),
 ])
 def test_person_refusals_are_clear(world, capsys, argv, message):
-    from test_privacy import _people
+    from support.services import _people
 
     _people(world)
     code, out, err = run(capsys, "--db", world.store.path, "person", *argv)

@@ -23,7 +23,7 @@ from bene_tui import store
 from bene_tui.core.errors import BeneError
 from bene_tui.services import identify, registration
 from bene_tui.store import is_postgres_url
-from conftest import GOOD_PASSWORD, TEST_WORLD
+from support.world import GOOD_PASSWORD
 
 ORG = "RC000001"
 KEY2 = "19800101"
@@ -46,7 +46,7 @@ def _open(db_path: str, secrets_path: str, terminal: str, busy_timeout_ms: int |
     from bene_tui.core.config import Rules, Settings
     from bene_tui.services.context import open_context
     from bene_tui.services.secret_store import SecretStore
-    from conftest import CHEAP_ARGON2, START
+    from support.world import CHEAP_ARGON2, START
 
     if busy_timeout_ms is not None:
         store_mod.sqlite.BUSY_TIMEOUT_MS = busy_timeout_ms  # read when each connection opens
@@ -307,7 +307,7 @@ def shared(world, tmp_path):
 
 def target(db_path: Path) -> str:
     """What the terminals open: the SQLite file, or this test's PostgreSQL database (conftest.db_target)."""
-    from conftest import _DB_TARGETS
+    from support.world import _DB_TARGETS
 
     return _DB_TARGETS.get(str(Path(db_path).parent), str(db_path))
 
@@ -638,7 +638,7 @@ async def test_busy_database_shows_a_message_not_a_traceback(app_factory, tmp_pa
 def test_lost_race_for_login_id_is_now_registered_not_integrity_error(world, monkeypatch):
     """If the in-transaction check ever misses (another writer path, a future change), the unique
     index on held login keys still decides, and the loser hears the right answer."""
-    from conftest import GOOD_PASSWORD as PW
+    from support.world import GOOD_PASSWORD as PW
 
     from bene_tui.services import accounts
 
@@ -656,7 +656,7 @@ def test_lost_race_for_login_id_is_now_registered_not_integrity_error(world, mon
 
 
 def test_lost_race_for_member_record_is_already_linked_not_integrity_error(world, monkeypatch):
-    from conftest import GOOD_PASSWORD as PW
+    from support.world import GOOD_PASSWORD as PW
 
     flows = []
     for login in ("one@example.jp", "two@example.jp"):

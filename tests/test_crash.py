@@ -17,7 +17,7 @@ import pytest
 
 from bene_tui.core.errors import BeneError
 from bene_tui.services import outbox, registration
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 ORG = "KL000001"
 KEY2 = "19800101"
@@ -36,7 +36,7 @@ from bene_tui.core.clock import Clock
 from bene_tui.core.config import Rules, Settings
 from bene_tui.services.context import open_context
 from bene_tui.services.secret_store import SecretStore
-from conftest import CHEAP_ARGON2, GOOD_PASSWORD, START
+from support.world import CHEAP_ARGON2, GOOD_PASSWORD, START
 
 db_path, secrets_path, first = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = Settings(db_path=db_path, terminal="doomed-kiosk", rules=Rules(**CHEAP_ARGON2))

@@ -17,7 +17,7 @@ from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Scre
 from bene_tui.ui.screens.start import StartScreen
 from bene_tui.ui.widgets.demo_clock import DemoClock
 from bene_tui.ui.widgets.live_outbox import LiveOutbox
-from conftest import GOOD_PASSWORD, START, make_settings
+from support.world import GOOD_PASSWORD, START, make_settings
 from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
 
 SIZE = (160, 50)  # room for the outbox panel beside the flow
@@ -110,7 +110,7 @@ async def test_clock_keys_exist_only_in_demo_mode(app_factory):
 def test_every_terminal_on_a_store_reads_the_demo_clock_it_shares(app_factory, tmp_path):
     """One presenter moves the clock; a second terminal (its own process, its own Clock) reads the same
     time, and an invitation that time expired reads expired at the helpdesk too."""
-    from test_auth import register
+    from support.services import register
 
     from bene_tui.core.clock import Clock
     from bene_tui.services import family, helpdesk, shared_clock

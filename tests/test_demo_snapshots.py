@@ -16,7 +16,7 @@ from bene_tui.services.secret_store import SecretStore
 from bene_tui.ui.screens.demo import ConfirmResetScreen
 from bene_tui.ui.screens.registration import Step1Screen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD, make_settings
+from support.world import GOOD_PASSWORD, make_settings
 from helpers import query, type_into, wait_for, wait_screen
 
 SIZE = (160, 50)

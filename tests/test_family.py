@@ -10,35 +10,8 @@ import pytest
 
 from bene_tui.core.errors import BeneError
 from bene_tui.core.i18n import catalogue
-from bene_tui.services import auth, family, links, outbox, passwords, registration, relationships
-from conftest import GOOD_PASSWORD
-
-FAMILY_PASSWORD = "sakura-no-shita-de-nemuru-inu-7"
-
-
-def member(ctx, key1="1001", key2="19850401", gid="TS000001", login="taro@example.jp") -> int:
-    """An active member account, registered through the registration services."""
-    flow_id = registration.start(ctx, gid, key1, key2).flow_id
-    message = registration.submit_credentials(ctx, flow_id, "email", login, GOOD_PASSWORD, True, "ja")
-    registration.verify_code(ctx, flow_id, message["code"])
-    return registration.complete(ctx, flow_id, True)
-
-
-def token_of(message: dict) -> str:
-    path, params = links.parse(message["link"])
-    return params["token"]
-
-
-def invite(ctx, account_id, contact="hanako@example.jp", relationship="spouse", birth_date="1987-06-15",
-           name="山田 花子", kana="ヤマダ ハナコ") -> dict:
-    return family.invite(ctx, account_id, name, kana, relationship, birth_date, contact, "ja")
-
-
-def invited(ctx, account_id, **kw) -> tuple[int, str]:
-    """Invite and approve: the invitation id and the family member's link token."""
-    result = invite(ctx, account_id, **kw)
-    message = family.approve(ctx, token_of(result["message"]), account_id)
-    return result["invitation_id"], token_of(message)
+from bene_tui.services import auth, family, outbox, passwords, relationships
+from support.services import FAMILY_PASSWORD, member, token_of, invite, invited
 
 
 def state(ctx, invitation_id) -> str:

@@ -10,44 +10,19 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Select
 
 from bene_tui.services import family, links
-from bene_tui.services.context import open_context
-from bene_tui.services.secret_store import SecretStore
 from bene_tui.ui.screens.family import (
     ApproveScreen, FamilyAddScreen, FamilyApprovedScreen, FamilyDoneScreen, FamilyInviteScreen,
-    FamilyInviteSentScreen, FamilyRegisterScreen, FamilySettingsScreen, LinkProblemScreen,
+    FamilyInviteSentScreen, FamilyRegisterScreen, FamilySettingsScreen,
 )
 from bene_tui.ui.screens.login import LoginScreen
 from bene_tui.ui.screens.mypage import MyPageScreen
 from bene_tui.ui.screens.outbox import OutboxScreen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD, make_settings
 from bene_tui.ui.screens import routes
 from bene_tui.ui.screens.dialog import ConfirmDialog
 from helpers import messages_to, query, screen_text, type_into, wait_for, wait_screen
-from test_family import FAMILY_PASSWORD, invite, invited, member, token_of
-
-SIZE = (120, 50)
-
-
-@pytest.fixture
-def sctx(app_factory, tmp_path, clock):
-    """A service context on the app's database (the test world is imported by app_factory)."""
-    context, _ = open_context(make_settings(tmp_path), clock=clock,
-                              secret_store=SecretStore(tmp_path / "secrets.json", use_keyring=False))
-    yield context
-    context.store.close()
-
-
-async def problem_text(pilot) -> str:
-    """The message of the link-problem page, once it is on screen (mounting takes a moment)."""
-    def text():
-        screen = pilot.app.screen
-        if isinstance(screen, LinkProblemScreen):
-            found = screen.query("#problem")
-            return str(found.first().render()) if found else None
-        return None
-
-    return await wait_for(pilot, text, what="link problem page")
+from support.services import FAMILY_PASSWORD, invite, invited, member, token_of
+from support.screens import SIZE, problem_text, login, to_mypage, settings_of
 
 
 async def wait_confirm(pilot) -> ConfirmDialog:
@@ -80,41 +55,10 @@ def invitations(tmp_path) -> list[dict]:
 # -- driving the screens ------------------------------------------------------------------------
 
 
-async def login(pilot, login_id: str, password: str = GOOD_PASSWORD, service: str | None = None) -> None:
-    """On the login screen: choose the service (if asked), type the ID and password, Enter."""
-    screen = await wait_screen(pilot, LoginScreen)
-    if service:
-        screen.query_one("#login-service", Select).value = service
-    await type_into(pilot, "#login-id", login_id)
-    await pilot.press("enter")
-    assert pilot.app.focused.id == "login-password"
-    await type_into(pilot, "#login-password", password)
-    await pilot.press("enter")
-
-
-async def to_mypage(pilot, login_id: str = "taro@example.jp") -> MyPageScreen:
-    start = await wait_screen(pilot, StartScreen)
-    await wait_for(pilot, lambda: pilot.app.ctx is not None, what="database open")
-    start.query_one("#login", Button).focus()
-    await pilot.press("enter")
-    await login(pilot, login_id)
-    return await wait_screen(pilot, MyPageScreen)
-
-
 async def to_settings(pilot, login_id: str = "taro@example.jp") -> FamilySettingsScreen:
     await to_mypage(pilot, login_id)
     await wait_focus(pilot, "#family-settings")
     await pilot.press("enter")  # 「家族設定」
-    settings = await wait_screen(pilot, FamilySettingsScreen)
-    await wait_for(pilot, lambda: settings.data is not None, what="family overview")
-    return settings
-
-
-async def settings_of(pilot, account_id: int) -> FamilySettingsScreen:
-    """The family settings of a member, as マイページ opens them (skipping the login screens)."""
-    await wait_screen(pilot, StartScreen)
-    pilot.app.session.account_id = account_id
-    routes.FAMILY_SETTINGS(pilot.app)
     settings = await wait_screen(pilot, FamilySettingsScreen)
     await wait_for(pilot, lambda: settings.data is not None, what="family overview")
     return settings

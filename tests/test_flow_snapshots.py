@@ -26,7 +26,7 @@ from bene_tui.ui.screens.login import LoginScreen
 from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotKeysScreen, ForgotPasswordScreen
 from bene_tui.ui.screens.registration import Step1Screen, Step4Screen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
 
 pytestmark = pytest.mark.sqlite_only  # the screens are the same on both stores: one set of pictures

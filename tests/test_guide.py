@@ -174,7 +174,7 @@ async def test_the_case1_guide_names_the_buttons_beside_it(app_factory, ctx, lan
     from textual.widgets import Button
 
     from bene_tui.ui.screens.login import LoginScreen
-    from test_auth import register
+    from support.services import register
 
     register(ctx)
     app = app_factory(lang=lang, mode="helpdesk")

@@ -8,7 +8,7 @@ import pytest
 
 from bene_tui.core.errors import BeneError, Throttled
 from bene_tui.services import auth, family, helpdesk, outbox, recovery, registration
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 
 def member_id(ctx, group_id, key1):

@@ -13,8 +13,9 @@ from bene_tui.ui.screens.dialog import ConfirmDialog as ConfirmScreen
 from bene_tui.ui.screens.helpdesk import OperatorScreen, PersonScreen, SearchScreen
 from bene_tui.ui.screens.registration import Step1Screen, Step3Screen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
+from support.screens import open_search, open_person
 
 STAFF_JA = "〔スタッフ向け〕"
 
@@ -58,35 +59,6 @@ async def test_wrong_code_attempts_left_for_staff_only(app_factory, ctx, mode):
         text = await wait_for(pilot, lambda: error_text(app, "code"), what="code error")
         assert text.startswith(t("ja", "error.code_wrong"))
         assert (f"{STAFF_JA}認証コードの誤りです。あと4回入力できます" in text) == (mode == "helpdesk")
-
-
-async def open_search(pilot) -> SearchScreen:
-    """F3 from the start screen, the operator already named."""
-    await wait_screen(pilot, StartScreen)
-    await pilot.press("f3")
-    return await wait_screen(pilot, SearchScreen)
-
-
-async def open_person(pilot, app, query: str, name_part: str) -> PersonScreen:
-    """F3 → search → the person whose line contains name_part → Enter."""
-    await pilot.press("f3")
-    await wait_screen(pilot, SearchScreen)
-    assert app.focused is app.screen.query_one("#query", Input)
-    await type_into(pilot, "#query", query)
-    await pilot.press("enter")
-    results = app.screen.query_one("#hd-results", OptionList)
-    await wait_for(pilot, lambda: results.option_count > 0, what="search results")
-    lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
-    index = next(i for i, line in enumerate(lines) if name_part in line)
-    assert app.focused is app.screen.query_one("#query", Input), "the next query can be typed at once"
-    await pilot.press("down")  # ↓ from the query to the results
-    assert app.focused is results
-    for _ in range(index):
-        await pilot.press("down")
-    await pilot.press("enter")
-    screen = await wait_screen(pilot, PersonScreen)
-    await wait_for(pilot, lambda: screen.data is not None, what="person loaded")
-    return screen
 
 
 async def test_f3_asks_the_operator_once_then_searches(app_factory, ctx):
@@ -332,7 +304,7 @@ async def test_login_reasons_for_staff_only(app_factory, ctx, mode):
 async def test_search_keeps_up_focus_returns_to_the_query_and_invitees_by_a_fragment(app_factory, ctx, size):
     """After a search, and after Esc from a person, the next query is typed straight in (Enter no
     longer reopens the last person); an invitee is found by part of their login ID, as members are."""
-    from test_auth import register
+    from support.services import register
 
     from bene_tui.services import family
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bene_tui.core.errors import BeneError, ValidationError
 from bene_tui.core.i18n import catalogue
 from bene_tui.services import identify, normalize, outbox, registration
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 # 50 examples keep the suite quick on two cores; BENE_FUZZ_EXAMPLES=2000 for a deeper run.
 FUZZ = settings(max_examples=int(os.environ.get("BENE_FUZZ_EXAMPLES", "50")), deadline=None,

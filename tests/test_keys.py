@@ -11,7 +11,7 @@ from bene_tui import cli
 from bene_tui.services import keys, registration
 from bene_tui.services.context import open_context
 from bene_tui.services.secret_store import SecretStore
-from conftest import GOOD_PASSWORD, make_settings
+from support.world import GOOD_PASSWORD, make_settings
 
 
 def host(tmp_path, name: str, clock, monkeypatch=None):

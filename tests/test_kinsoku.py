@@ -20,9 +20,9 @@ from bene_tui.ui.screens.registration import Step1Screen, Step2Screen, Step3Scre
 from bene_tui.ui.screens.start import StartScreen
 from bene_tui.ui.widgets.jtext import NO_END, NO_START, break_offsets, wrap_lines
 from bene_tui.ui.widgets.terms import TermsBox
-from conftest import GOOD_PASSWORD
-from helpers import type_into, wait_for, wait_screen
-from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, type_code
+from support.world import GOOD_PASSWORD
+from helpers import type_into, wait_for, wait_screen, messages_to
+from support.screens import TARO, confirm_and_complete, do_step1, fill_step2, type_code
 
 SIZES = [(80, 24), (120, 40)]
 LEAD = ("ベネアカウント規約に同意の上、パスワード再設定用の認証コードを入力した後、「次へ」を押してください。"

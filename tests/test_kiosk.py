@@ -29,7 +29,7 @@ from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Scree
 from bene_tui.ui.screens.start import StartScreen
 from bene_tui.ui.session import Session
 from bene_tui.ui.widgets.idle_countdown import IdleCountdown
-from conftest import GOOD_PASSWORD, make_settings
+from support.world import GOOD_PASSWORD, make_settings
 from helpers import query, screen_text, type_into, wait_for, wait_screen
 
 SIZE = (120, 50)
@@ -361,8 +361,8 @@ async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_ex
     """「パスワードが不明な場合」 with someone else's login ID, or an unknown one: the same screens, and F2
     shows neither the code nor that anything exists. 「ベネアカウントが不明な場合」's notice stays off it too.
     The operator, with the PIN, opens the whole outbox for a rehearsal (audited)."""
-    from test_auth import register
-    from test_recovery_screens import fill, from_start
+    from support.services import register
+    from support.screens import fill, from_start
 
     from bene_tui.ui.screens.recovery import ForgotIdDoneScreen, ForgotIdScreen, ForgotPasswordScreen, ResetCodeScreen
 
@@ -416,8 +416,8 @@ async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_ex
 async def test_kiosk_login_with_a_password_shows_what_that_id_is_sent_from_then_on(app_factory, ctx, tmp_path):
     """A password login proves the login ID: what it is sent in this session shows, not what it was
     sent before, and not what goes to anyone else (a family member's invitation link)."""
-    from test_auth import register
-    from test_login_screens import open_login, submit
+    from support.services import register
+    from support.screens import open_login, submit
 
     from bene_tui.core.clock import Clock
     from bene_tui.services import outbox

@@ -139,3 +139,34 @@ def test_the_start_path_leaves_the_store_to_the_worker():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "[]"
+
+
+# -- the tests' own layout (issue 14): what tests share lives in tests/helpers.py and tests/support/,
+# fixtures in tests/conftest.py; no test module imports another test module or conftest.
+TESTS = Path(__file__).resolve().parent
+
+
+def _test_modules_imported(source: str) -> list[str]:
+    """The `conftest` and `test_*` modules `source` imports, those inside functions too."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] == "conftest" or n.split(".")[0].startswith("test_")]
+    return found
+
+
+def test_no_test_module_imports_another_test_module_or_conftest():
+    offenders = {str(path.relative_to(TESTS)): names for path in sorted(TESTS.rglob("*.py"))
+                 if (names := _test_modules_imported(path.read_text(encoding="utf-8")))}
+    assert offenders == {}, "move what is shared into tests/support/ (fixtures into conftest.py)"
+
+
+def test_an_import_of_a_test_module_or_conftest_is_found():
+    source = ("from conftest import GOOD_PASSWORD\nfrom support.world import START\n"
+              "def f():\n    import test_auth\n    from test_family import member\n")
+    assert _test_modules_imported(source) == ["conftest", "test_auth", "test_family"]

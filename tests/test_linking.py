@@ -6,8 +6,8 @@ import pytest
 
 from bene_tui.core.errors import BeneError
 from bene_tui.services import auth, linking, registration
-from conftest import GOOD_PASSWORD
-from test_auth import WRONG, register
+from support.world import GOOD_PASSWORD
+from support.services import WRONG, register
 
 CITY = ("TS000002", "A-77", "M9001")  # the same person as TS000001/1001 (山田 太郎), at another employer
 

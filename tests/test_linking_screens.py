@@ -12,9 +12,9 @@ from bene_tui.ui.screens.login import LoginScreen
 from bene_tui.ui.screens.mypage import MyPageScreen
 from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step4Screen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 from helpers import press_button, query, screen_text, type_into, wait_for, wait_screen
-from test_auth import WRONG, register
+from support.services import WRONG, register
 
 SIZE = (120, 50)
 CITY = ("TS000002", "A-77", "M9001")  # 山田 太郎 again, at his new employer (only it has bene_wellness)

@@ -10,11 +10,11 @@ from bene_tui.services import family, links
 from bene_tui.ui.screens.family import ApproveScreen, FamilyRegisterScreen
 from bene_tui.ui.screens.start import StartScreen
 from helpers import screen_text, wait_for, wait_screen
-from test_family_screens import problem_text
-from test_family import invite, invited, member
+from support.screens import problem_text
+from support.services import invite, invited, member
 from bene_tui.services.context import open_context
 from bene_tui.services.secret_store import SecretStore
-from conftest import make_settings
+from support.world import make_settings
 
 SIZE = (120, 50)
 

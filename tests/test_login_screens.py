@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 import pytest
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from bene_tui.core.errors import BeneError
 from bene_tui.services import auth
@@ -13,9 +13,10 @@ from bene_tui.ui.screens.login import LoginScreen
 from bene_tui.ui.screens.mypage import MyPageScreen
 from bene_tui.ui.screens.recovery import ForgotIdScreen, ForgotPasswordScreen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
-from helpers import query, screen_text, type_into, wait_for, wait_screen
-from test_auth import WRONG, register
+from support.world import GOOD_PASSWORD
+from helpers import query, screen_text, wait_for, wait_screen
+from support.services import WRONG, register
+from support.screens import form_text, open_login, submit
 
 SIZE = (120, 50)
 CASE1_JA = ("べネアカウント情報間違いによるものです。正しいログインIDまたはパスワードを入力して再度ログインしてください。"
@@ -28,18 +29,6 @@ def audit_for(tmp_path, subject: str) -> list[dict]:
     return query(tmp_path, "select * from audit where subject = ? order by id", [subject])
 
 
-def form_text(pilot, inputs: bool = True) -> str:
-    """What the screen's own form says (not the demo's live outbox or the helpdesk's guide panel)."""
-    parts = []
-    for w in pilot.app.screen.query_one(".flow").query("*"):
-        if isinstance(w, Input):
-            if inputs:
-                parts.append(w.value)
-        elif isinstance(w, (Static, Label, Button)):
-            parts.append(f"{w.id}|{w.display}|{w.render()}")
-    return "\n".join(parts)
-
-
 def fixed_text(pilot) -> str:
     """Everything the form says except what the person typed (inputs)."""
     return form_text(pilot, inputs=False)
@@ -47,27 +36,6 @@ def fixed_text(pilot) -> str:
 
 def visible(pilot, selector: str) -> bool:
     return pilot.app.screen.query_one(selector).display
-
-
-async def open_login(pilot) -> LoginScreen:
-    start = await wait_screen(pilot, StartScreen)
-    start.query_one("#login", Button).focus()
-    await pilot.press("enter")
-    screen = await wait_screen(pilot, LoginScreen)
-    assert screen.focused is screen.query_one("#login-id"), "focus starts on the login ID"
-    return screen
-
-
-async def submit(pilot, login_id: str, password: str, service: str | None = None) -> None:
-    screen = pilot.app.screen
-    if service:
-        screen.query_one("#login-service", Select).value = service
-        await pilot.pause()
-    await type_into(pilot, "#login-id", login_id)
-    await pilot.press("enter")  # Enter in the login ID moves to the password
-    assert screen.focused.id == "login-password"
-    await type_into(pilot, "#login-password", password)
-    await pilot.press("enter")  # Enter in the password presses 「ログイン」
 
 
 async def case1_shown(pilot) -> str:

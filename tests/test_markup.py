@@ -21,10 +21,8 @@ from bene_tui.ui.screens.outbox import OutboxScreen
 from bene_tui.ui.screens.registration import Step4Screen
 from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
-from test_family import FAMILY_PASSWORD, member, token_of
-from test_family_screens import SIZE, sctx, settings_of, to_mypage  # noqa: F401  (sctx is a fixture)
-from test_helpdesk_screens import open_person
-from test_registration_screens import to_step4
+from support.services import FAMILY_PASSWORD, member, token_of
+from support.screens import SIZE, settings_of, to_mypage, open_person, to_step4
 
 ORG = "[u]ベネ[/u]共済会"
 MEMBER = "[red]x"  # the inviting member: an unclosed tag

@@ -10,7 +10,7 @@ from bene_tui.core.i18n import t
 from bene_tui.ui.screens.operations import OperationsScreen
 from bene_tui.ui.screens.start import StartScreen
 from helpers import type_into, wait_for, wait_screen
-from test_report import _stuck_world
+from support.stuck_world import _stuck_world
 
 
 async def _open(pilot, app) -> OperationsScreen:

@@ -11,22 +11,8 @@ import pytest
 
 from bene_tui.core.errors import BeneError
 from bene_tui.services import auth, family, outbox, privacy, registration
-from conftest import GOOD_PASSWORD
-from test_family import member as register, token_of
-
-TARO = "taro@example.jp"
-ICHIRO = "ichiro@example.jp"
-
-
-def _people(world) -> dict:
-    """Taro (with a family invitation and failed logins) and Ichiro, registered through the services."""
-    taro = register(world, login=TARO)
-    invited = family.invite(world, taro, "山田 花子", "ヤマダ ハナコ", "spouse", "1987-06-15", "hanako@example.jp", "ja")
-    family.approve(world, token_of(invited["message"]), taro)
-    with pytest.raises(BeneError):
-        auth.login(world, "benefit_station", TARO, "wrong-password-123")
-    ichiro = register(world, key1="1004", key2="19950303", login=ICHIRO)
-    return {"taro": taro, "ichiro": ichiro, "invitation": invited["invitation_id"]}
+from support.world import GOOD_PASSWORD
+from support.services import member as register, token_of, TARO, ICHIRO, _people
 
 
 def _raw(world) -> bytes:

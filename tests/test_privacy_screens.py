@@ -15,10 +15,10 @@ from bene_tui.services import auth, privacy
 from bene_tui.ui.screens.helpdesk import PersonScreen
 from bene_tui.ui.screens.privacy import NamedConfirmScreen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 from helpers import type_into, wait_for, wait_screen
-from test_helpdesk_screens import open_person
-from test_privacy import ICHIRO, TARO, _people
+from support.screens import open_person
+from support.services import ICHIRO, TARO, _people
 
 
 def _audit(ctx, action: str) -> list[dict]:

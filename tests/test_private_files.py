@@ -18,7 +18,7 @@ import pytest
 
 from bene_tui import cli
 from bene_tui.services import outbox, registration, roster
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]  # `python -m` imports this checkout's bene_tui
 

@@ -6,8 +6,8 @@ import pytest
 
 from bene_tui.core.errors import BeneError, Throttled
 from bene_tui.services import auth, recovery
-from conftest import GOOD_PASSWORD
-from test_auth import WRONG, register
+from support.world import GOOD_PASSWORD
+from support.services import WRONG, register
 
 NEW_PASSWORD = "hoshi-zora-no-shita-de-utau-kaeru-7"
 

@@ -12,11 +12,10 @@ from bene_tui.ui.screens.login import LoginScreen
 from bene_tui.ui.screens.mypage import MyPageScreen
 from bene_tui.ui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, ForgotKeysDoneScreen, ForgotKeysScreen,
                                        ForgotPasswordScreen, NewPasswordScreen, ResetCodeScreen, ResetDoneScreen)
-from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 from helpers import distinct_codes, query, screen_text, type_into, wait_for, wait_screen
-from test_auth import WRONG, register
-from test_login_screens import form_text
+from support.services import WRONG, register
+from support.screens import form_text, from_start, fill
 
 SIZE = (120, 50)
 NEW_PASSWORD = "hoshi-zora-no-shita-de-utau-kaeru-7"
@@ -30,23 +29,6 @@ def messages(tmp_path, purpose: str | None = None) -> list[dict]:
 
 def other_code(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-async def from_start(pilot, button_id: str, screen_cls):
-    start = await wait_screen(pilot, StartScreen)
-    start.query_one(f"#{button_id}", Button).focus()
-    await pilot.press("enter")
-    screen = await wait_screen(pilot, screen_cls)
-    await pilot.pause()
-    return screen
-
-
-async def fill(pilot, *pairs: tuple[str, str]) -> None:
-    """Type field by field; Enter moves on and, on the last field, presses the screen's button."""
-    for field, value in pairs:
-        assert pilot.app.screen.focused.id == field, f"focus should be on {field}"
-        await type_into(pilot, f"#{field}", value)
-        await pilot.press("enter")
 
 
 def error_text(pilot, field: str) -> str:

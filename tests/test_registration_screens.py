@@ -18,14 +18,11 @@ from bene_tui.services.outbox import SENDER_EMAIL
 from bene_tui.services.secret_store import SecretStore
 from bene_tui.ui.screens.registration import DoneScreen, Step1Screen, Step2Screen, Step3Screen, Step4Screen
 from bene_tui.ui.screens.start import StartScreen
-from conftest import GOOD_PASSWORD, make_settings
+from support.world import GOOD_PASSWORD, make_settings
 from helpers import distinct_codes, messages_to, press_button, query, screen_text, type_into, wait_for, wait_screen
+from support.screens import TARO, open_step1, do_step1, to_step2, fill_step2, type_code, to_step4, confirm_and_complete
 
 SIZE = (120, 50)
-
-# The member of the test world (conftest.TEST_WORLD) most tests register.
-TARO = ("TS000001", "1001", "19850401")
-
 
 # -- reading the database as an outsider ---------------------------------------------------------
 
@@ -39,74 +36,6 @@ def other_code(code: str) -> str:
 
 
 # -- driving the screens ------------------------------------------------------------------------
-
-async def open_step1(pilot) -> Step1Screen:
-    start = await wait_screen(pilot, StartScreen)
-    assert start.focused is start.query_one("#register"), "「新規登録」 must have the focus on the start screen"
-    await pilot.press("enter")
-    return await wait_screen(pilot, Step1Screen)
-
-
-async def do_step1(pilot, group_id: str, key1: str, key2: str) -> None:
-    """Type the three values, Enter moving from field to field; Enter on the last presses 「次へ」."""
-    await type_into(pilot, "#group_id", group_id)
-    await pilot.press("enter")
-    assert pilot.app.screen.focused.id == "key1"
-    await type_into(pilot, "#key1", key1)
-    await pilot.press("enter")
-    assert pilot.app.screen.focused.id == "key2"
-    await type_into(pilot, "#key2", key2)
-    await pilot.press("enter")
-
-
-async def to_step2(pilot, member=TARO) -> Step2Screen:
-    await open_step1(pilot)
-    await do_step1(pilot, *member)
-    return await wait_screen(pilot, Step2Screen)
-
-
-async def fill_step2(pilot, login_id: str, kind: str = "email", password: str = GOOD_PASSWORD,
-                     password2: str | None = None, agree: bool = True) -> None:
-    screen = pilot.app.screen
-    assert screen.focused is screen.query_one("#kind"), "focus starts on the first field"
-    if kind == "sms":
-        await pilot.press("down", "space")
-        assert screen.query_one("#kind-sms", RadioButton).value
-    await type_into(pilot, "#login_id", login_id)
-    await type_into(pilot, "#password", password)
-    await pilot.press("enter")  # Enter in a password field moves on
-    assert screen.focused.id == "password2"
-    await type_into(pilot, "#password2", password if password2 is None else password2)
-    if screen.query_one("#agree", Checkbox).value != agree:
-        screen.query_one("#agree", Checkbox).focus()
-        await pilot.press("space")  # Space ticks
-    assert screen.query_one("#agree", Checkbox).value == agree
-    screen.query_one("#submit", Button).focus()
-    await pilot.press("enter")
-
-
-async def type_code(pilot, code: str) -> None:
-    await type_into(pilot, "#code", code)
-    await pilot.press("enter")  # Enter in the code field presses 「送信する」
-
-
-async def to_step4(pilot, tmp_path, login_id: str = "taro@example.jp", member=TARO) -> None:
-    """Steps 1 to 3 with the code that was sent (the caller waits for Step 4 as it needs)."""
-    await to_step2(pilot, member)
-    await fill_step2(pilot, login_id)
-    await wait_screen(pilot, Step3Screen)
-    await type_code(pilot, messages_to(tmp_path, login_id)[-1]["code"])
-
-
-async def confirm_and_complete(pilot) -> DoneScreen:
-    screen = await wait_screen(pilot, Step4Screen)
-    await wait_for(pilot, lambda: str(screen.query_one("#name", Static).render()).strip(), what="the 姓名")
-    assert screen.focused is screen.query_one("#confirm")
-    await pilot.press("space")
-    screen.query_one("#complete", Button).focus()
-    await pilot.press("enter")
-    return await wait_screen(pilot, DoneScreen)
-
 
 async def register_through_screens(pilot, tmp_path, login_id: str, recipient: str, kind: str = "email",
                                    member=TARO) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from bene_tui.core.errors import BeneError, Throttled
 from bene_tui.services import outbox, registration
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 
 def start(ctx, key1="1001", key2="19850401", gid="TS000001"):

@@ -13,7 +13,7 @@ from bene_tui.ui import scenario
 from bene_tui.ui.screens.registration import Step1Screen
 from bene_tui.ui.screens.start import StartScreen
 from bene_tui.ui.widgets.scenario_bar import ScenarioBar
-from conftest import CHEAP_ARGON2
+from support.world import CHEAP_ARGON2
 from helpers import query, wait_for, wait_screen
 
 SIZE = (160, 50)  # room for the outbox panel beside the flow

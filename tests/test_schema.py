@@ -90,7 +90,7 @@ def test_no_step_of_the_flows_reads_a_growing_table_whole(world):
     search scans on purpose, cut short: helpdesk.SCAN_SECONDS.)"""
     from bene_tui.core.errors import BeneError
     from bene_tui.services import auth, family, helpdesk, linking, links, recovery, registration
-    from conftest import GOOD_PASSWORD
+    from support.world import GOOD_PASSWORD
 
     ctx = world
 

@@ -13,7 +13,7 @@ from keyring.backend import KeyringBackend
 
 from bene_tui.services import codes, registration
 from bene_tui.services.secret_store import SERVICE, SecretStore
-from conftest import GOOD_PASSWORD
+from support.world import GOOD_PASSWORD
 
 
 class MemoryKeyring(KeyringBackend):

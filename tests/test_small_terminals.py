@@ -9,8 +9,7 @@ from textual.widgets import Button
 
 from bene_tui.ui.screens.login import LoginScreen
 from helpers import type_into, wait_for, wait_screen
-from test_auth import register
-from test_family_screens import sctx  # noqa: F401  (the fixture)
+from support.services import register
 
 SIZES = [(80, 24), (120, 40)]
 GRID = [(lang, size) for lang in ("ja", "en") for size in SIZES]
@@ -134,8 +133,8 @@ def centre(region):
 
 
 async def family_settings(pilot, sctx):
-    from test_family import invite, member
-    from test_family_screens import settings_of
+    from support.services import invite, member
+    from support.screens import settings_of
 
     account_id = member(sctx)
     invite(sctx, account_id)
@@ -209,7 +208,7 @@ async def test_the_relationship_list_shows_every_label_whole_at_80_columns(app_f
     from textual.widgets._select import SelectOverlay
 
     from bene_tui.ui.screens.family import FamilyInviteScreen
-    from test_family import member
+    from support.services import member
 
     account_id = member(sctx)
     app = app_factory(lang="ja", mode="helpdesk")
@@ -241,7 +240,7 @@ async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(a
     from bene_tui.core.errors import BeneError
     from bene_tui.services import auth, recovery
     from bene_tui.ui.screens.helpdesk import PersonScreen
-    from test_family import invite, member
+    from support.services import invite, member
 
     account_id = member(sctx)
     invite(sctx, account_id)

@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 
 from bene_tui.ui.screens.registration import DoneScreen, Step2Screen, Step3Screen, Step4Screen
 from bene_tui.ui.screens.start import StartScreen
-from helpers import type_into, wait_for, wait_screen
-from test_registration_screens import TARO, confirm_and_complete, do_step1, fill_step2, messages_to, open_step1, type_code
+from helpers import type_into, wait_for, wait_screen, messages_to
+from support.screens import TARO, confirm_and_complete, do_step1, fill_step2, open_step1, type_code
 
 pytestmark = pytest.mark.sqlite_only  # the screens are the same on both stores: one set of pictures
 
