@@ -14,7 +14,7 @@ behind the start screen; that work competes for the interpreter and so counts.)
     python bench/startup.py            # N=15 of each: medians and the ratio (target ≤ 1.3)
     python bench/startup.py -n 5
     python bench/startup.py --imports  # what the start path imports, heaviest first
-    python bench/startup.py --without hide_numpy  # bene-tui with and without one of
+    python bench/startup.py --without freeze_imports  # bene-tui with and without one of
                                        # core/runtime_tricks.py's tricks, interleaved: the ratio
 
 bene-tui runs against a throw-away database (seeded on the warm-up), with no keyring. Its

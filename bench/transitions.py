@@ -1,7 +1,7 @@
 """Benchmark 2: each registration step's screen transition, through Pilot.
 
     python bench/transitions.py [--runs 20] [--modes kiosk,demo]
-    python bench/transitions.py --without quiet_gc   # each mode with and without one of
+    python bench/transitions.py --without quiet_gc   # (or freeze_imports) each mode with and without one of
                                                      # core/runtime_tricks.py's tricks: the ratio
 
 One BeneApp per mode (production Argon2id parameters, a real clock, a throw-away database with
@@ -262,9 +262,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--modes", default="kiosk,demo")
-    ap.add_argument("--without", metavar="TRICK", choices=("quiet_gc",),
-                    help="each mode's runs again without this trick of core/runtime_tricks.py (freeze_imports"
-                         " acts once per process: bench/startup.py measures it)")
+    ap.add_argument("--without", metavar="TRICK", choices=("quiet_gc", "freeze_imports"),
+                    help="each mode's runs again without this trick of core/runtime_tricks.py")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     count_frames()

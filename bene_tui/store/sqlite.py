@@ -9,12 +9,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bene_tui.core import runtime_tricks
+from sqlite_utils import Database
+
 from bene_tui.core.errors import BeneError
 from bene_tui.core.paths import private
 
-# numpy and pandas hidden while sqlite-utils loads: core/runtime_tricks.py (hide_numpy, bench/startup.py)
-Database = runtime_tricks.import_hiding("sqlite_utils", ("numpy", "pandas")).Database
 
 BUSY_TIMEOUT_MS = 10_000
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
