@@ -180,7 +180,7 @@ def bench_lookup(urls: dict[int, str], twins: dict[int, Path], collector: bool,
     """Step 1's lookup as identify.py runs it (bench/lookup_bench.py's loop: one in ten keys missing,
     one in ten with a wrong key 2), on PostgreSQL and on SQLite at both sizes, and `select 1` over
     the socket, all taking turns in each round so that the machine's load falls on all alike.
-    Python's automatic collector is off while timing, as it is while the app runs (quiet_gc.py)."""
+    Python's automatic collector is off while timing, as it is while the app runs (core/runtime_tricks.py, quiet_gc)."""
     import gc
 
     import lookup_bench

@@ -14,6 +14,8 @@ behind the start screen; that work competes for the interpreter and so counts.)
     python bench/startup.py            # N=15 of each: medians and the ratio (target ≤ 1.3)
     python bench/startup.py -n 5
     python bench/startup.py --imports  # what the start path imports, heaviest first
+    python bench/startup.py --without freeze_imports  # bene-tui with and without one of
+                                       # core/runtime_tricks.py's tricks, interleaved: the ratio
 
 bene-tui runs against a throw-away database (seeded on the warm-up), with no keyring. Its
 modules are byte-compiled first, as `pip install` does: a checkout run with
@@ -32,6 +34,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's bene_tui
+from bene_tui.core import runtime_tricks  # noqa: E402
 
 TARGET = 1.3
 
@@ -66,7 +71,7 @@ async def ready(pilot, screen_name, focus_id, key, char, effect):
     app.exit()
 """
 
-BENE = _WAIT + """
+_BENE = """
 from bene_tui.ui.app import BeneApp
 
 app = BeneApp()
@@ -75,6 +80,13 @@ async def auto(pilot):
     await ready(pilot, "StartScreen", "register", "tab", "\\t", lambda app: app.screen.focused.id != "register")
 app.run(headless=True, size=(120, 40), auto_pilot=auto)
 """
+BENE = _WAIT + _BENE
+
+
+def bene_without(trick: str) -> str:
+    """bene-tui with one of core/runtime_tricks.py's tricks switched off before the app starts."""
+    return _WAIT + f"from bene_tui.core import runtime_tricks\nruntime_tricks.without({trick!r})\n" + _BENE
+
 
 MINIMAL = _WAIT + """
 from textual.app import App
@@ -137,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=15, help="measured starts of each app (default 15)")
     parser.add_argument("--imports", action="store_true", help="print the start path's heaviest imports and stop")
+    parser.add_argument("--without", metavar="TRICK", choices=sorted(runtime_tricks.OFF),
+                        help="measure bene-tui beside itself without one trick of core/runtime_tricks.py")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bene-bench-") as tmp:
@@ -154,11 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         import bene_tui
 
         compileall.compile_dir(Path(bene_tui.__file__).parent, quiet=1)
+        other = bene_without(args.without) if args.without else MINIMAL
         measure(BENE, env)  # warm-up: seeds the database, warms the file cache
-        measure(MINIMAL, env)
+        measure(other, env)
         bene, minimal = [], []
         for i in range(args.n):
-            pair = [(BENE, bene), (MINIMAL, minimal)]
+            pair = [(BENE, bene), (other, minimal)]
             for script, into in pair if i % 2 == 0 else reversed(pair):
                 into.append(measure(script, env))
 
@@ -167,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 
     wall = [r[0] for r in bene], [r[0] for r in minimal]
     ratio = med(bene, 0) / med(minimal, 0)
+    if args.without:
+        print(f"start-up until the first screen accepts input (N={args.n} each, interleaved, median)")
+        for name, runs in ((f"without {args.without}", minimal), ("bene-tui", bene)):
+            print(f"  {name:26}{med(runs, 0) * 1000:7.0f} ms wall {med(runs, 1) * 1000:7.0f} ms CPU")
+        print(f"  ratio without/with: wall {med(minimal, 0) / med(bene, 0):.2f}, CPU {med(minimal, 1) / med(bene, 1):.2f}")
+        return 0
     print(f"start-up until the first screen accepts input (N={args.n} each, interleaved, median)")
     print(f"{'':22}{'wall ms':>9}{'(min':>7}{'max)':>7}{'CPU ms':>9}")
     for name, runs, times in (("minimal Textual app", minimal, wall[1]), ("bene-tui", bene, wall[0])):

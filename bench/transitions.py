@@ -1,6 +1,8 @@
 """Benchmark 2: each registration step's screen transition, through Pilot.
 
     python bench/transitions.py [--runs 20] [--modes kiosk,demo]
+    python bench/transitions.py --without quiet_gc   # (or freeze_imports) each mode with and without one of
+                                                     # core/runtime_tricks.py's tricks: the ratio
 
 One BeneApp per mode (production Argon2id parameters, a real clock, a throw-away database with
 a generated roster) registers RUNS different members through the real screens. For every
@@ -49,6 +51,9 @@ from pathlib import Path
 os.environ.setdefault("BENE_TUI_NO_KEYRING", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _gen  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's bene_tui
+from bene_tui.core import runtime_tricks  # noqa: E402
 
 PASSWORD = "kumo-no-ue-de-odoru-neko-42"
 STEPS = ("start", "step1", "step2", "step3", "step4", "top")
@@ -257,6 +262,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--modes", default="kiosk,demo")
+    ap.add_argument("--without", metavar="TRICK", choices=("quiet_gc", "freeze_imports"),
+                    help="each mode's runs again without this trick of core/runtime_tricks.py")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     count_frames()
@@ -267,12 +274,18 @@ def main() -> int:
     print(f"registration step transitions, {args.runs} registrations per mode, Argon2id "
           f"t={r.argon2_time_cost} m={r.argon2_memory_kib} KiB p={r.argon2_parallelism}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bene-transitions-") as tmp:
-        path = make_db(Path(tmp), args.runs * len(modes) + len(modes))
+        variants = [""] + ([args.without] if args.without else [])
+        path = make_db(Path(tmp), (args.runs + 1) * len(modes) * len(variants))
         base = asyncio.run(baseline_runs(args.runs))
         work = password_work(max(5, args.runs // 2))
         results = {}
-        for n, mode in enumerate(modes):
-            results[mode] = asyncio.run(bene_runs(path, mode, args.runs, first=n * (args.runs + 1)))
+        for n, (mode, trick) in enumerate((m, v) for m in modes for v in variants):
+            switch_back = runtime_tricks.without(trick) if trick else (lambda: None)
+            try:
+                results[f"{mode} without {trick}" if trick else mode] = asyncio.run(
+                    bene_runs(path, mode, args.runs, first=n * (args.runs + 1)))
+            finally:
+                switch_back()
         base2 = asyncio.run(baseline_runs(args.runs))  # again after, so drift shows
     base_all = base + base2
     hash_med = statistics.median(work["hash"])
@@ -288,6 +301,13 @@ def main() -> int:
             flag = "" if med * 1000 <= TARGET_MS else "  > target"
             print(f"  {step:<6}                        {ms(med)}  {ms(p95(times[step]))}        "
                   f"{med / statistics.median(base_all):6.1f}x{flag}")
+    if args.without:
+        print(f"\nwithout {args.without} / with, per step: median ratio (p95 ratio)")
+        for mode in modes:
+            with_, without_ = results[mode], results[f"{mode} without {args.without}"]
+            print(f"  [{mode}] " + "  ".join(
+                f"{step} {statistics.median(without_[step]) / statistics.median(with_[step]):.2f}"
+                f" ({p95(without_[step]) / p95(with_[step]):.2f})" for step in STEPS))
     return 0
 
 

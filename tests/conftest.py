@@ -34,7 +34,7 @@ def _isolate(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_heap():
-    """The app's full collections (quiet_gc.py) walk every object the process holds; a kiosk's
+    """The app's full collections (core/runtime_tricks.py QuietCollector) walk every object the process holds; a kiosk's
     process holds one app, this one what hundreds of earlier tests left alive (90 ms a collection,
     a quarter of a screen test's time). Freezing the survivors before each test lets those
     collections walk this test's objects only, as a kiosk's walk its app's."""

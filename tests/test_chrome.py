@@ -149,13 +149,13 @@ async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
 
 
 async def test_full_collections_come_between_screen_changes_not_during_them(app_factory, monkeypatch):
-    """ui/quiet_gc.py: while the app runs Python's automatic collector is off; the app collects
+    """core/runtime_tricks.py's QuietCollector: while the app runs Python's automatic collector is off; the app collects
     everything once a screen has settled (SETTLE after it was shown, never between the press and
     then), and switches the collector back on when it closes. Timed on the clock, not by polling:
     a busy machine may take longer than SETTLE to report the screen."""
     import time
 
-    from bene_tui.ui import quiet_gc
+    from bene_tui.core import runtime_tricks as quiet_gc
 
     events: list[tuple[str, float]] = []
     real_collect = gc.collect
@@ -168,16 +168,16 @@ async def test_full_collections_come_between_screen_changes_not_during_them(app_
     async with app.run_test(size=SIZE) as pilot:
         start = await wait_screen(pilot, StartScreen)
         assert not gc.isenabled()
-        await asyncio.sleep(quiet_gc.SETTLE + 0.2)
+        await asyncio.sleep(quiet_gc.QuietCollector.SETTLE + 0.2)
         for press in (lambda: start.query_one("#register", Button).press(), lambda: app.pop_screen()):
             events.clear()
             pressed = time.monotonic()
             press()
-            await wait_for(pilot, lambda: [e for e in events if e[0] == "collect"], timeout=quiet_gc.SETTLE + 5,
+            await wait_for(pilot, lambda: [e for e in events if e[0] == "collect"], timeout=quiet_gc.QuietCollector.SETTLE + 5,
                            what="a full collection")
             settled = [at for kind, at in events if kind == "settle"]
             first_collect = next(at for kind, at in events if kind == "collect")
             assert settled and pressed <= settled[0] <= first_collect, events  # the screen shown, then collected
             last_shown = max(at for at in settled if at <= first_collect)
-            assert first_collect - last_shown >= quiet_gc.SETTLE * 0.9, "collected only once it had settled"
+            assert first_collect - last_shown >= quiet_gc.QuietCollector.SETTLE * 0.9, "collected only once it had settled"
     assert gc.isenabled()

@@ -16,6 +16,9 @@ def test_every_route_leads_to_a_screen_or_an_opener():
     for button_id, key, route in routes.START:
         assert issubclass(route.target(), BaseScreen), button_id
         assert key in catalogue("ja") and key in catalogue("en"), key
+    for name, route in routes.SCREENS.items():
+        assert issubclass(route.target(), BaseScreen), name
+    assert len({route.path for route in routes.SCREENS.values()}) == len(routes.SCREENS)  # one name a screen
 
 
 async def test_the_start_screen_offers_the_route_tables_entries(app_factory):

@@ -111,7 +111,7 @@ title = "typing"
 reset = false
 steps = [
   {press = "#register"},
-  {wait_screen = "Step1Screen"},
+  {wait_screen = "registration.step1"},
   {type = "#group_id", text = "TS000001"},
   {type = "#key1", text = "1001"},
   {say = "done"},
@@ -183,7 +183,7 @@ reset = false
 steps = [
   {say = {ja = "団体IDを入力します", en = "Typing the group ID"}},
   {press = "#register"},
-  {wait_screen = "Step1Screen"},
+  {wait_screen = "registration.step1"},
   {type = "#group_id", text = "TS000001TS000001"},
   {pause = 30},
 ]
@@ -249,7 +249,8 @@ async def test_a_step_that_cannot_be_done_stops_with_its_reason(app_factory):
     ('steps = [{advance = "soon"}]', "not a duration"),
     ('steps = [{read_code_for = "nobody", into = "#code"}]', "not an e-mail"),
     ('steps = [{read_code_for = "a@example.jp"}]', "into"),
-    ('steps = [{wait_screen = "Step 3"}]', "screen class"),
+    ('steps = [{wait_screen = "Step 3"}]', "unknown screen"),
+    ('steps = [{wait_screen = "Step3Screen"}]', "unknown screen 'Step3Screen'"),  # a class name is not a route
     ('steps = [{trouble = {fail_fax = true}}]', "trouble"),
     ('steps = [{say = 3}]', "say"),
     ('steps = [{press = "#a", timeout = -1}]', "timeout"),
@@ -269,6 +270,13 @@ def test_durations_and_recipients_are_read_once_at_load():
     found = scenario.parse('steps = [{read_code_for = "０９０-１２３４-５６７８", into = "#code"}, {advance = "1h"}]')
     assert found.steps[0].arg == "+819012345678" and found.steps[1].arg == 3600
     assert found.reset is True and found.lang == "ja"
+
+
+def test_a_file_naming_a_screen_outside_the_route_table_is_refused_as_it_loads(tmp_path):
+    old = tmp_path / "old.toml"
+    old.write_text('steps = [{press = "#register"}, {wait_screen = "Step1Screen"}]', encoding="utf-8")
+    with pytest.raises(scenario.ScenarioError, match=r"old.*unknown screen 'Step1Screen'.*registration\.step1"):
+        scenario.load(str(old))
 
 
 def test_load_by_name_or_path(tmp_path):

@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from bene_tui.core.errors import BeneError
 from bene_tui.core.paths import private
 
-
-def _import_sqlite_utils():
-    """sqlite-utils imports numpy and pandas, where installed, only to map their column types.
-    We never store either, and loading them costs a third of a second of start-up (in the
-    worker thread that opens the database, competing with the first screen): hide them while
-    sqlite-utils loads, unless something already imported them. See bench/startup.py."""
-    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # makes `import name` fail fast inside sqlite-utils
-    try:
-        # start-up: inside a function so that numpy and pandas stay hidden while it loads (the docstring)
-        from sqlite_utils import Database
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-    return Database
-
-
-Database = _import_sqlite_utils()
 
 BUSY_TIMEOUT_MS = 10_000
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from typing import Any, Callable
 
@@ -12,12 +11,12 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from bene_tui.core.clock import Clock
+from bene_tui.core import runtime_tricks
 from bene_tui.core.config import KEYS, Settings
 from bene_tui.core.errors import BeneError
 from bene_tui.core.i18n import t as translate
 from bene_tui.services import shared_clock
 from .modes import install as install_modes
-from .quiet_gc import QuietCollector
 from .screens import routes
 from .screens.start import StartScreen
 from .session import Session
@@ -26,17 +25,6 @@ from .widgets import jtext
 from .widgets.chrome import AppHeader
 
 log = logging.getLogger("bene_tui")
-_frozen = False
-
-
-def _freeze_imports() -> None:
-    """Once per process: what has been imported by now (Textual, Rich, the app's modules) lives as
-    long as the process, so the garbage collector stops scanning it. At start-up a full collection
-    over those objects took about 15 ms of the first screen (bench/startup.py)."""
-    global _frozen
-    if not _frozen:
-        gc.freeze()
-        _frozen = True
 
 
 class BeneApp(App):
@@ -54,7 +42,7 @@ class BeneApp(App):
     def __init__(self, db_path: str | None = None, lang: str | None = None, mode: str | None = None,
                  open_link: str | None = None, *, settings: Settings | None = None, clock: Clock | None = None,
                  secret_store=None) -> None:
-        _freeze_imports()
+        runtime_tricks.freeze_imports()  # core/runtime_tricks.py, as the quiet collector below
         settings = settings or Settings.from_env(db_path=db_path, lang=lang, mode=mode)
         super().__init__(css_path=["app.tcss", "kiosk.tcss"] if settings.mode == "kiosk" else None)
         self.settings = settings
@@ -71,7 +59,7 @@ class BeneApp(App):
         self.operator: str | None = None  # the helpdesk agent, typed once per shift (ui/screens/helpdesk.py)
         self.guide_visible = False  # F1's guide panel (helpdesk, demo)
         self.modes = install_modes(self)  # kiosk / demo behaviour around the screens (ui/modes.py)
-        self.quiet_gc = QuietCollector(self)  # garbage collected between screen changes (ui/quiet_gc.py)
+        self.quiet_gc = runtime_tricks.QuietCollector(self)  # garbage collected between screen changes
         if self.settings.keymap:  # config.toml [keys]: for terminals whose F-keys are taken
             self.set_keymap(self.settings.keymap)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from textual import events
 from textual.binding import Binding
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 from textual.widgets import Input
 
@@ -175,7 +175,7 @@ class Modes:
     def decorate(self, screen, tries: int = 3) -> None:
         if screen is None or isinstance(screen, ModalScreen) or not screen.is_attached:
             return
-        if type(screen).__name__ == "Screen" or getattr(screen, "NO_CHROME", False):
+        if type(screen) is Screen or getattr(screen, "NO_CHROME", False):
             return  # the blank default screen under the stack
         if not screen.is_mounted or (not screen.children and tries):
             self.app.call_after_refresh(self.decorate, screen, tries - 1)

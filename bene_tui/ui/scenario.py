@@ -10,7 +10,7 @@
       {press = "#register"},
       {type = "#group_id", text = "BO100001"},
       {key = "tab"},
-      {wait_screen = "Step3Screen"},
+      {wait_screen = "registration.step3"},
       {read_code_for = "taro@example.jp", into = "#code"},
       {open_link_for = "taro@example.jp", purpose = "approval_request"},
       {advance = "10m"},
@@ -19,7 +19,8 @@
 
 Steps (one action each): `press` a button, checkbox or radio button; `type` text into an input
 (one character at a time); `key` one key or a list of keys (through the app's bindings, as if
-pressed); `select` a value in a Select; `wait_screen` for a screen class; `read_code_for` the
+pressed); `select` a value in a Select; `wait_screen` for a screen, by its name in the route table
+(`routes.SCREENS`, e.g. "registration.step3"); `read_code_for` the
 newest code sent to a login ID (typed `into` a field); `open_link_for` the newest link sent to a
 login ID (optionally of a `purpose`); `advance` the demo clock ("90s", "10m", "1h", "2d", "1h30m");
 `trouble` delivery settings (as the demo's F9); `say` a caption; `expect` a text on screen;
@@ -48,6 +49,7 @@ from bene_tui.core.i18n import t as translate
 from bene_tui.core.paths import SCENARIOS_DIR
 from bene_tui.services import outbox, registration, roster, shared_clock
 from bene_tui.services.normalize import display_login_id, login_id as parse_login_id
+from .screens import routes
 from .textual_compat import notifications
 from .widgets.scenario_bar import ScenarioBar
 
@@ -160,8 +162,9 @@ def _step(raw: object, number: int) -> Step:
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
             raise ValueError("key needs a key name or a list of them (e.g. \"tab\" or [\"tab\", \"enter\"])")
         arg = keys
-    if action in ("wait_screen",) and (not isinstance(arg, str) or not arg.isidentifier()):
-        raise ValueError("wait_screen needs a screen class name such as \"Step3Screen\"")
+    if action == "wait_screen" and (not isinstance(arg, str) or arg not in routes.SCREENS):
+        raise ValueError(f"wait_screen: unknown screen {arg!r} (the screens are named in ui/screens/routes.py"
+                         f" SCREENS: {', '.join(routes.SCREENS)})")
     if action in ("read_code_for", "open_link_for"):
         arg = _recipient(arg)
         if action == "read_code_for" and not isinstance(opts.get("into"), str):
@@ -469,7 +472,7 @@ class Player:
                     return widget
             return None
 
-        return await self._until(step, probe, "widget", selector=selector, screen=type(self.app.screen).__name__)
+        return await self._until(step, probe, "widget", selector=selector, screen=routes.name_of(self.app.screen))
 
     # -- the steps --------------------------------------------------------------------------------
     async def _do_press(self, step: Step) -> None:
@@ -540,8 +543,8 @@ class Player:
         await self._settle()
 
     async def _do_wait_screen(self, step: Step) -> None:
-        await self._until(step, lambda: type(self.app.screen).__name__ == step.arg and self.app.screen.is_mounted,
-                          "screen", screen=step.arg, current=type(self.app.screen).__name__)
+        await self._until(step, lambda: routes.is_screen(self.app.screen, step.arg) and self.app.screen.is_mounted,
+                          "screen", screen=step.arg, current=routes.name_of(self.app.screen))
         await self._sleep(0.3)
 
     async def _do_read_code_for(self, step: Step) -> None:

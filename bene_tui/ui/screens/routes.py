@@ -4,6 +4,8 @@
 - `LINKS`: the path of a link in a message (services/links.py) → the function that opens it.
 - the named routes below: a screen that leads to another flow's screen asks for it here
   (`routes.LOGIN(service_id=...)`), never by importing that flow's module.
+- `SCREENS`: every screen a scenario file (data/scenarios/*.toml) waits for, by a route name such
+  as "registration.step3": scenarios never name a class.
 - what a screen *is* stays on its class: `GUIDE` (its step of the official help page, read by
   guide.guide_ids) and `FLOW_DONE = True` (a flow's last screen, read by modes.is_done_screen).
 
@@ -63,8 +65,44 @@ LINKS: dict[str, Route] = {
     links.FAMILY_INVITE: Route("family:open_invite_link"),
 }
 
+# Screens by name, for the scenarios' `wait_screen` (ui/scenario.py checks each name as it loads a file).
+SCREENS: dict[str, Route] = {
+    "start": Route("start:StartScreen"),
+    "registration.step1": REGISTER,
+    "registration.step2": Route("registration:Step2Screen"),
+    "registration.step3": Route("registration:Step3Screen"),
+    "registration.step4": Route("registration:Step4Screen"),
+    "registration.done": Route("registration:DoneScreen"),
+    "linking.login": LINK_LOGIN,
+    "login": LOGIN,
+    "mypage": MYPAGE,
+    "recovery.forgot_password": FORGOT_PASSWORD,
+    "recovery.reset_code": Route("recovery:ResetCodeScreen"),
+    "recovery.new_password": Route("recovery:NewPasswordScreen"),
+    "recovery.reset_done": Route("recovery:ResetDoneScreen"),
+    "family.settings": Route("family:FamilySettingsScreen"),
+    "family.add": Route("family:FamilyAddScreen"),
+    "family.invite": Route("family:FamilyInviteScreen"),
+    "family.invite_sent": Route("family:FamilyInviteSentScreen"),
+    "family.approve": Route("family:ApproveScreen"),
+    "family.approved": Route("family:FamilyApprovedScreen"),
+    "family.register": Route("family:FamilyRegisterScreen"),
+    "family.done": Route("family:FamilyDoneScreen"),
+}
+
+
+def is_screen(screen: Any, name: str) -> bool:
+    """Whether `screen` is the screen named `name` in SCREENS (that very class, not a subclass)."""
+    return type(screen) is SCREENS[name].target()
+
+
+def name_of(screen: Any) -> str:
+    """The SCREENS name of a screen, for a message; its class name if it has none."""
+    return next((name for name, route in SCREENS.items() if type(screen) is route.target()), type(screen).__name__)
+
+
 ALL: tuple[Route, ...] = (REGISTER, LOGIN, FORGOT_ID, FORGOT_PASSWORD, FORGOT_KEYS, LINK_LOGIN, MYPAGE, CONTACT,
-                          OUTBOX, FAMILY_SETTINGS, HELPDESK_SEARCH, OPERATIONS, *LINKS.values())
+                          OUTBOX, FAMILY_SETTINGS, HELPDESK_SEARCH, OPERATIONS, *LINKS.values(), *SCREENS.values())
 
 
 def open_link(app, url: str) -> None:
