@@ -48,11 +48,11 @@ class BeneApp(App):
         self.settings = settings
         if db_path:
             self.settings.db_path = db_path
+        self.ctx = None  # the services' Context, opened off the event loop
         self.lang = self.settings.lang
         self.mode = self.settings.mode
         self.clock = clock or Clock()
         self._secret_store = secret_store
-        self.ctx = None  # the services' Context, opened off the event loop
         self.seeded = False
         self._ctx_ready = asyncio.Event()
         self.session = Session.new(self.clock.now(), start_link=open_link)  # one person's use (ui/session.py)
@@ -111,7 +111,7 @@ class BeneApp(App):
 
     def _opened(self, ctx, seeded: bool) -> None:
         self.ctx, self.seeded = ctx, seeded
-        ctx.lang = self.lang
+        self.lang = self.lang  # the services write their messages in it too
         self._ctx_ready.set()
         if seeded:
             self.notify(self.t("app.seeded"), timeout=6)
@@ -162,10 +162,19 @@ class BeneApp(App):
     async def action_toggle_lang(self) -> None:
         await self.set_lang("en" if self.lang == "ja" else "ja")
 
-    async def set_lang(self, lang: str) -> None:
-        self.lang = lang
+    @property
+    def lang(self) -> str:
+        """The one language of the terminal: the screens' and, through `ctx.lang`, the services'."""
+        return self._lang
+
+    @lang.setter
+    def lang(self, lang: str) -> None:
+        self._lang = lang
         if self.ctx is not None:
             self.ctx.lang = lang
+
+    async def set_lang(self, lang: str) -> None:
+        self.lang = lang
         self.title = self.t("app.title")
         for screen in self.screen_stack:
             relabel = getattr(screen, "relabel", None)

@@ -225,8 +225,6 @@ class Modes:
             pass
         if app.lang != app.settings.lang and not keep_lang:  # the next person starts in the terminal's language
             app.lang = app.settings.lang
-            if app.ctx is not None:
-                app.ctx.lang = app.lang
             app.title = app.t("app.title")
             self._bind()
             app.refresh_bindings()
