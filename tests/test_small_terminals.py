@@ -288,6 +288,9 @@ async def test_the_kiosk_start_screen_fits_the_terminals_width(app_factory, lang
         assert box.region.right <= size[0] and not outside, (box.region, outside)
         assert all(label_whole(b) for b in box.query(Button)), [(str(b.label), b.content_region) for b in box.query(Button)]
         assert in_view(box.query_one(".title")) and in_view(box.query_one("#register"))
+        # all of it in view without scrolling: every way in, and the service choice
+        assert all(in_view(b) for b in box.query(Button)), [(str(b.label), b.region) for b in box.query(Button)]
+        assert box.scroll_y == 0 and in_view(box.query_one("#service"))
         if size == (120, 40):  # big and calm where there is room: no narrower than before
             assert box.region.width == 90
 

@@ -187,7 +187,10 @@ class BeneApp(App):
             for header in screen.query(AppHeader):
                 header.show_title(title)
 
+    SHORT = 30  # rows below which the app carries the class -short (kiosk.tcss: the start screen fits 24)
+
     def on_resize(self) -> None:
+        self.set_class(self.size.height < self.SHORT, "-short")
         if self.modes.demo is not None:  # the live panel gives way where the screens would not fit
             self.call_after_refresh(self.modes.demo.show_panels)  # once the app has taken its new size
 
