@@ -160,7 +160,8 @@ def _run_import(args: argparse.Namespace, label: str, do_import) -> int:
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, transient=True) as bar:
+        # A bar only on a terminal: into a file or a pipe, Rich's Live would leave a stray newline.
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(label, total=path.stat().st_size)
             result = do_import(ctx, path, lambda done, total: bar.update(task, completed=done, total=total))
     except RosterError as exc:
@@ -555,6 +556,20 @@ def _refusal(args: argparse.Namespace, error) -> int:
     return 2
 
 
+def _stdout_console(**kw):
+    """A Rich console on stdout whose closed pipe ends the command as every other's does (main(): 141,
+    quietly); Rich's own answer is to exit with 1."""
+    # start-up: this command's own modules (cli.main starts the app)
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole(**kw)
+
+
 def report_cmd(args: argparse.Namespace) -> int:
     # start-up: this command's own modules (cli.main starts the app)
     from .services import report
@@ -571,10 +586,9 @@ def report_cmd(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2 if sys.stdout.isatty() else None))
         return 0
     # start-up: this command's own modules (cli.main starts the app)
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    console = _stdout_console(highlight=False, width=None if sys.stdout.isatty() else 200)
     scope = [f"{k} {data[k]}" for k in ("since", "until", "org", "terminal") if data[k]]
     console.print("Registrations" + (f" ({', '.join(scope)})" if scope else " (all days)"), markup=False)
     totals = data["totals"]

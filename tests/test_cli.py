@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -199,3 +200,132 @@ def test_ctrl_c_ends_a_command_with_one_line_and_130(ctx, db_path):
     proc.stdout.close()
     assert code == 130
     assert err.strip() == "bene-tui: interrupted.", err
+
+
+# Every command that prints, not only `outbox`: a reader gone before the first line, and Ctrl+C while
+# the command is blocked writing its output (its stdout a pipe that is already full).
+
+def _printing_commands(tmp_path) -> dict[str, list[str]]:
+    roster = tmp_path / "r.json"
+    roster.write_text(json.dumps(ROSTER, ensure_ascii=False), encoding="utf-8")
+    csv_file = tmp_path / "r.csv"
+    csv_file.write_text("auth_key_1,auth_key_2,name,kana,birth_date\nS9001,202504,新人 一郎,シンジン イチロウ,2003-04-01\n",
+                        encoding="utf-8")
+    return {
+        "outbox": ["outbox"], "outbox-json": ["outbox", "--json"], "outbox-last": ["outbox", "--last"],
+        "report": ["report"], "report-json": ["report", "--json"], "config": ["config"],
+        "audit-export-jsonl": ["audit", "export", "--format", "jsonl"],
+        "audit-export-csv": ["audit", "export", "--format", "csv"], "audit-prune": ["audit", "prune", "--yes"],
+        "db-check": ["db", "check"], "key-export": ["key", "export"],
+        "demo-list": ["demo", "--list"], "demo-save": ["demo", "--save", "snap"], "demo-reset": ["demo", "--reset"],
+        "person-export": ["person", "export", "taro@example.jp", "--out", str(tmp_path / "taro.json")],
+        "person-erase": ["person", "erase", "taro@example.jp", "--operator", "staff-1", "--yes"],
+        "import": ["import", str(roster)], "import-roster": ["import-roster", "BO200002", str(csv_file)],
+        "help": ["--help"],
+    }
+
+
+PRINTING = ["outbox", "outbox-json", "outbox-last", "report", "report-json", "config", "audit-export-jsonl",
+            "audit-export-csv", "audit-prune", "db-check", "key-export", "demo-list", "demo-save", "demo-reset",
+            "person-export", "person-erase", "import", "import-roster"]
+
+
+def _world_for_every_command(ctx) -> None:
+    from support.services import register
+
+    register(ctx, gid="BO100001", key1="100234", key2="19850401")  # an account for `person`, rows for the
+    # audit trail, a message for the outbox
+
+
+@pytest.mark.sqlite_only  # the command line is the same on either store; one is enough
+@pytest.mark.parametrize("name", [*PRINTING, "help"])
+def test_every_command_ends_quietly_when_its_reader_is_gone(ctx, db_path, tmp_path, name):
+    """`bene-tui <command> | true`: the reader is gone before the first line. Every command ends with
+    141 and nothing on stderr (no BrokenPipeError, no "Exception ignored"), whoever writes its output
+    (print, json, csv, Rich's tables); help is argparse's own (0)."""
+    _world_for_every_command(ctx)
+    argv = _printing_commands(tmp_path)[name]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bene_tui.cli", "--db", db_path, *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+    finally:
+        os.close(write_end)
+    err = proc.stderr.decode()
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert (proc.returncode, err) == ((0, "") if name == "help" else (141, "")), err
+
+
+def _full_pipe() -> tuple[int, int]:
+    """A pipe nobody reads, already full: the first write into it blocks."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        while True:
+            os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(write_end, True)  # the flag belongs to the pipe, which the command shares
+    return read_end, write_end
+
+
+def _blocked_in(pid: int, syscall: int, fd: int, timeout: float = 120) -> bool:
+    """True once the process sits in that system call on that descriptor (/proc/PID/syscall)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fields = open(f"/proc/{pid}/syscall").read().split()
+        except OSError:
+            return False  # gone
+        if len(fields) > 1 and fields[0] == str(syscall) and int(fields[1], 16) == fd:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+WRITE, READ = 1, 0  # x86_64 system call numbers
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(not os.path.exists("/proc/self/syscall") or os.uname().machine != "x86_64",
+                    reason="needs Linux x86_64's /proc/PID/syscall")
+@pytest.mark.parametrize("name", [*PRINTING, "key-import"])
+def test_ctrl_c_ends_every_command_with_one_line_and_130(ctx, db_path, tmp_path, name):
+    """SIGINT while the command is blocked writing its output (or, `key import`, reading its input):
+    one line on stderr, 130, never a traceback."""
+    _world_for_every_command(ctx)
+    argv = ["key", "import"] if name == "key-import" else _printing_commands(tmp_path)[name]
+    read_end, write_end = _full_pipe()
+    stdin_r, stdin_w = os.pipe()  # nothing is ever written to it
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "bene_tui.cli", "--db", db_path, *argv], stdout=write_end,
+                                stderr=subprocess.PIPE, stdin=stdin_r)
+        try:
+            assert _blocked_in(proc.pid, READ if name == "key-import" else WRITE, 0 if name == "key-import" else 1), \
+                f"never blocked: {proc.poll()} {proc.stderr.read().decode() if proc.poll() is not None else ''}"
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err = proc.stderr.read().decode()
+    finally:
+        for fd in (read_end, write_end, stdin_r, stdin_w):
+            os.close(fd)
+    assert "Traceback" not in err, err
+    assert code == 130, err
+    assert err.strip().splitlines()[-1].startswith("bene-tui:") and "interrupted" in err, err
+
+
+def test_ctrl_c_at_the_pin_prompt_changes_nothing(monkeypatch, tmp_path, capsys):
+    from bene_tui.services import pin
+
+    def interrupted(prompt=""):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("getpass.getpass", interrupted)
+    code, _, err = run(capsys, "--db", str(tmp_path / "p.db"), "set-pin")
+    assert code == 130 and err.strip() == "bene-tui: nothing was changed." and "Traceback" not in err
+    assert not (tmp_path / "secrets.json").exists() or pin.SECRET_NAME not in (tmp_path / "secrets.json").read_text()

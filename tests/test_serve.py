@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -231,3 +232,17 @@ async def test_the_page_loads_everything_from_the_app_itself(served):
     assert re.search(r'local\("Noto Sans Mono CJK JP"\).*local\("IPAGothic"\).*unicode-range: U\+203B',
                      re.sub(r"\s+", " ", html))
     assert '<html lang="ja">' in html
+
+
+def test_ctrl_c_stops_serving_without_a_traceback(tmp_path):
+    port = free_port()
+    proc, lines = start_serve(str(tmp_path / "served.db"), port)
+    try:
+        wait_ready(port, proc, lines)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C in the operator's terminal
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    time.sleep(0.5)  # the reader thread's last lines
+    assert "Traceback" not in "".join(lines), "".join(lines)
