@@ -29,6 +29,7 @@ MEMBER = "[red]x"  # the inviting member: an unclosed tag
 FAMILY = "[b]山田[/b] 一郎"  # invited, approved and registered (by SMS)
 PENDING = "[link=https://x]y[/link]"  # invited, waiting for the member's approval
 NEWCOMER = "[i]佐藤[/i] 花子"  # a member of the roster with no account yet (Step 4)
+OPERATOR = "[b]鈴木[/b]"  # a helpdesk agent's name (BENE_TUI_OPERATOR), shown in the timeline's actor column
 MEMBER_LOGIN, FAMILY_PHONE = "redx@example.jp", "+819011112222"
 
 ROSTER = {"organisations": [{
@@ -125,7 +126,12 @@ async def test_approval_screen(app_factory, people):
         await assert_literal(pilot, PENDING)
 
 
-async def test_helpdesk_search_and_person(app_factory, people, monkeypatch):
+async def test_helpdesk_search_and_person(app_factory, people, sctx, monkeypatch):
+    from bene_tui.core.errors import BeneError
+    from bene_tui.services import helpdesk
+
+    with pytest.raises(BeneError):  # an agent named in markup: refused (nothing to unlock), audited as theirs
+        helpdesk.unlock_account(sctx, people["account"], OPERATOR)
     monkeypatch.setenv("BENE_TUI_OPERATOR", "suzuki")
     app = app_factory(mode="helpdesk")
     async with app.run_test(size=(160, 50)) as pilot:
@@ -150,6 +156,7 @@ async def test_helpdesk_search_and_person(app_factory, people, monkeypatch):
         # the timeline's audit rows name their subject in words, drawn as they are
         timeline = person.query_one("#hd-timeline")
         await assert_literal(pilot, t("ja", "hd.audit_action.registration_complete"), within=timeline)
+        await assert_literal(pilot, OPERATOR, within=timeline)  # the actor column: 担当者 and the name
         await pilot.press("escape")
         await pilot.press("escape")
         # the family account, found by its phone number
