@@ -231,3 +231,21 @@ def test_a_malformed_csv_file_gets_a_message(db_path, tmp_path, capsys, case):
     path.write_bytes(data)
     err = refused(capsys, db_path, ["import-roster", "BO200002", str(path)], *named)
     assert len(err) < 500
+
+
+def test_bytes_that_are_not_cp932_under_its_flag_name_the_line_and_import_nothing(db_path, tmp_path, capsys):
+    """With `--encoding cp932` too: a byte pair Shift-JIS has no character for (0x85 0x40) names its line."""
+    path = tmp_path / "broken-sjis.csv"
+    lines = csv_rows("S").encode("cp932").split(b"\n")
+    assert "渡邉".encode("cp932") in lines[2]
+    lines[2] = lines[2].replace("渡邉".encode("cp932"), b"\x85\x40")  # line 3 of the file
+    path.write_bytes(b"\n".join(lines))
+    before = dump(db_path)
+    for lang, says in (("en", "Line 3 of the file cannot be read as cp932 text, so nothing was imported."),
+                       ("ja", "ファイルの3行目をcp932の文字として読めないため、何も取り込んでいません。")):
+        code, _, err = run(capsys, "--db", db_path, "--lang", lang, "import-roster", "BO200002", str(path),
+                           "--encoding", "cp932")
+        assert code == 1 and says in err, err
+        assert "--encoding cp932" not in err, "no advice to add the flag it was given"
+        assert "Traceback" not in err
+    assert dump(db_path) == before

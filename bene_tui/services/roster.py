@@ -832,7 +832,9 @@ def import_roster_csv(ctx, group_id: str, path: str | Path, progress: Progress |
 
                 writer.members(group_id, rows(), lambda n, back: f"line {lines[-back]}")
             except UnicodeDecodeError:  # read ahead in blocks: the line is found again
-                raise _undecodable(path, encoding, "error.import_encoding_csv") from None
+                # The hint to add --encoding cp932 only where it was not given already.
+                key = "error.import_encoding_csv" if codec.startswith("utf") else "error.import_encoding"
+                raise _undecodable(path, encoding, key) from None
             except csv.Error as exc:
                 raise RosterError(f"line {reader.line_num}", None, f"unreadable CSV: {exc}") from None
             writer.finish()
