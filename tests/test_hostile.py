@@ -658,9 +658,9 @@ def test_audit_rows_say_when_where_who_and_how(world, clock):
 # Ids of the wrong type: every public service entry refuses them with the project's own error.
 
 def _service_modules():
-    from bene_tui.services import auth, family, helpdesk, linking, recovery
+    from bene_tui.services import auth, family, helpdesk, linking, privacy, recovery
 
-    return (registration, linking, auth, recovery, family, helpdesk, outbox)
+    return (registration, linking, auth, recovery, family, helpdesk, outbox, privacy)
 
 
 def _id_entries() -> list[tuple[object, str, str]]:
@@ -745,4 +745,4 @@ def test_every_service_entry_with_an_id_is_covered():
             "auth.profile:account_id", "recovery.start_reset:login_id", "recovery.set_new_password:flow_id",
             "family.invite:account_id", "family.approve:token", "family.resend:invitation_id",
             "helpdesk.person:ref", "helpdesk.unlock_account:account_id", "outbox.get:message_id",
-            "outbox.latest:recipient"} <= found
+            "outbox.latest:recipient", "privacy.export:account_id", "privacy.erase:account_id"} <= found

@@ -28,7 +28,7 @@ from bene_tui.core.paths import user_data_dir
 from bene_tui.store import purge_freed, secure_delete
 from . import audit
 from .helpdesk import _members_of_account, _refused, as_operator
-from .normalize import display_login_id, login_id as parse_login_id
+from .normalize import display_login_id, ids_checked, login_id as parse_login_id
 
 ERASED = "[erased]"
 # Where an erasure rewrites or deletes rows (daily_stats holds counts only).
@@ -131,6 +131,7 @@ def export_dir() -> Path:
     return path
 
 
+@ids_checked
 def export(ctx, account_id: int, operator: str, out: str | None = None) -> dict:
     """開示: write the person's data to `out` (default: the data directory's exports/). {path, counts}."""
     op = as_operator(ctx, operator)
@@ -168,6 +169,7 @@ def _scrub(text: str | None, personal: list[str]) -> str | None:
     return text
 
 
+@ids_checked
 def erase(ctx, account_id: int, operator: str) -> dict:
     """削除: erase the account's person (see the module's doc). Returns the counts of what was touched."""
     op = as_operator(ctx, operator)
