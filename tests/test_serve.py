@@ -246,3 +246,61 @@ def test_ctrl_c_stops_serving_without_a_traceback(tmp_path):
             stop(proc)
     time.sleep(0.5)  # the reader thread's last lines
     assert "Traceback" not in "".join(lines), "".join(lines)
+
+
+def this_hosts_address() -> str | None:
+    """An IPv4 address of this host that is not loopback (the one a route out would use), or None."""
+    import ipaddress
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: it only picks the outgoing interface
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+async def test_allow_remote_serves_that_address_says_what_it_exposes_and_stays_locked(tmp_path):
+    """`--host <a LAN address> --allow-remote`: it warns what that exposes, prints the URL of that
+    address, and the token and the Origin rules hold there as on loopback."""
+    address = this_hosts_address()
+    if address is None:
+        pytest.skip("this host has no address beyond loopback")
+    port, db = free_port(), str(tmp_path / "served.db")
+    proc, lines = start_serve(db, port, "--host", address, "--allow-remote")
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(rf"http://{re.escape(address)}:{port}/\?token=([A-Za-z0-9_-]+)", "".join(lines))):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        token, origin = found[1], f"http://{address}:{port}"
+        said = "".join(lines)
+        assert "warning" in said and "drive the terminal" in said and "no TLS" in said, said
+        async with aiohttp.ClientSession(cookie_jar=jar()) as session:
+            for attempt in range(100):  # the URL is printed as the server starts listening
+                try:
+                    async with session.get(f"{origin}/") as refused:
+                        assert refused.status == 403
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.2)
+            else:
+                pytest.fail(f"nothing listens at {origin}")
+            async with session.get(f"{origin}/?token={token}") as page:
+                assert page.status == 200
+                assert f"ws://{address}:{port}/ws" in await page.text()
+            for foreign in (f"http://127.0.0.1:{port}", "http://evil.example"):
+                assert await ws_refused(session, f"ws://{address}:{port}/ws", origin=foreign) == 403, foreign
+            async with session.ws_connect(f"ws://{address}:{port}/ws?width=80&height=24", origin=origin) as ws:
+                await ws.send_str(json.dumps(["resize", {"width": 80, "height": 24}]))
+                first = await asyncio.wait_for(ws.receive(), timeout=60)
+                assert first.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), first
+    finally:
+        stop(proc)
+    with sqlite3.connect(db) as conn:
+        reasons = [r[0] for r in conn.execute("select reason from audit where action = 'serve.request' order by id")]
+        start = conn.execute("select detail from audit where action = 'serve.start'").fetchone()
+    assert reasons == ["no token", "foreign origin", "foreign origin"]
+    assert json.loads(start[0])["host"] == address
