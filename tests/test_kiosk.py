@@ -359,12 +359,14 @@ async def test_kiosk_outbox_shows_only_this_sessions_own_messages(app_factory, t
 async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_exists(app_factory, ctx, tmp_path,
                                                                                       clock, lang):
     """「パスワードが不明な場合」 with someone else's login ID, or an unknown one: the same screens, and F2
-    shows neither the code nor that anything exists. 「ベネアカウントが不明な場合」's notice stays off it too.
+    shows neither the code nor that anything exists. 「ベネアカウントが不明な場合」's and 「認証キーが不明な場合」's
+    notices stay off it too.
     The operator, with the PIN, opens the whole outbox for a rehearsal (audited)."""
     from support.services import register
     from support.screens import fill, from_start
 
-    from bene_tui.ui.screens.recovery import ForgotIdDoneScreen, ForgotIdScreen, ForgotPasswordScreen, ResetCodeScreen
+    from bene_tui.ui.screens.recovery import (ForgotIdDoneScreen, ForgotIdScreen, ForgotKeysDoneScreen, ForgotKeysScreen,
+                                              ForgotPasswordScreen, ResetCodeScreen)
 
     register(ctx, login="victim@example.jp")
     set_operator_pin(tmp_path, clock)
@@ -398,6 +400,18 @@ async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_ex
         await pilot.press("escape")
         await wait_screen(pilot, ForgotIdDoneScreen)
 
+        # 「認証キーが不明な場合」: the keys go to the e-mail on file, never onto the kiosk
+        app.go_home()
+        await from_start(pilot, "forgot-keys", ForgotKeysScreen)
+        await fill(pilot, ("group_id", "TS000001"), ("kana", "ヤマダ タロウ"), ("birth_date", "1985-04-01"))
+        await wait_screen(pilot, ForgotKeysDoneScreen)
+        outbox_screen = await open_kiosk_outbox(pilot)
+        assert not outbox_options(outbox_screen, "ob-recipients")
+        [keys] = query(tmp_path, "select body from outbox where purpose = 'auth_key_notice'")
+        assert "1001" in keys["body"] and "taro@test-shoji.example.jp" not in everything_visible_or_held(app)
+        await pilot.press("escape")
+        await wait_screen(pilot, ForgotKeysDoneScreen)
+
         await pilot.press("ctrl+o")
         await wait_screen(pilot, OperatorExitScreen)
         await type_into(pilot, "#pin", OPERATOR_PIN)
@@ -407,7 +421,7 @@ async def test_kiosk_never_shows_reset_codes_or_notices_whether_or_not_the_id_ex
         await wait_for(pilot, lambda: "victim@example.jp" in outbox_options(full, "ob-recipients"))
         assert app.is_running, "the outbox button does not close the app"
         await pilot.press("escape")
-        await wait_screen(pilot, ForgotIdDoneScreen)
+        await wait_screen(pilot, ForgotKeysDoneScreen)
         scoped = await open_kiosk_outbox(pilot)
         assert not outbox_options(scoped, "ob-recipients"), "closing the operator's view ends it"
     assert query(tmp_path, "select outcome from audit where action = 'kiosk.operator_outbox'") == [{"outcome": "ok"}]
