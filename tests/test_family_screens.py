@@ -543,12 +543,19 @@ async def test_names_are_never_markup(app_factory, sctx):
 
 
 async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp_path):
+    """On the real clock, logged in through the screens: the contacts masked, and F2 shows the approval
+    request this session caused, not the invitation link to the family member, nor what the member
+    was sent before the session began."""
+    from textual.widgets import OptionList
+
     acc = member(sctx)
-    invite(sctx, acc, contact="hanako.yamada@example.jp")
-    app = app_factory(mode="kiosk")
+    invite(sctx, acc, contact="hanako.yamada@example.jp")  # its approval request: before this session
+    app = app_factory(mode="kiosk", real_clock=True)
     async with app.run_test(size=SIZE) as pilot:
-        app.grant_owner("taro@example.jp")  # as the login screen does (skipped here)
-        settings = await settings_of(pilot, acc)
+        await to_mypage(pilot)  # a password login proves taro@example.jp
+        routes.FAMILY_SETTINGS(app)  # as マイページ's 家族設定 does
+        settings = await wait_screen(pilot, FamilySettingsScreen)
+        await wait_for(pilot, lambda: settings.data is not None, what="family overview")
         text = table_text(settings)
         assert "hanako.yamada@example.jp" not in text and "ha***********@ex*****.jp" in text
         settings.query_one("#add", Button).press()
@@ -562,9 +569,14 @@ async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp
         await wait_screen(pilot, FamilyInviteSentScreen)
         # the kiosk's outbox shows what goes to the logged-in member (the approval request), never
         # the invitation's link to the family member
-        from bene_tui.services import outbox
-        shown = {m["recipient"] for m in outbox.messages(sctx, scope=app.outbox_scope())}
-        assert shown == {"taro@example.jp"}
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        recipients, listed = viewer.query_one("#ob-recipients", OptionList), viewer.query_one("#ob-messages", OptionList)
+        await wait_for(pilot, lambda: listed.option_count > 0, what="the kiosk's messages")
+        assert [recipients.get_option_at_index(i).id for i in range(recipients.option_count)] == ["taro@example.jp"]
+        approvals = [m["id"] for m in messages_to(tmp_path, "taro@example.jp") if m["purpose"] == "approval_request"]
+        assert len(approvals) == 2
+        assert [listed.get_option_at_index(i).id for i in range(listed.option_count)] == [str(approvals[-1])]
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
