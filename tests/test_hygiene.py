@@ -24,3 +24,23 @@ def test_screens_and_widgets_touch_no_sql_or_keyring():
                 if word in line:
                     offenders.append(f"{path.parent.name}/{path.name}:{n}: {word}: {line.strip()}")
     assert offenders == []
+
+
+def test_every_test_docs_security_cites_exists():
+    """docs/security.md says which test proves each rule: a renamed or removed test fails here, not
+    silently in the document."""
+    import ast
+    import re
+
+    root = Path(__file__).parent
+    doc = (root.parent / "docs" / "security.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(test_\w+\.py)::(test_\w+)(?:\[[^\]]*\])?`", doc)
+    files = set(re.findall(r"`(test_\w+\.py)(?:::|`)", doc))
+    assert len(cited) > 100, "the citations were not found"
+    missing = [f for f in files if not (root / f).is_file()]
+    defined: dict[str, set[str]] = {}
+    for f in files - set(missing):
+        tree = ast.parse((root / f).read_text(encoding="utf-8"))
+        defined[f] = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    missing += [f"{f}::{name}" for f, name in cited if f in defined and name not in defined[f]]
+    assert missing == []
