@@ -156,8 +156,9 @@ def _send_many(ctx, n: int = 1000) -> None:
 
 
 def _cli(*argv: str) -> subprocess.Popen:
+    # PYTHONFAULTHANDLER: a command that hangs is killed with SIGABRT and says where it was
     return subprocess.Popen([sys.executable, "-m", "bene_tui.cli", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
@@ -194,8 +195,9 @@ def test_ctrl_c_ends_a_command_with_one_line_and_130(ctx, db_path):
     try:
         code = proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the command did not end after SIGINT")
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        proc.wait(timeout=30)
+        pytest.fail("the command did not end after SIGINT; it was at:\n" + proc.stderr.read().decode()[-4000:])
     err = proc.stderr.read().decode()
     proc.stdout.close()
     assert code == 130
