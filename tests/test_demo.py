@@ -141,21 +141,40 @@ def test_every_terminal_on_a_store_reads_the_demo_clock_it_shares(app_factory, t
         ctx.store.close()
 
 
-@pytest.mark.parametrize("lang, shown", [("ja", "+1日"), ("en", "+1 d")])
-async def test_a_helpdesk_on_the_store_shows_the_moved_demo_clock_in_its_header(app_factory, lang, shown):
+@pytest.mark.parametrize("lang, shown", [("ja", "+8日"), ("en", "+8 d")])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_helpdesk_on_the_store_shows_the_moved_demo_clock_in_its_header(app_factory, sctx, lang, shown, size):
+    """The presenter (100×30) moves the clock eight days; a helpdesk on the same store (its own clock)
+    reads that time, shows it in its header, and the invitation that time expired reads expired, not 招待中."""
+    from support.services import invited, member
+
+    from bene_tui.core.i18n import t
+    from support.screens import open_person
+
+    account = member(sctx, login="taro.clock@example.jp")
+    invited(sctx, account, contact="hanako.clock@example.jp")
     demo = app_factory(mode="demo")
-    async with demo.run_test(size=SIZE) as pilot:
+    async with demo.run_test(size=(100, 30)) as pilot:
         await wait_screen(pilot, StartScreen)
         await demo._ctx_ready.wait()
-        await pilot.press("f8")
-        await wait_for(pilot, lambda: demo.clock.pushed == 86400)
+        for _ in range(8):
+            await pilot.press("f8")
+        await wait_for(pilot, lambda: demo.clock.pushed == 8 * 86400)
+        moved = demo.clock.local().strftime("%Y-%m-%d %H:%M")
     desk = app_factory(mode="helpdesk", lang=lang)
     desk.clock = type(desk.clock)(start=START)  # another process: its own clock, not the presenter's
-    async with desk.run_test(size=SIZE) as pilot:
+    desk.operator = "佐々木"
+    async with desk.run_test(size=size) as pilot:
         start = await wait_screen(pilot, StartScreen)
         header_clock = start.query_one(DemoClock)
         await wait_for(pilot, lambda: header_clock.display and shown in str(header_clock.render()))
-        assert desk.clock.now() == START + 86400
+        assert moved in str(header_clock.render()), "the same time as the presenter's"
+        assert desk.clock.now() == START + 8 * 86400
+        person = await open_person(pilot, desk, "hanako.clock", "山田 花子")
+        summary = str(person.query_one("#hd-summary", Static).render())
+        assert t(lang, "hd.status.invitation_expired") in summary
+        assert t(lang, "hd.status.invitation_invited") not in summary
+        assert moved in str(person.query_one(DemoClock).render()), "the header on every screen"
 
 
 # -- the live outbox panel ------------------------------------------------------------------------
@@ -215,10 +234,11 @@ async def test_the_outbox_panel_marks_an_expired_and_a_used_code(app_factory, tm
 
 
 @pytest.mark.parametrize("lang, on_text", [("ja", "配信トラブル中"), ("en", "Delivery trouble")])
+@pytest.mark.parametrize("size", [(100, 30), SIZE])
 async def test_delivery_trouble_keeps_a_badge_in_the_header_and_enter_on_a_checkbox_applies(app_factory, lang,
-                                                                                             on_text):
+                                                                                             on_text, size):
     app = app_factory(mode="demo", lang=lang)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         start = await wait_screen(pilot, StartScreen)
         badge = start.query_one("#trouble-badge", Static)
         assert not badge.has_class("on")
@@ -231,6 +251,9 @@ async def test_delivery_trouble_keeps_a_badge_in_the_header_and_enter_on_a_check
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: badge.has_class("on") and badge.display)
         assert on_text in str(badge.render())
+        assert badge.region.width > 0 and badge.region.y == 0, "in the header, in view"
+        clock = start.query_one(DemoClock)
+        assert not badge.region.overlaps(clock.region), "beside the demo clock, not under it"
         await pilot.press("enter")  # on to step 1: the badge comes with every screen
         step1 = await wait_screen(pilot, Step1Screen)
         await wait_for(pilot, lambda: step1.query_one("#trouble-badge").has_class("on"))
