@@ -230,6 +230,45 @@ async def test_the_outbox_panel_marks_an_expired_and_a_used_code(app_factory, tm
                        what="marked used")
 
 
+@pytest.mark.parametrize("lang, expired, used", [("ja", "有効期限切れ", "使用済み"), ("en", "expired", "used")])
+async def test_on_a_projector_f2_marks_an_expired_and_a_used_code_as_the_panel_does(app_factory, tmp_path, lang,
+                                                                                   expired, used):
+    """100×30: the panel gave way, so the presenter reads the code in F2, which marks it as the panel does."""
+    from bene_tui.ui.screens.outbox import OutboxScreen
+
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=(100, 30)) as pilot:
+        step3 = await to_step3(pilot, "taro.f2@example.jp")
+        code = messages_to(tmp_path, "taro.f2@example.jp")[-1]["code"]
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        state = viewer.query_one("#ob-code-state", Static)
+        await wait_for(pilot, lambda: str(viewer.query_one("#ob-code").value) == code, what="the code in F2")
+        assert str(state.render()) == "" and not viewer.query_one("#ob-code").has_class("dead"), "a live code"
+        await pilot.press("f6")  # +10 minutes: the code's whole life
+        await wait_for(pilot, lambda: expired in str(state.render()), what="marked expired")
+        assert viewer.query_one("#ob-code").has_class("dead")
+        await pilot.press("escape")
+        await wait_screen(pilot, Step3Screen)
+        step3.query_one("#resend").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro.f2@example.jp")) == 2)
+        fresh = messages_to(tmp_path, "taro.f2@example.jp")[-1]["code"]
+        await type_into(pilot, "#code", fresh)
+        await pilot.press("enter")
+        await wait_screen(pilot, Step4Screen)
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: str(viewer.query_one("#ob-code").value) == fresh, what="the newest code")
+        await wait_for(pilot, lambda: used in str(viewer.query_one("#ob-code-state", Static).render()), what="marked used")
+    app = app_factory(mode="kiosk", lang=lang)  # the kiosk's F2 has no presenter's marks
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        app.push_screen(OutboxScreen())
+        viewer = await wait_screen(pilot, OutboxScreen)
+        assert not viewer.query("#ob-code-state")
+
+
 # -- delivery trouble -------------------------------------------------------------------------------
 
 
