@@ -141,21 +141,40 @@ def test_every_terminal_on_a_store_reads_the_demo_clock_it_shares(app_factory, t
         ctx.store.close()
 
 
-@pytest.mark.parametrize("lang, shown", [("ja", "+1日"), ("en", "+1 d")])
-async def test_a_helpdesk_on_the_store_shows_the_moved_demo_clock_in_its_header(app_factory, lang, shown):
+@pytest.mark.parametrize("lang, shown", [("ja", "+8日"), ("en", "+8 d")])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_helpdesk_on_the_store_shows_the_moved_demo_clock_in_its_header(app_factory, sctx, lang, shown, size):
+    """The presenter (100×30) moves the clock eight days; a helpdesk on the same store (its own clock)
+    reads that time, shows it in its header, and the invitation that time expired reads expired, not 招待中."""
+    from support.services import invited, member
+
+    from bene_tui.core.i18n import t
+    from support.screens import open_person
+
+    account = member(sctx, login="taro.clock@example.jp")
+    invited(sctx, account, contact="hanako.clock@example.jp")
     demo = app_factory(mode="demo")
-    async with demo.run_test(size=SIZE) as pilot:
+    async with demo.run_test(size=(100, 30)) as pilot:
         await wait_screen(pilot, StartScreen)
         await demo._ctx_ready.wait()
-        await pilot.press("f8")
-        await wait_for(pilot, lambda: demo.clock.pushed == 86400)
+        for _ in range(8):
+            await pilot.press("f8")
+        await wait_for(pilot, lambda: demo.clock.pushed == 8 * 86400)
+        moved = demo.clock.local().strftime("%Y-%m-%d %H:%M")
     desk = app_factory(mode="helpdesk", lang=lang)
     desk.clock = type(desk.clock)(start=START)  # another process: its own clock, not the presenter's
-    async with desk.run_test(size=SIZE) as pilot:
+    desk.operator = "佐々木"
+    async with desk.run_test(size=size) as pilot:
         start = await wait_screen(pilot, StartScreen)
         header_clock = start.query_one(DemoClock)
         await wait_for(pilot, lambda: header_clock.display and shown in str(header_clock.render()))
-        assert desk.clock.now() == START + 86400
+        assert moved in str(header_clock.render()), "the same time as the presenter's"
+        assert desk.clock.now() == START + 8 * 86400
+        person = await open_person(pilot, desk, "hanako.clock", "山田 花子")
+        summary = str(person.query_one("#hd-summary", Static).render())
+        assert t(lang, "hd.status.invitation_expired") in summary
+        assert t(lang, "hd.status.invitation_invited") not in summary
+        assert moved in str(person.query_one(DemoClock).render()), "the header on every screen"
 
 
 # -- the live outbox panel ------------------------------------------------------------------------
@@ -211,14 +230,54 @@ async def test_the_outbox_panel_marks_an_expired_and_a_used_code(app_factory, tm
                        what="marked used")
 
 
+@pytest.mark.parametrize("lang, expired, used", [("ja", "有効期限切れ", "使用済み"), ("en", "expired", "used")])
+async def test_on_a_projector_f2_marks_an_expired_and_a_used_code_as_the_panel_does(app_factory, tmp_path, lang,
+                                                                                   expired, used):
+    """100×30: the panel gave way, so the presenter reads the code in F2, which marks it as the panel does."""
+    from bene_tui.ui.screens.outbox import OutboxScreen
+
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=(100, 30)) as pilot:
+        step3 = await to_step3(pilot, "taro.f2@example.jp")
+        code = messages_to(tmp_path, "taro.f2@example.jp")[-1]["code"]
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        state = viewer.query_one("#ob-code-state", Static)
+        await wait_for(pilot, lambda: str(viewer.query_one("#ob-code").value) == code, what="the code in F2")
+        assert str(state.render()) == "" and not viewer.query_one("#ob-code").has_class("dead"), "a live code"
+        await pilot.press("f6")  # +10 minutes: the code's whole life
+        await wait_for(pilot, lambda: expired in str(state.render()), what="marked expired")
+        assert viewer.query_one("#ob-code").has_class("dead")
+        await pilot.press("escape")
+        await wait_screen(pilot, Step3Screen)
+        step3.query_one("#resend").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(messages_to(tmp_path, "taro.f2@example.jp")) == 2)
+        fresh = messages_to(tmp_path, "taro.f2@example.jp")[-1]["code"]
+        await type_into(pilot, "#code", fresh)
+        await pilot.press("enter")
+        await wait_screen(pilot, Step4Screen)
+        await pilot.press("f2")
+        viewer = await wait_screen(pilot, OutboxScreen)
+        await wait_for(pilot, lambda: str(viewer.query_one("#ob-code").value) == fresh, what="the newest code")
+        await wait_for(pilot, lambda: used in str(viewer.query_one("#ob-code-state", Static).render()), what="marked used")
+    app = app_factory(mode="kiosk", lang=lang)  # the kiosk's F2 has no presenter's marks
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_screen(pilot, StartScreen)
+        app.push_screen(OutboxScreen())
+        viewer = await wait_screen(pilot, OutboxScreen)
+        assert not viewer.query("#ob-code-state")
+
+
 # -- delivery trouble -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("lang, on_text", [("ja", "配信トラブル中"), ("en", "Delivery trouble")])
+@pytest.mark.parametrize("size", [(100, 30), SIZE])
 async def test_delivery_trouble_keeps_a_badge_in_the_header_and_enter_on_a_checkbox_applies(app_factory, lang,
-                                                                                             on_text):
+                                                                                             on_text, size):
     app = app_factory(mode="demo", lang=lang)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         start = await wait_screen(pilot, StartScreen)
         badge = start.query_one("#trouble-badge", Static)
         assert not badge.has_class("on")
@@ -231,6 +290,9 @@ async def test_delivery_trouble_keeps_a_badge_in_the_header_and_enter_on_a_check
         await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: badge.has_class("on") and badge.display)
         assert on_text in str(badge.render())
+        assert badge.region.width > 0 and badge.region.y == 0, "in the header, in view"
+        clock = start.query_one(DemoClock)
+        assert not badge.region.overlaps(clock.region), "beside the demo clock, not under it"
         await pilot.press("enter")  # on to step 1: the badge comes with every screen
         step1 = await wait_screen(pilot, Step1Screen)
         await wait_for(pilot, lambda: step1.query_one("#trouble-badge").has_class("on"))

@@ -580,7 +580,7 @@ async def test_kiosk_masks_contacts_and_scopes_the_outbox(app_factory, sctx, tmp
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+@pytest.mark.parametrize("size", [(100, 30), (120, 40), (160, 45)])  # 100×30: the demo on a projector
 async def test_the_family_step_bar_names_every_step(app_factory, sctx, lang, size):
     """Nine steps, each with its name (on two lines where one is too short), as registration's bar does."""
     from bene_tui.core.i18n import t

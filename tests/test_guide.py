@@ -211,3 +211,36 @@ async def test_each_forgotten_item_guide_is_titled_as_its_button(app_factory, la
         titles = [str(w.render()) for w in panel.query(".guide-title")]
         title = titles[0] if lang == "ja" else titles[1]
         assert same_words(title, label), (title, label)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_at_steps_1_and_2_the_guide_shows_the_linking_procedure_too(app_factory, lang, size):
+    """The caller at Step 1 or 2 may be registering or linking (the link at the top of Step 2): the
+    agent's F1 panel shows both procedures there, each whole in both languages, the linking one in view."""
+    app = app_factory(mode="helpdesk", lang=lang)
+    async with app.run_test(size=size) as pilot:
+        await wait_screen(pilot, StartScreen)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query(GuidePanel), what="the panel")
+        await pilot.press("enter")  # 「新規登録」
+        for screen_cls, step in ((Step1Screen, 1), (Step2Screen, 2)):
+            screen = await wait_screen(pilot, screen_cls)
+            panel = await wait_for(pilot, lambda: screen.query(GuidePanel) and screen.query_one(GuidePanel))
+            await wait_for(pilot, lambda: panel.query("#guide-ja-1"), what=f"a second procedure at step {step}")
+            texts = [(str(panel.query_one(f"#guide-ja-{n}", Static).render()),
+                      str(panel.query_one(f"#guide-en-{n}", Static).render())) for n in (0, 1)]
+            assert texts == [(guide.text(f"reg.step{step}", "ja"), guide.text(f"reg.step{step}", "en")),
+                             (guide.text(f"link.step{step}", "ja"), guide.text(f"link.step{step}", "en"))]
+            title = panel.query_one("#guide-title-1", Static)
+            assert str(title.render()) == guide.entry(f"link.step{step}")["title_ja"]
+            if step == 2:
+                assert texts[1][0].startswith("画面上部の「ご登録済みのベネアカウントへ紐づけたい場合はこちら」を押下します")
+            panel.scroll_to_widget(title, animate=False)
+            await pilot.pause()
+            assert panel.region.contains_region(title.region), "the linking procedure can be brought into view"
+            if step == 1:
+                await type_into(pilot, "#group_id", "TS000001")
+                await type_into(pilot, "#key1", "1001")
+                await type_into(pilot, "#key2", "19850401")
+                await pilot.press("enter")

@@ -326,6 +326,7 @@ async def test_search_keeps_up_focus_returns_to_the_query_and_invitees_by_a_frag
         assert query_field.value == "taro.desk"
         await pilot.press("enter")
         await wait_for(pilot, lambda: search.searched == "taro.desk" and search.rows)
+        assert app.focused is query_field, "after each search, not only the first"
         await pilot.press("down", "enter")
         await wait_screen(pilot, PersonScreen)
         await pilot.press("escape")
@@ -337,8 +338,9 @@ async def test_search_keeps_up_focus_returns_to_the_query_and_invitees_by_a_frag
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
 async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_types_their_name(
-        app_factory, ctx, clock, monkeypatch, lang):
+        app_factory, ctx, clock, monkeypatch, lang, size):
     """The agent types their name (never the OS user's); Tab from 「再送信」 goes to the timeline,
     not to 「仮登録を終了する」 (kept apart, after it); the dialog's focused 「いいえ」 is marked."""
     import getpass
@@ -348,7 +350,7 @@ async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_ty
     registration.submit_credentials(ctx, flow_id, "sms", "090-5555-7777", GOOD_PASSWORD, True, "ja")
     clock.advance(61)
     app = app_factory(mode="helpdesk", lang=lang)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await wait_screen(pilot, StartScreen)
         await pilot.press("f3")
         prompt = await wait_screen(pilot, OperatorScreen)
@@ -366,6 +368,10 @@ async def test_safer_confirmations_focus_shown_no_destructive_next_stop_agent_ty
         resend = screen.query_one("#act-0", Button)
         end = screen.query_one("#act-1", Button)
         assert app.focused is resend and end.parent.id == "hd-danger" and end.variant == "error"
+        await pilot.pause()
+        assert resend.styles.outline_left[0] == "tall" and resend.styles.outline_right[0] == "tall", \
+            "the focused action is seen at a glance"
+        assert end.styles.outline_left[0] == "", "and only the focused one"
         assert end.size.height > 0 and end.size.width > 0, "kept apart, not hidden"
         danger = screen.query_one("#hd-danger")
         for _ in range(3):  # the stops after 「再送信」 (開示, the timeline): none of them destructive
@@ -428,7 +434,10 @@ async def test_an_invitation_seen_as_staff_whole_state_history_and_resend(app_fa
             t(lang, "hd.link.replaced")) == 2, what="the old link void")
         clock.advance(8 * 86400)  # past the approval link's life
         await screen.load()
-        assert t(lang, "hd.link.expired") in str(screen.query_one("#hd-summary", Static).render())
+        summary = str(screen.query_one("#hd-summary", Static).render())
+        assert t(lang, "hd.link.expired") in summary
+        assert t(lang, "hd.status.invitation_expired") in summary, "the invitation itself reads expired"
+        assert t(lang, "hd.status.invitation_approval_pending") not in summary
     live = ctx.db.execute("select count(*) from tokens where invitation_id = ? and voided_at is null and used_at is null",
                           [inv["invitation_id"]]).fetchone()[0]
     assert live == 1
@@ -520,3 +529,40 @@ async def test_a_bad_links_staff_note_in_the_agents_language(app_factory, ctx, c
         screen = await wait_screen(pilot, LinkProblemScreen)
         text = str(screen.query_one("#problem", Static).render())
         assert text.endswith("\n" + t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.token_replaced")))
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_used_and_a_locked_invitation_read_so_at_the_desk(app_factory, ctx, lang, size):
+    """The other ends of an invitation's life, as the inviter's view shows them: registered (both links
+    used) and locked by five wrong birth dates (its link void for that reason)."""
+    from support.services import FAMILY_PASSWORD, invited
+
+    account_id = _active_account(ctx)
+    _, used = invited(ctx, account_id, contact="hanako.used@example.jp")
+    family.register(ctx, used, "山田 花子", "1987-06-15", FAMILY_PASSWORD, True)
+    _, locked = invited(ctx, account_id, contact="ichiro.locked@example.jp", relationship="child",
+                        birth_date="2015-05-05", name="山田 一郎", kana="ヤマダ イチロウ")
+    for _ in range(5):
+        with pytest.raises(BeneError):
+            family.register(ctx, locked, "山田 一郎", "2016-06-06", FAMILY_PASSWORD, True)
+    cancelled, _ = invited(ctx, account_id, contact="jiro.cancelled@example.jp", relationship="child",
+                           birth_date="2017-07-07", name="山田 次郎", kana="ヤマダ ジロウ")
+    family.cancel(ctx, account_id, cancelled)
+    app = app_factory(mode="helpdesk", lang=lang)
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        screen = await open_person(pilot, app, "taro@example.jp", "山田 太郎")
+        lines = str(screen.query_one("#hd-summary", Static).render()).split("\n")
+        starts = sorted(next(i for i, line in enumerate(lines) if contact in line)
+                        for contact in ("hanako.used@", "ichiro.locked@", "jiro.cancelled@"))
+        blocks = {next(c for c in ("hanako", "ichiro", "jiro") if f"{c}." in lines[a]): lines[a:b]
+                  for a, b in zip(starts, starts[1:] + [len(lines)])}
+        done, stuck, off = blocks["hanako"], blocks["ichiro"], blocks["jiro"]
+        assert f"[{t(lang, 'hd.status.invitation_registered')}]" in done[0]
+        assert sum(f"[{t(lang, 'hd.link.used')}]" in line for line in done) == 2, done  # approval and invitation
+        assert f"[{t(lang, 'hd.status.invitation_locked')}]" in stuck[0]
+        assert sum(f"[{t(lang, 'hd.link.locked')}]" in line for line in stuck) == 1, stuck
+        assert f"[{t(lang, 'hd.status.invitation_cancelled')}]" in off[0]
+        assert sum(f"[{t(lang, 'hd.link.cancelled')}]" in line for line in off) == 1, off
+        assert not any(t(lang, "hd.link.replaced") in line for line in stuck + off), "nothing newer replaced them"

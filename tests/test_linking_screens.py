@@ -202,7 +202,8 @@ async def test_a_linked_record_says_so_at_step1(app_factory, ctx, tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(app_factory, ctx, lang):
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(app_factory, ctx, lang, size):
     """Linking 高橋 美咲's record to 山田 太郎's account: the agent is told (the caller's screen is unchanged);
     the same person's record at a new employer says nothing."""
     from bene_tui.core.i18n import t
@@ -211,7 +212,7 @@ async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(ap
     for mode, member, told in (("helpdesk", ("TS000002", "A-78", "M9002"), True), ("demo", ("TS000002", "A-78", "M9002"), False),
                                ("helpdesk", CITY, False)):
         app = app_factory(mode=mode, lang=lang)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             step2 = await step1(pilot, member)
             step2.query_one("#link-instead", Button).focus()
             await pilot.press("enter")
@@ -223,5 +224,7 @@ async def test_the_helpdesk_is_told_when_the_linked_record_bears_another_name(ap
             note = str(step4.query_one("#staff-name-note", Static).render())
             if told:
                 assert t(lang, "link.staff_other_names", name="高橋 美咲", others="山田 太郎") in note
+                shown = step4.query_one("#staff-name-note", Static)
+                assert shown.region.height > 0 and shown.region.width > 0, "in view beside the name"
             else:
                 assert note == "", (mode, member)

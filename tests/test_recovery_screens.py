@@ -304,34 +304,50 @@ async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, cl
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_the_helpdesk_is_told_what_the_caller_cannot_see(app_factory, ctx, tmp_path, lang):
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_the_helpdesk_is_told_what_the_caller_cannot_see(app_factory, ctx, tmp_path, lang, size):
     """The caller's screen says the same whatever matched; the agent's says whether a record matched
-    and where the notice went (in the agent's language), and nobody else's does."""
+    and where the notice went (in the agent's language), and nobody else's does. The form's own text:
+    at 160 columns the demo's live panel shows the message beside it, as it should."""
     from bene_tui.core.i18n import t
 
     register(ctx)
     for mode in ("helpdesk", "demo"):
         app = app_factory(mode=mode, lang=lang)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             await from_start(pilot, "forgot-keys", ForgotKeysScreen)
             await fill(pilot, ("group_id", "TS000001"), ("kana", "ヤマダ タロウ"), ("birth_date", "1985-04-01"))
             await wait_screen(pilot, ForgotKeysDoneScreen)
-            matched = screen_text(pilot)
+            matched = form_text(pilot)
             await pilot.press("escape")
             await from_start(pilot, "forgot-keys", ForgotKeysScreen)
             await fill(pilot, ("group_id", "TS000001"), ("kana", "ヤマダ ジロウ"), ("birth_date", "1985-04-01"))
             await wait_screen(pilot, ForgotKeysDoneScreen)
-            unmatched = screen_text(pilot)
+            unmatched = form_text(pilot)
             await pilot.press("escape")
             await from_start(pilot, "forgot-id", ForgotIdScreen)
             await fill(pilot, ("group_id", "TS000001"), ("key1", "1001"), ("key2", "19850401"))
             await wait_screen(pilot, ForgotIdDoneScreen)
-            notice = screen_text(pilot)
+            notice = form_text(pilot)
+            await pilot.press("escape")
+            no_account = t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.member_has_no_account"))
+            wrong_key = t(lang, "helpdesk.staff_reason", reason=t(lang, "staff.wrong_auth_key_2"))
+            refusals = []
+            for keys, told in ((("TS000001", "1004", "19950303"), "recovery.no_account"),  # a record, no account
+                               (("TS000001", "1001", "19850402"), "error.step1_mismatch")):  # no record matched
+                await from_start(pilot, "forgot-id", ForgotIdScreen)
+                await fill(pilot, ("group_id", keys[0]), ("key1", keys[1]), ("key2", keys[2]))
+                await wait_for(pilot, lambda: t(lang, told) in form_text(pilot).replace("\n", ""), what=told)
+                await pilot.pause()
+                refusals.append(form_text(pilot))
+                await pilot.press("escape")
         sent = t(lang, "hd.note.sent_sent", to="taro@test-shoji.example.jp", channel="email")
         if mode == "helpdesk":
             assert sent in matched and t(lang, "hd.note.no_member") in unmatched
             assert t(lang, "hd.note.sent_sent", to="taro@example.jp", channel="email") in notice
+            assert no_account in refusals[0] and wrong_key in refusals[1]
         else:
+            assert not any(no_account in r or wrong_key in r for r in refusals)
             assert matched == unmatched, "the caller's answer says nothing of a match"
             assert "taro@test-shoji" not in matched and "taro@example.jp" not in notice
 

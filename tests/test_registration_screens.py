@@ -807,22 +807,31 @@ async def test_step4_loads_the_name_again_when_step3_could_not(app_factory, tmp_
         assert_registered(tmp_path, "taro@example.jp")
 
 
-async def test_the_arrows_choose_e_mail_or_sms_at_step_2(app_factory):
-    app = app_factory()
-    async with app.run_test(size=(120, 40)) as pilot:
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(100, 30), (120, 40)])  # 100×30: the demo on a projector
+async def test_the_arrows_choose_e_mail_or_sms_at_step_2(app_factory, lang, size):
+    from bene_tui.core.i18n import t
+
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=size) as pilot:
         step2 = await to_step2(pilot)
         assert step2.focused is step2.query_one("#kind")
+        label = step2.query_one("#field-login_id").query_one(".field-label")
         await pilot.press("down")  # ↓ alone chooses SMS: no Enter needed
         await wait_for(pilot, lambda: step2.kind == "sms")
-        assert "携帯電話番号" in str(step2.query_one("#field-login_id").query_one(".field-label").render())
+        assert step2.query_one("#kind-sms", RadioButton).value and not step2.query_one("#kind-email", RadioButton).value
+        shown = lambda: str(label.render()).replace("\n", "")  # noqa: E731
+        await wait_for(pilot, lambda: t(lang, "reg.login_id_sms") in shown(), what="the SMS label")
         await pilot.press("up")
         await wait_for(pilot, lambda: step2.kind == "email")
+        await wait_for(pilot, lambda: t(lang, "reg.login_id_email") in shown(), what="the e-mail label")
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_escape_to_step_1_and_forward_again_keeps_step_2_but_not_the_passwords(app_factory, lang):
-    app = app_factory(lang=lang)
-    async with app.run_test(size=(120, 40)) as pilot:
+@pytest.mark.parametrize("size", [(100, 30), (120, 40)])  # 100×30: the demo on a projector
+async def test_escape_to_step_1_and_forward_again_keeps_step_2_but_not_the_passwords(app_factory, lang, size):
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=size) as pilot:
         step2 = await to_step2(pilot)
         await pilot.press("down")  # SMS
         await type_into(pilot, "#login_id", "090-1234-5678")

@@ -190,9 +190,11 @@ steps = [
 """
 
 
-async def test_stopping_a_scenario_midway_returns_to_a_clean_start_screen(app_factory):
-    app = app_factory(mode="demo", lang="en")
-    async with app.run_test(size=SIZE) as pilot:
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(100, 30), SIZE])
+async def test_stopping_a_scenario_midway_returns_to_a_clean_start_screen(app_factory, lang, size):
+    app = app_factory(mode="demo", lang=lang)
+    async with app.run_test(size=size) as pilot:
         await wait_screen(pilot, StartScreen)
         player = app.modes.play(scenario.parse(SLOW_TYPING), speed=0.5)
         step1 = await wait_screen(pilot, Step1Screen)
@@ -201,25 +203,32 @@ async def test_stopping_a_scenario_midway_returns_to_a_clean_start_screen(app_fa
         await pilot.press("escape")
         start = await wait_screen(pilot, StartScreen)
         await wait_for(pilot, lambda: player.done and len(app.screen_stack) == 2)
-        assert player.stopped and app.lang == "en", "the presenter's language stays"
+        assert player.stopped and app.lang == lang, "the presenter's language stays"
         await pilot.pause(0.3)
         assert not any(s.query("#group_id") for s in app.screen_stack), "nothing half-typed left"
         assert start.focused is start.query_one("#register")
 
 
-async def test_f4_switches_the_language_while_a_scenario_plays_captions_included(app_factory):
-    app = app_factory(mode="demo", lang="ja")
-    async with app.run_test(size=SIZE) as pilot:
+CAPTIONS = {"ja": ("団体IDを入力します", "入力"), "en": ("Typing the group ID", "Typing")}
+
+
+@pytest.mark.parametrize("first, then", [("ja", "en"), ("en", "ja")])
+@pytest.mark.parametrize("size", [(100, 30), SIZE])
+async def test_f4_switches_the_language_while_a_scenario_plays_captions_included(app_factory, first, then, size):
+    app = app_factory(mode="demo", lang=first)
+    async with app.run_test(size=size) as pilot:
         await wait_screen(pilot, StartScreen)
         player = app.modes.play(scenario.parse(SLOW_TYPING), speed=0.5)
         step1 = await wait_screen(pilot, Step1Screen)
-        assert player.caption == "団体IDを入力します"
+        assert player.caption == CAPTIONS[first][0]
         await wait_for(pilot, lambda: len(step1.query_one("#group_id", Input).value) >= 2)
         await pilot.press("f4")
-        await wait_for(pilot, lambda: app.lang == "en")
+        await wait_for(pilot, lambda: app.lang == then)
         bar = await wait_for(pilot, lambda: app.screen.query_one(ScenarioBar))
-        await wait_for(pilot, lambda: str(bar.caption_line.render()) == "Typing the group ID", what="caption in English")
-        assert "Typing" in str(bar.status_line.render()), "the title too"
+        caption, title = CAPTIONS[then]
+        await wait_for(pilot, lambda: str(bar.caption_line.render()) == caption, what="caption in the new language")
+        assert title in str(bar.status_line.render()), "the title too"
+        assert bar.region.height > 0 and bar.region.bottom <= size[1], "the bar in view"
         await wait_for(pilot, lambda: app.screen.query_one("#group_id", Input).value == "TS000001TS000001",
                        what="the typing carried on into the rebuilt screen")
         assert not player.error

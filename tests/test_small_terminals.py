@@ -3,6 +3,9 @@ bar fitting every key, at 80×24 and 120×40 in both languages."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from rich.cells import cell_len
 from textual.widgets import Button
@@ -322,3 +325,36 @@ async def test_the_operations_screen_fits_its_filters_and_charts_at_any_width_fr
             chart.scroll_visible(animate=False)
             await pilot.pause()
             assert chart.region.height >= 8 and chart.region.width >= 40 and chart.region.right <= size[0], chart.region
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [(120, 40), (160, 45)])
+async def test_a_provisional_persons_resend_names_the_whole_login_id(app_factory, sctx, lang, size):
+    """「認証コードを再送信する(login ID)」 with a login ID of everyday length: the label is never cut, and
+    not when the button has the focus either (Textual 8.2 trims the outline's cell off the label by
+    characters, not cells: a Japanese label filling its button lost its last quarter)."""
+    from bene_tui.services import registration
+    from bene_tui.ui.screens.helpdesk import PersonScreen
+    from support.world import GOOD_PASSWORD
+
+    flow_id = registration.start(sctx, "TS000001", "1001", "19850401").flow_id
+    registration.submit_credentials(sctx, flow_id, "email", "taro.walk@example.jp", GOOD_PASSWORD, True, "ja")
+    account_id = sctx.db.execute("select account_id from flows where id = ?", [flow_id]).fetchone()[0]
+    app = app_factory(lang=lang, mode="helpdesk")
+    app.operator = "佐々木"
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+        app.push_screen(PersonScreen(f"account:{account_id}"))
+        person = await wait_screen(pilot, PersonScreen)
+        await wait_for(pilot, lambda: person.data is not None and person.query("#act-0"), what="the person")
+        resend = person.query_one("#act-0", Button)
+        assert "taro.walk@example.jp" in str(resend.label)
+        await pilot.pause()
+        await wait_for(pilot, lambda: whole_on_screen(resend), timeout=5,
+                       what=f"the label whole: {str(resend.label)!r} in {resend.content_region}")
+        resend.focus()
+        await pilot.pause()
+        assert app.focused is resend and resend.styles.outline_left[0] == "tall"
+        drawn = {html.unescape(text).replace("\xa0", " ").strip()
+                 for text in re.findall(r">([^<]*)</text>", app.export_screenshot())}
+        assert str(resend.label) in drawn, "focused (bars at both ends), the label still whole"

@@ -36,6 +36,21 @@ def test_the_styles_cache_still_has_its_lru_cache():
     textual_compat.clear_render_caches()
 
 
+def test_the_styles_cache_trims_side_outlines_through_its_own_line_trim():
+    """textual_compat.trim_outlines_by_cells replaces the name StylesCache.render_line calls."""
+    from rich.segment import Segment
+    from textual import _styles_cache  # noqa: PLC0415 (the module itself is the private part)
+
+    assert "line_trim(list(line)" in inspect.getsource(_styles_cache.StylesCache.render_line), \
+        "StylesCache.render_line no longer trims a side outline's line through line_trim"
+    textual_compat.trim_outlines_by_cells()
+    assert _styles_cache.line_trim is textual_compat._line_trim_by_cells
+    label = [Segment(" 認証コードを再送信する(taro@example.jp) ")]  # 11 wide characters, 42 cells
+    trimmed = _styles_cache.line_trim(label, True, True)
+    assert "".join(s.text for s in trimmed) == "認証コードを再送信する(taro@example.jp)"
+    assert _styles_cache.line_trim([Segment(" "), Segment("あ"), Segment(" ")], True, True) == [Segment("あ")]
+
+
 def test_radio_set_widget_and_app_private_state():
     assert "_pressed_button" in inspect.getsource(RadioSet), "RadioSet._pressed_button is gone (BaseScreen.relabel)"
     assert "_pruning" in inspect.getsource(Widget) or hasattr(Widget, "_pruning"), "Widget._pruning is gone"

@@ -358,13 +358,14 @@ def _links_of(ctx, inv: dict) -> list[dict]:
     (a newer link voided it), expired, or dead with its invitation (locked after 5 wrong birth
     dates, cancelled, removed). Read through the tokens' invitation index."""
     now, out = ctx.now(), []
+    ended = inv["state"] in ("locked", "cancelled", "removed")
     for t in ctx.db.query("select purpose, created_at, expires_at, used_at, voided_at from tokens "
                           "where invitation_id = ? order by id desc", [inv["id"]]):
         if t["used_at"]:
             state = "used"
-        elif t["voided_at"]:
-            state = "replaced"
-        elif inv["state"] in ("locked", "cancelled", "removed"):
+        elif t["voided_at"] and (out or not ended):
+            state = "replaced"  # a newer link followed it (a lock or cancel voids the last link: not replaced)
+        elif ended:
             state = inv["state"]
         elif (t["expires_at"] or 0) <= now:
             state = "expired"

@@ -20,7 +20,7 @@ from .modes import install as install_modes
 from .screens import routes
 from .screens.start import StartScreen
 from .session import Session
-from .textual_compat import app_running, clear_render_caches
+from .textual_compat import app_running, clear_render_caches, trim_outlines_by_cells
 from .widgets import jtext
 from .widgets.chrome import AppHeader
 
@@ -43,6 +43,7 @@ class BeneApp(App):
                  open_link: str | None = None, *, settings: Settings | None = None, clock: Clock | None = None,
                  secret_store=None) -> None:
         runtime_tricks.freeze_imports()  # core/runtime_tricks.py, as the quiet collector below
+        trim_outlines_by_cells()  # a focused button's label whole (ui/textual_compat.py)
         settings = settings or Settings.from_env(db_path=db_path, lang=lang, mode=mode)
         super().__init__(css_path=["app.tcss", "kiosk.tcss"] if settings.mode == "kiosk" else None)
         self.settings = settings

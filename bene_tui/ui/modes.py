@@ -471,12 +471,16 @@ class DemoMode:
 
     async def refresh_chrome(self) -> None:
         from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
+        from .widgets.outbox_view import OutboxView  # start-up: as LiveOutbox (which loads it)
 
         screen = self.app.screen
         for clock in screen.query(DemoClock):
             clock.refresh_time()
         for panel in screen.query(LiveOutbox):
             await panel.refresh_lists()
+        for view in screen.query(OutboxView):  # F2 in demo mode: its code marked as the clock moves it
+            if not isinstance(view, LiveOutbox):
+                await view.refresh_code_mark()
 
     # -- the demo clock ---------------------------------------------------------------------------
     async def action_advance(self, seconds: int) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 try:
+    from textual import _styles_cache
     from textual._styles_cache import StylesCache
 except ImportError:  # a Textual without the module has no such cache
-    StylesCache = None
+    _styles_cache = StylesCache = None
 
 
 def register_screen(app, screen) -> None:
@@ -37,6 +38,35 @@ def clear_render_caches() -> None:
     clear = getattr(getattr(StylesCache, "get_inner_outer", None), "cache_clear", None)
     if clear is not None:
         clear()
+
+
+def _line_trim_by_cells(segments: list, start: bool, end: bool) -> list:
+    """Textual's `_segment_tools.line_trim` (remove a cell at the start and/or end of a line), with the
+    end measured in cells as the start is."""
+    segments = segments.copy()
+    if segments and start:
+        _, first = segments[0].split_cells(1)
+        if first.text:
+            segments[0] = first
+        else:
+            segments.pop(0)
+    if segments and end:
+        last, _ = segments[-1].split_cells(segments[-1].cell_length - 1)
+        if last.text:
+            segments[-1] = last
+        else:
+            segments.pop()
+    return segments
+
+
+def trim_outlines_by_cells() -> None:
+    """A side outline (our focused buttons' bars, ui/widgets/button.py) is drawn over a line Textual
+    first trims by one cell at each end (StylesCache.render_line → line_trim); Textual 8.2 trims the end
+    by characters (`split_cells(len(text) - 1)`), so a label of wide characters filling its button lost
+    its last quarter while focused: 「認証コードを再送信する(taro.walk@」. The styles cache's name for
+    line_trim is pointed at a cell-correct one. Once per process (BeneApp.__init__); idempotent."""
+    if _styles_cache is not None and hasattr(_styles_cache, "line_trim"):
+        _styles_cache.line_trim = _line_trim_by_cells
 
 
 def forget_pressed_radio(radio_set) -> None:

@@ -15,7 +15,7 @@ import time
 from textual.widgets import Digits, OptionList, Static
 
 from bene_tui.core.clock import fmt_time
-from bene_tui.services import outbox, verification
+from bene_tui.services import outbox
 from bene_tui.services.normalize import display_login_id
 from .outbox_view import OutboxView
 
@@ -30,8 +30,6 @@ class LiveOutbox(OutboxView):
     LiveOutbox #ob-messages { width: 100%; height: auto; max-height: 6; }
     LiveOutbox #ob-detail { height: 1fr; }
     LiveOutbox.fresh #ob-detail { border: heavy $warning; }
-    LiveOutbox #ob-code.dead { color: $text-disabled; }
-    LiveOutbox #ob-code-state { color: $error; text-style: bold; }
     """
 
     TITLE_KEY = "demo.panel_title"
@@ -80,14 +78,10 @@ class LiveOutbox(OutboxView):
         else:
             head = t("outbox.not_delivered", status=t("outbox.status_" + row["status"]))
         self.query_one("#ob-head", Static).update(head)
-        state = await self.app.call(verification.code_state, row["flow_id"], row["purpose"], row["code"])
+        await self.mark_code(row)  # the presenter sees at once a code that can no longer work
         if not self.is_attached:
             return
-        dead = delivered and state not in (None, "live")  # the presenter sees at once it can no longer work
-        self.query_one("#ob-code-state", Static).update(t("demo.code_" + state) if dead else "")
-        code = self.query_one("#ob-code", Digits)
-        code.set_class(dead, "dead")
-        code.update((row["code"] or "") if delivered else "")
+        self.query_one("#ob-code", Digits).update((row["code"] or "") if delivered else "")
         link = row["link"] if delivered and row["link"] else ""  # no "Enter opens it": the panel takes no keys
         self.query_one("#ob-link", Static).update(link)
         self.query_one("#ob-body", Static).update((row["body"] or "") if delivered else "")

@@ -14,7 +14,7 @@ from textual.widgets import Digits, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bene_tui.core.clock import fmt_time
-from bene_tui.services import outbox
+from bene_tui.services import outbox, verification
 from bene_tui.services.normalize import display_login_id
 from .jtext import JText
 from .literal import literal
@@ -30,6 +30,8 @@ class OutboxView(Vertical):
     OutboxView #ob-detail { height: 2fr; border: round $primary; padding: 0 1; }
     OutboxView #ob-code { width: auto; }
     OutboxView .ob-link { color: $accent; text-style: bold; }
+    OutboxView #ob-code.dead { color: $text-disabled; }
+    OutboxView #ob-code-state { color: $error; text-style: bold; }
     """
 
     class LinkOpened(Message):
@@ -61,7 +63,7 @@ class OutboxView(Vertical):
         with detail:
             yield Static("", id="ob-head", markup=False)
             yield Digits("", id="ob-code")
-            if self.compact:  # the demo's live panel: what became of the code (ui/widgets/live_outbox.py)
+            if self.compact or self.app.mode == "demo":  # the presenter's: what became of the code (mark_code)
                 yield Static("", id="ob-code-state", markup=False)
             yield Static("", id="ob-link", classes="ob-link", markup=False)
             yield Static("", id="ob-body", markup=False)
@@ -128,12 +130,32 @@ class OutboxView(Vertical):
             messages.highlighted = 0
             await self.show_message(rows[0]["id"])
 
+    async def mark_code(self, row: dict | None) -> None:
+        """Demo mode (the live panel, and F2 where the panel gave way on a projector): a code that can
+        no longer work (expired, used, void, replaced) is marked, and drawn dim."""
+        if not self.query("#ob-code-state"):
+            return
+        state = None
+        if row is not None and row["status"] == "sent":
+            state = await self.app.call(verification.code_state, row["flow_id"], row["purpose"], row["code"])
+        if not self.is_attached or is_being_removed(self):
+            return
+        dead = state not in (None, "live")
+        self.query_one("#ob-code-state", Static).update(self.app.t("demo.code_" + state) if dead else "")
+        self.query_one("#ob-code", Digits).set_class(dead, "dead")
+
+    async def refresh_code_mark(self) -> None:
+        """The demo clock moved: the message on show is read again for its code's state."""
+        if self.message_id is not None and self.app.ctx is not None:
+            await self.mark_code(await self.app.call(outbox.get, self.message_id, self.scope()))
+
     async def show_message(self, message_id: int) -> None:
         row = await self.app.call(outbox.get, message_id, self.scope())
         if row is None or not self.is_attached:
             return
         self.message_id = message_id
         t = self.app.t
+        await self.mark_code(row)
         if row["status"] != "sent":
             head = t("outbox.not_delivered", status=t("outbox.status_" + row["status"]))
             self.query_one("#ob-head", Static).update(head)
