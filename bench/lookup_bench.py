@@ -63,6 +63,9 @@ def build(path: Path, n: int):
                              "email_on_file, services) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
         for sql in dropped:
             conn.execute(sql)
+        for col in ("name", "kana"):  # the distinct names, as the import keeps them (migrations.m_member_names)
+            conn.execute(f"insert or ignore into member_names (col, value) select distinct '{col}', {col} "
+                         f"from members where {col} is not null and {col} != ''")
     db.close()  # (the last connection to close folds the WAL back into the file)
     part.rename(path)
     return connect(path)

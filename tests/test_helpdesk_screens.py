@@ -108,6 +108,44 @@ async def test_a_search_cut_short_says_so_and_how_to_narrow_it(app_factory, ctx,
         assert "確認しきれ" not in str(screen.query_one("#hd-count").render())
 
 
+async def test_a_renamed_member_is_found_by_a_fragment_of_the_new_name_only(app_factory, ctx, tmp_path):
+    """A roster re-import renames 高橋 美咲 to 高橋 美紀: F3 finds her by three characters across the
+    space of the new name (橋美紀, looked for among the roster's distinct names), her page shows
+    it, the old name's fragment finds nobody, and the old name is no longer kept in the store."""
+    import json
+
+    from bene_tui.services import roster
+    from support.world import TEST_WORLD
+
+    doc = json.loads(json.dumps(TEST_WORLD))
+    (misaki,) = [m for m in doc["organisations"][1]["members"] if m["auth_key_1"] == "A-78"]
+    misaki.update(name="高橋 美紀", kana="タカハシ ミキ")
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    app = app_factory(mode="helpdesk", lang="ja")
+    roster.import_file(ctx, path)
+    app.operator = "佐々木"
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await open_search(pilot)
+        results = screen.query_one("#hd-results", OptionList)
+        await type_into(pilot, "#query", "橋美咲")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.searched == "橋美咲", what="the old name searched")
+        assert results.option_count == 0
+        await type_into(pilot, "#query", "橋美紀")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.searched == "橋美紀" and results.option_count > 0, what="the new name")
+        lines = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+        assert len(lines) == 1 and "高橋 美紀" in lines[0], lines
+        await pilot.press("down", "enter")
+        person = await wait_screen(pilot, PersonScreen)
+        await wait_for(pilot, lambda: "高橋 美紀" in " ".join(str(w.render()) for w in person.query(Static)),
+                       what="her page with the new name")
+    names = {r[0] for r in ctx.db.execute("select value from member_names")}
+    assert "高橋 美紀" in names and "タカハシ ミキ" in names
+    assert "高橋 美咲" not in names and "タカハシ ミサキ" not in names
+
+
 async def test_a_refused_query_leaves_no_earlier_results_on_show(app_factory, ctx):
     app = app_factory(mode="helpdesk", lang="ja")
     app.operator = "佐々木"

@@ -34,7 +34,8 @@ from bene_tui.store import scan_budget
 SEARCH_LIMIT = 100
 # How long the partial-match scans (a name or login ID fragment anywhere in the text) may read
 # before the search answers with what it has. Prefixes go through the indexes whatever the size;
-# a fragment in the middle of a name reads the whole column, 12 s at 10 million members.
+# a fragment in the middle of a name reads the distinct names (member_names), a login ID fragment
+# the accounts' login keys (read whole on SQLite: seconds at millions).
 SCAN_SECONDS = 0.25
 TIMELINE_LIMIT = 500
 # A live flow whose code the helpdesk may send again: (kind, state) → the code's purpose.
@@ -78,6 +79,11 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _squeezed(column: str) -> str:
+    """A name column without its spaces (half or full width), as fragments are matched against it."""
+    return f"replace(replace({column}, ' ', ''), '　', '')"
+
+
 def _glob(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
@@ -99,8 +105,10 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     """People matching the query, accounts first. Each row: ref, kind, names, login ID, state.
 
     Exact login IDs, 団体IDs and name prefixes (family name, or the full name with or without its
-    space) are found through indexes at any roster size; a fragment inside a name or a login ID is
-    looked for by a scan that stops after SCAN_SECONDS (then `cut_short` is set)."""
+    space) are found through indexes at any roster size; a fragment inside a name is looked for
+    among the roster's distinct names (member_names), then its members by those names, and one
+    inside a login ID in the accounts: scans (through trigram indexes on PostgreSQL) that stop
+    after SCAN_SECONDS (then `cut_short` is set)."""
     q = clean(query, "query", max_len=100)
     folded = unicodedata.normalize("NFKC", q)
     squeezed = compact(folded)
@@ -167,9 +175,17 @@ def search(ctx, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
         # their name is their invitation's.
         if name_col:
             text = _like(name_text)
-            name_sql = f"replace(replace({name_col}, ' ', ''), '　', '') like ? escape '\\'"
+            name_sql = f"{_squeezed(name_col)} like ? escape '\\'"
             if len(members) < limit:
-                add(members, sorted(budget.scan(f"select id from members where {name_sql} limit ?", [text, limit])))
+                # Among the roster's distinct names (member_names: a roster repeats its names a lot),
+                # then the members by the names found, through idx_members_name / idx_members_kana.
+                # Each name is someone's, so `limit` names are enough for `limit` members.
+                names = [r[0] for r in budget.scan(
+                    f"select value from member_names where col = ? and {_squeezed('value')} like ? escape '\\' "
+                    "limit ?", [name_col, text, limit])]
+                if names:
+                    add(members, sorted(budget.scan(f"select id from members where {name_col} in ({_marks(names)}) "
+                                                    "limit ?", [*names, limit])))
             add(invitations, budget.scan(f"select id from invitations where {name_sql} and family_account_id is null "
                                          "order by id desc limit ?", [text, limit]))
             add(accounts, budget.scan(f"select family_account_id from invitations where {name_sql} "

@@ -92,6 +92,10 @@ on conflict (group_id, auth_key_1) do update set
   birth_date = excluded.birth_date, email_on_file = excluded.email_on_file, services = excluded.services
 """
 
+# The distinct names of the roster (migrations.m_member_names); many rows go through COPY on PostgreSQL.
+ADD_NAME = "insert into member_names (col, value) values (?, ?) on conflict do nothing"
+NAMES_REMEMBERED = 100_000
+
 # English wording of the normalisation errors, for the operator who runs the import.
 _DETAILS = {
     "error.required": "is required",
@@ -536,6 +540,7 @@ class _Writer:
         # updated member keeps its id, so the number its row would have taken is simply not used.
         self.member_ids = count(existing + 1)
         self._once_per_file(existing)
+        self._names_seen: set[tuple[str, str]] = set()  # (col, value) already in member_names
         self.group_ids: dict[str, str] = {}  # group_id → the organisation record that has it
         self.service_ids: set[str] = set()  # services the file defines
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
@@ -553,6 +558,8 @@ class _Writer:
         stop_refusing_member_repeats(self.conn)
         for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
             self.conn.execute(sql)
+        if self.result.new_members < self.result.members:  # some were updated: a name may have changed
+            self._forget_old_names()
 
     def claim_org(self, group_id: str, where: str) -> None:
         """One record per organisation: a second would silently replace the first one's fields."""
@@ -641,12 +648,33 @@ class _Writer:
                 raise RosterError(record(n + len(batch) - back, back), "auth_key_1",
                                   f"member {key1!r} of {group_id} appears twice in the file "
                                   "(a member is one group_id + auth_key_1)") from None
+            self._add_names(batch)
             n += len(batch)
         after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         self.result.members += n
         self.result.new_members += after - before
         self.result.per_org[group_id] = self.result.per_org.get(group_id, 0) + n
         return n
+
+    def _add_names(self, batch: list[tuple]) -> None:
+        """Each name and kana of the batch in member_names (the helpdesk's fragment search), once:
+        names already written by this import are not sent again (a roster repeats its names a lot),
+        remembering at most NAMES_REMEMBERED of them (memory stays bounded whatever the roster)."""
+        seen = self._names_seen
+        names = {("name", r[4]) for r in batch} | {("kana", r[5]) for r in batch if r[5]}
+        names -= seen
+        if names:
+            self.conn.executemany(ADD_NAME, sorted(names))
+            if len(seen) + len(names) > NAMES_REMEMBERED:
+                seen.clear()
+            seen |= names
+
+    def _forget_old_names(self) -> None:
+        """After an import that changed members: names no member has any more leave member_names
+        (a renamed member's old name is not kept, and never takes a place in a search's hundred)."""
+        for col in ("name", "kana"):  # a fixed pair of column names, not data
+            self.conn.execute(f"delete from member_names where col = '{col}' and not exists "
+                              f"(select 1 from members where {col} = member_names.value)")
 
     def audit_org(self, group_id: str) -> None:
         self.result.organisations += 1

@@ -306,3 +306,18 @@ def m_name_prefixes_by_pattern(db):
     """The helpdesk's name and kana prefixes (GLOB '山田*') go through idx_members_name/kana on SQLite
     as they are; PostgreSQL's LIKE '山田%' needs them built with text_pattern_ops under a non-C
     locale (store/postgres.py), so there is nothing to add to a SQLite file."""
+
+
+@m()
+def m_member_names(db):
+    """Each distinct name and kana of the roster once, for the helpdesk's fragment search: a
+    fragment from the middle of a name is looked for among these (a roster of millions repeats
+    its names a lot: 528 names for 10 M members in bench/_gen.py), and the members then by the
+    names it matched, through idx_members_name / idx_members_kana (`helpdesk.search`). Kept by the
+    roster import (services/roster.py), the only writer of members. PostgreSQL indexes their
+    trigrams instead of the members' own (store/postgres.py)."""
+    db.execute("create table member_names (col text not null, value text not null, "
+               "primary key (value, col)) without rowid")
+    for col in ("name", "kana"):  # a fixed pair of column names, not data
+        db.execute(f"insert or ignore into member_names (col, value) select distinct '{col}', {col} from members "
+                   f"where {col} is not null and {col} != ''")
