@@ -155,10 +155,18 @@ def _send_many(ctx, n: int = 1000) -> None:
             outbox.send(ctx, f"reader{i}@example.jp", "verification", "ja", code="123456")
 
 
+def _as_at_a_terminal() -> None:
+    """The child starts with SIGINT as a shell gives it (default, unblocked): an earlier test of this
+    worker may leave it ignored or blocked, and a child inherits both."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*argv: str) -> subprocess.Popen:
     # PYTHONFAULTHANDLER: a command that hangs is killed with SIGABRT and says where it was
     return subprocess.Popen([sys.executable, "-m", "bene_tui.cli", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+                            preexec_fn=_as_at_a_terminal)
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
@@ -302,7 +310,8 @@ def test_ctrl_c_ends_every_command_with_one_line_and_130(ctx, db_path, tmp_path,
     stdin_r, stdin_w = os.pipe()  # nothing is ever written to it
     try:
         proc = subprocess.Popen([sys.executable, "-m", "bene_tui.cli", "--db", db_path, *argv], stdout=write_end,
-                                stderr=subprocess.PIPE, stdin=stdin_r)
+                                stderr=subprocess.PIPE, stdin=stdin_r,
+                                preexec_fn=_as_at_a_terminal)
         try:
             assert _blocked_in(proc.pid, READ if name == "key-import" else WRITE, 0 if name == "key-import" else 1), \
                 f"never blocked: {proc.poll()} {proc.stderr.read().decode() if proc.poll() is not None else ''}"
