@@ -11,6 +11,7 @@ import pytest
 
 from bene_tui.core.clock import Clock
 from bene_tui.core.config import Rules, Settings
+from bene_tui.core.runtime_tricks import QuietCollector
 from bene_tui.services.context import open_context
 from bene_tui.services.secret_store import SecretStore
 from support.world import _DB_TARGETS, CHEAP_ARGON2, START, import_test_world, make_settings
@@ -30,6 +31,31 @@ def _isolate(tmp_path, monkeypatch):
         monkeypatch.setenv("BENE_TUI_" + k.upper(), str(v))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("BENE_TUI_CONFIG", str(tmp_path / "config.toml"))  # absent unless a test writes it
+
+
+# The app's full collections (core/runtime_tricks.py QuietCollector) come SETTLE after a screen is shown:
+# 0.15 s, before a person has read it, one collection a screen. A test goes through a screen in a few
+# hundred ms, and at 0.15 s nearly every screen it passed brought a full collection of everything the
+# test holds again: 15% of the suite's CPU (2 cores, SQLite half: 3m04s; at 1 s 2m53s; at 2 s 2m37s).
+# The suite waits TEST_SETTLE; FULL still bounds the garbage. `people_settle` gives a test the app's own
+# value: test_chrome.py times the collections against it, and checks what a closed screen leaves behind
+# (a pending settle timer's task holds the screen it was set from until it falls due).
+PEOPLE_SETTLE = QuietCollector.SETTLE
+TEST_SETTLE = 2.0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _settle_as_tests_do():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QuietCollector, "SETTLE", TEST_SETTLE)
+        yield
+
+
+@pytest.fixture
+def people_settle(monkeypatch) -> float:
+    """The app's own SETTLE for this test (the suite's is TEST_SETTLE)."""
+    monkeypatch.setattr(QuietCollector, "SETTLE", PEOPLE_SETTLE)
+    return PEOPLE_SETTLE
 
 
 @pytest.fixture(autouse=True)
@@ -57,12 +83,21 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL server (restarts, its indexes)")
 
 
+# Workers per core for the whole suite. A screen test's process is on the CPU only a third to half of
+# its time: Pilot waits for idle in 20 ms slices after every key, and the app's timers and service
+# threads take their time. Three workers a core keep the cores busy (2 cores, SQLite half: one a core
+# 6m21s, two 3m56s, three 3m05s, four 3m28s).
+WORKERS_PER_CORE = 3
+
+
 def pytest_xdist_auto_num_workers(config):
-    """`-n auto` (pyproject's addopts): a worker per core for the whole suite (`python -m pytest`),
-    none for a run of named files or tests, where starting workers costs more than it saves."""
+    """`-n auto` (pyproject's addopts): WORKERS_PER_CORE workers a core for the whole suite
+    (`python -m pytest`), none for a run of named files or tests, where starting workers costs more
+    than it saves."""
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return 0
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return WORKERS_PER_CORE * cores
 
 
 def _chosen_backends() -> list[str]:

@@ -52,7 +52,7 @@ class Cluster:
         if not durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         else:
-            opts += " -c shared_buffers=1GB -c maintenance_work_mem=512MB -c max_wal_size=8GB"
+            opts += f" -c shared_buffers={_quarter_of_memory()} -c maintenance_work_mem=512MB -c max_wal_size=8GB"
         self._opts = opts
         self.up()
         return self
@@ -75,3 +75,13 @@ class Cluster:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _quarter_of_memory() -> str:
+    """shared_buffers for a benchmark's server: a quarter of the machine's memory, the starting point
+    PostgreSQL's documentation gives for a dedicated server ("Resource Consumption"), at most 8 GB."""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return "1GB"
+    return f"{max(128, min(8192, pages // 4 // 2**20))}MB"

@@ -123,7 +123,7 @@ async def test_buttons_are_the_apps_own_and_kiosk_styles_come_only_with_kiosk_mo
     assert frames == {"kiosk": "tall", "demo": ""}
 
 
-async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
+async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory, people_settle):
     """Screens come and go all day on a kiosk: nothing may keep the title bar of a closed screen
     (it once stayed registered as a watcher of the app's title) or its widgets' render caches
     alive, or every full garbage collection walks them all."""
@@ -148,7 +148,7 @@ async def test_a_screen_left_behind_takes_its_title_bar_with_it(app_factory):
         assert "Bene Account" in str(app.screen.query_one("#app-title").render())
 
 
-async def test_full_collections_come_between_screen_changes_not_during_them(app_factory, monkeypatch):
+async def test_full_collections_come_between_screen_changes_not_during_them(app_factory, monkeypatch, people_settle):
     """core/runtime_tricks.py's QuietCollector: while the app runs Python's automatic collector is off; the app collects
     everything once a screen has settled (SETTLE after it was shown, never between the press and
     then), and switches the collector back on when it closes. Timed on the clock, not by polling:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, Input, Static
 
+from bene_tui.core.config import Rules
 from bene_tui.core.errors import BeneError
 from bene_tui.services import auth
 from bene_tui.ui.screens.login import LoginScreen
@@ -221,6 +222,8 @@ async def test_forgot_id_in_english_keeps_its_brackets(app_factory, tmp_path):
 # -- the same screens at every count (no account oracle) ----------------------------------------
 
 QUIET = 2 * 3600  # longer than every window: the next run starts afresh
+# Every count up to the hourly cap of sends and two beyond it (where the codes become void).
+ROUNDS = Rules().code_sends_per_hour + 2
 
 
 def wait_out(tmp_path, clock) -> None:
@@ -235,11 +238,11 @@ def checks(tmp_path) -> int:
 
 
 async def reset_screens(app_factory, tmp_path, clock, login: str) -> str:
-    """Ten requests through the screens, each followed by a wrong code: what the screens said."""
+    """ROUNDS requests through the screens, each followed by a wrong code: what the screens said."""
     clock.advance(QUIET)
     texts = []
     async with app_factory().run_test(size=SIZE) as pilot:
-        for _ in range(10):
+        for _ in range(ROUNDS):
             pilot.app.go_home()
             wait_out(tmp_path, clock)
             await from_start(pilot, "forgot-password", ForgotPasswordScreen)
@@ -267,11 +270,11 @@ async def test_forgot_password_same_screens_at_every_count(app_factory, ctx, tmp
 
 
 async def answers_on_screen(app_factory, tmp_path, clock, entry: str, screen_cls, done_cls, values) -> list[str]:
-    """Ten requests of one procedure through the screens: what each answer screen said."""
+    """ROUNDS requests of one procedure through the screens: what each answer screen said."""
     clock.advance(QUIET)
     texts = []
     async with app_factory().run_test(size=SIZE) as pilot:
-        for _ in range(10):
+        for _ in range(ROUNDS):
             pilot.app.go_home()
             wait_out(tmp_path, clock)
             await from_start(pilot, entry, screen_cls)
@@ -287,20 +290,20 @@ async def test_forgot_login_id_same_screens_at_every_count(app_factory, ctx, tmp
     register(ctx, login="taro.yamada@example.jp")
     held = await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen, ForgotIdDoneScreen,
                                    ("TS000001", "1001", "19850401"))
-    assert held == [held[0]] * 10 and "ta*********@ex*****.jp" in held[0]  # the notice cap is not on screen
-    assert len(messages(tmp_path, "login_id_notice")) == 5
+    assert held == [held[0]] * ROUNDS and "ta*********@ex*****.jp" in held[0]  # the notice cap is not on screen
+    assert len(messages(tmp_path, "login_id_notice")) == Rules().code_sends_per_hour
     wrong_key, unknown = [await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen,
                                                   ForgotIdDoneScreen, keys)
                           for keys in (("TS000001", "1001", "19990101"), ("TS000001", "9999", "19850401"))]
-    assert wrong_key == unknown == [wrong_key[0]] * 10 and "誤りがあります" in wrong_key[0]
+    assert wrong_key == unknown == [wrong_key[0]] * ROUNDS and "誤りがあります" in wrong_key[0]
 
 
 async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, clock):
     matched, unmatched = [await answers_on_screen(app_factory, tmp_path, clock, "forgot-keys", ForgotKeysScreen,
                                                   ForgotKeysDoneScreen, ("TS000001", "ヤマダ タロウ", birth))
                           for birth in ("1985-04-01", "1985-04-02")]
-    assert matched == unmatched == [matched[0]] * 10 and "認証キーをお送りしました" in matched[0]
-    assert len(messages(tmp_path, "auth_key_notice")) == 5  # the hourly cap, silently
+    assert matched == unmatched == [matched[0]] * ROUNDS and "認証キーをお送りしました" in matched[0]
+    assert len(messages(tmp_path, "auth_key_notice")) == Rules().code_sends_per_hour  # the hourly cap, silently
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
