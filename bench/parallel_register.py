@@ -169,8 +169,9 @@ def main() -> int:
     reg_rates, hash_rates, errors = [], [], []
     with tempfile.TemporaryDirectory(prefix="bene-parallel-") as tmp:
         timed = per_round * args.rounds
-        path = build(Path(tmp), timed + args.procs * args.rounds, args.db)  # and a warm-up member each
-        rows = list(_gen.rows(timed + args.procs * args.rounds))
+        members = timed + args.procs * args.rounds  # and a warm-up member for each process of each round
+        path = build(Path(tmp), members, args.db)
+        rows = list(_gen.rows(members))
         secrets = str(Path(tmp) / "secrets.json")
         for rnd in range(args.rounds):
             def reg_args(i, rnd=rnd):

@@ -222,8 +222,8 @@ async def test_forgot_id_in_english_keeps_its_brackets(app_factory, tmp_path):
 # -- the same screens at every count (no account oracle) ----------------------------------------
 
 QUIET = 2 * 3600  # longer than every window: the next run starts afresh
-# Every count up to the hourly cap of sends and two beyond it (where the codes become void).
-ROUNDS = Rules().code_sends_per_hour + 2
+CAP = Rules().code_sends_per_hour  # codes and notices sent to one recipient in an hour
+ROUNDS = CAP + 2  # every count up to the cap and two beyond it (where the codes become void)
 
 
 def wait_out(tmp_path, clock) -> None:
@@ -291,7 +291,7 @@ async def test_forgot_login_id_same_screens_at_every_count(app_factory, ctx, tmp
     held = await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen, ForgotIdDoneScreen,
                                    ("TS000001", "1001", "19850401"))
     assert held == [held[0]] * ROUNDS and "ta*********@ex*****.jp" in held[0]  # the notice cap is not on screen
-    assert len(messages(tmp_path, "login_id_notice")) == Rules().code_sends_per_hour
+    assert len(messages(tmp_path, "login_id_notice")) == CAP
     wrong_key, unknown = [await answers_on_screen(app_factory, tmp_path, clock, "forgot-id", ForgotIdScreen,
                                                   ForgotIdDoneScreen, keys)
                           for keys in (("TS000001", "1001", "19990101"), ("TS000001", "9999", "19850401"))]
@@ -303,7 +303,7 @@ async def test_forgot_keys_same_screens_at_every_count(app_factory, tmp_path, cl
                                                   ForgotKeysDoneScreen, ("TS000001", "ヤマダ タロウ", birth))
                           for birth in ("1985-04-01", "1985-04-02")]
     assert matched == unmatched == [matched[0]] * ROUNDS and "認証キーをお送りしました" in matched[0]
-    assert len(messages(tmp_path, "auth_key_notice")) == Rules().code_sends_per_hour  # the hourly cap, silently
+    assert len(messages(tmp_path, "auth_key_notice")) == CAP  # the hourly cap, silently
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
