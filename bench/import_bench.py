@@ -4,6 +4,7 @@
     python bench/import_bench.py --target     # the target run of issue 6: N = 10,000,000
     python bench/import_bench.py 200000 --keep /tmp/bench   # keep the generated files
     python bench/import_bench.py --target --modes json      # only some of plain,json,csv
+    python bench/import_bench.py --target --keep /tmp/bench --against ../old   # beside another checkout
 
 Generates N members as JSON (1 organisation per 10,000 members) and as CSV (one organisation),
 then imports each into a fresh database, every measurement in its own child process so that
@@ -14,12 +15,16 @@ rows is not). The import itself raises the page cache to roster.IMPORT_CACHE_KIB
 duration and, for a large roster, rebuilds the secondary member indexes once at the end
 instead of updating them row by row: that is why it can beat the baseline. The figures to look at:
 rows/s, the ratio import/plain (target >= 0.7) and peak RSS (target <= 200 MiB at 10M).
+`--against CHECKOUT` also runs that checkout's own child for each import mode, on the same files
+right after this one's: whether a change made the import slower, on the same machine in the same
+hour. `--keep DIR` generates the files once (DIR/roster.n says for how many members).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -100,6 +105,8 @@ def main() -> None:
     p.add_argument("--target", action="store_true", help="the issue-6 target run: 10,000,000 members")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files")
     p.add_argument("--modes", default="plain,json,csv", help="which measurements (default plain,json,csv)")
+    p.add_argument("--against", metavar="CHECKOUT", type=Path,
+                   help="also run another checkout's import of the same files, after this one's")
     p.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args()
     n = 10_000_000 if args.target else args.n
@@ -111,25 +118,40 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         t = time.perf_counter()
-        if "json" in args.modes:
-            _gen.write_json(workdir / "roster.json", n)
-        if "csv" in args.modes:
-            _gen.write_csv(workdir / "roster.csv", n)
+        made = workdir / "roster.n"  # --keep: the files of an earlier run, if they hold n members
+        if made.exists() and made.read_text() == str(n):
+            print(f"reusing the {n:,} members of {workdir}")
+        else:
+            made.unlink(missing_ok=True)
+            if "json" in args.modes:
+                _gen.write_json(workdir / "roster.json", n)
+            if "csv" in args.modes:
+                _gen.write_csv(workdir / "roster.csv", n)
+            if "json" in args.modes and "csv" in args.modes:
+                made.write_text(str(n))
         sizes = ", ".join(f"{f.suffix[1:].upper()} {f.stat().st_size / 2**20:,.0f} MiB"
-                          for f in sorted(workdir.glob("roster.*")))
+                          for f in sorted(workdir.glob("roster.*")) if f != made)
         print(f"generated {n:,} members in {time.perf_counter() - t:.1f} s: {sizes}  ({workdir})")
-        results = {}
+        runs = []  # (label, mode, checkout): each checkout's own child, the other's right after this one's
+        labels = {"plain": "plain executemany", "json": "roster.import_file", "csv": "roster.import_roster_csv"}
+        here = Path(__file__).resolve().parent.parent
         for mode in args.modes.split(","):
-            out = subprocess.run([sys.executable, __file__, str(n), "--child", mode, str(workdir)],
-                                 check=True, capture_output=True, text=True).stdout
-            results[mode] = r = json.loads(out.strip().splitlines()[-1])
+            runs.append((labels[mode], mode, here))
+            if args.against and mode != "plain":
+                runs.append((f"  {mode} of {args.against.resolve().name}", mode, args.against.resolve()))
+        results = {}
+        for label, mode, checkout in runs:
+            env = dict(os.environ, PYTHONPATH=str(checkout))  # its bene_tui before the installed one
+            out = subprocess.run([sys.executable, str(checkout / "bench" / "import_bench.py"), str(n), "--child",
+                                  mode, str(workdir)], check=True, capture_output=True, text=True, env=env,
+                                 cwd=checkout).stdout
+            results[label] = r = json.loads(out.strip().splitlines()[-1])
             r["rate"] = r["rows"] / r["seconds"]
             (workdir / f"{mode}.db").unlink(missing_ok=True)  # disk: each database is several GB at 10M
-        base = results["plain"]["rate"] if "plain" in results else float("nan")
+        base = results[labels["plain"]]["rate"] if labels["plain"] in results else float("nan")
         print(f"{'':26}{'rows':>12}{'seconds':>10}{'rows/s':>12}{'vs plain':>10}{'peak RSS':>12}")
-        labels = {"plain": "plain executemany", "json": "roster.import_file", "csv": "roster.import_roster_csv"}
-        for mode, r in results.items():
-            print(f"{labels[mode]:26}{r['rows']:>12,}{r['seconds']:>10.1f}{r['rate']:>12,.0f}"
+        for label, r in results.items():
+            print(f"{label:26}{r['rows']:>12,}{r['seconds']:>10.1f}{r['rate']:>12,.0f}"
                   f"{r['rate'] / base:>9.2f}x{r['max_rss_mib']:>8.0f} MiB")
     finally:
         if not args.keep:

@@ -16,6 +16,8 @@ behind the start screen; that work competes for the interpreter and so counts.)
     python bench/startup.py --imports  # what the start path imports, heaviest first
     python bench/startup.py --without freeze_imports  # bene-tui with and without one of
                                        # core/runtime_tricks.py's tricks, interleaved: the ratio
+    python bench/startup.py --against ../old   # this checkout beside another (e.g. a worktree of
+                                       # an earlier commit), interleaved, each beside the minimal app
 
 bene-tui runs against a throw-away database (seeded on the warm-up), with no keyring. Its
 modules are byte-compiled first, as `pip install` does: a checkout run with
@@ -72,7 +74,10 @@ async def ready(pilot, screen_name, focus_id, key, char, effect):
 """
 
 _BENE = """
-from bene_tui.ui.app import BeneApp
+try:
+    from bene_tui.ui.app import BeneApp
+except ImportError:  # a checkout from before the ui/ layout (10d44fc), for --against
+    from bene_tui.app import BeneApp
 
 app = BeneApp()
 async def auto(pilot):
@@ -108,12 +113,13 @@ app.run(headless=True, size=(120, 40), auto_pilot=auto)
 """
 
 
-def measure(script: str, env: dict[str, str]) -> tuple[float, float]:
+def measure(script: str, env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
     """Seconds from spawning `python -c script` until it prints READY, and the CPU seconds the
-    child had used by then (all its threads: less sensitive to a busy machine than wall time)."""
+    child had used by then (all its threads: less sensitive to a busy machine than wall time).
+    `python -c` finds bene_tui in its working directory first: `cwd` chooses the checkout."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, text=True)
+                            env=env, text=True, cwd=cwd)
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("READY"):
@@ -145,22 +151,62 @@ def import_profile(env: dict[str, str], top: int = 20) -> None:
         print(f"{cumulative / 1000:14.1f} {own / 1000:8.1f}  {name}")
 
 
+def bench_env(tmp: Path) -> dict[str, str]:
+    """The children's environment: a throw-away database in `tmp`, no keyring, Japanese."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENE_TUI_")}
+    env.update({
+        "BENE_TUI_DB": str(tmp / "bene.db"),
+        "BENE_TUI_NO_KEYRING": "1",
+        "BENE_TUI_SECRETS_FILE": str(tmp / "secrets.json"),
+        "BENE_TUI_LANG": "ja",
+    })
+    return env
+
+
+def against(n: int, other: Path) -> int:
+    """This checkout's bene-tui, another checkout's and the minimal app, in turns (the order
+    rotating every round): whether a change made start-up slower, with the machine's noise the
+    same for both. Each checkout has its own database (an older one may not open a newer file)."""
+    here = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="bene-bench-") as tmp:
+        series = {}  # name → (script, env, cwd, runs)
+        for name, checkout in (("bene-tui (this checkout)", here), (f"bene-tui ({other.name})", other)):
+            (Path(tmp) / checkout.name).mkdir(exist_ok=True)
+            compileall.compile_dir(checkout / "bene_tui", quiet=1)
+            series[name] = (BENE, bench_env(Path(tmp) / checkout.name), checkout, [])
+        series["minimal Textual app"] = (MINIMAL, bench_env(Path(tmp)), here, [])
+        for script, env, cwd, _ in series.values():
+            measure(script, env, cwd)  # warm-up: seeds each database, warms the file cache
+        order = list(series.values())
+        for i in range(n):
+            for script, env, cwd, runs in order[i % 3:] + order[:i % 3]:
+                runs.append(measure(script, env, cwd))
+    med = {name: (statistics.median(r[0] for r in s[3]), statistics.median(r[1] for r in s[3]))
+           for name, s in series.items()}
+    print(f"start-up until the first screen accepts input (N={n} each, in turns, median)")
+    print(f"{'':28}{'wall ms':>9}{'CPU ms':>9}{'/ minimal':>11}")
+    minimal = med["minimal Textual app"]
+    for name, (wall, cpu) in med.items():
+        print(f"  {name:26}{wall * 1000:9.0f}{cpu * 1000:9.0f}{wall / minimal[0]:11.2f}")
+    (this, _), (old, _) = list(med.values())[:2]
+    print(f"  this checkout / {other.name}: wall {this / old:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=15, help="measured starts of each app (default 15)")
     parser.add_argument("--imports", action="store_true", help="print the start path's heaviest imports and stop")
     parser.add_argument("--without", metavar="TRICK", choices=sorted(runtime_tricks.OFF),
                         help="measure bene-tui beside itself without one trick of core/runtime_tricks.py")
+    parser.add_argument("--against", metavar="CHECKOUT", type=Path,
+                        help="also measure the bene-tui of another checkout (its own database), interleaved")
     args = parser.parse_args(argv)
+    if args.against:
+        return against(args.n, args.against.resolve())
 
     with tempfile.TemporaryDirectory(prefix="bene-bench-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BENE_TUI_")}
-        env.update({
-            "BENE_TUI_DB": str(Path(tmp) / "bene.db"),
-            "BENE_TUI_NO_KEYRING": "1",
-            "BENE_TUI_SECRETS_FILE": str(Path(tmp) / "secrets.json"),
-            "BENE_TUI_LANG": "ja",
-        })
+        env = bench_env(Path(tmp))
         if args.imports:
             import_profile(env)
             return 0

@@ -141,6 +141,41 @@ def test_the_start_path_leaves_the_store_to_the_worker():
     assert out.stdout.strip() == "[]"
 
 
+_FIRST_SCREEN = """
+import sys
+from bene_tui.ui.app import BeneApp
+from bene_tui.ui import staff_text
+
+app = BeneApp(mode="demo")
+async def auto(pilot):
+    while type(app.screen).__name__ != "StartScreen" or app.ctx is None:
+        await pilot.pause(0.01)
+    await pilot.pause(0.1)
+    later = ("bene_tui.ui.widgets.live_outbox", "bene_tui.ui.screens.demo", "bene_tui.ui.screens.outbox")
+    print(sorted(m for m in later if m in sys.modules), staff_text.patterns.cache_info().currsize)
+    app.exit()
+app.run(headless=True, size=(%d, %d), auto_pilot=auto)
+"""
+
+
+@pytest.mark.parametrize("size, loaded", [((120, 40), "[] 0"),
+                                          ((160, 45), "['bene_tui.ui.screens.outbox', 'bene_tui.ui.widgets.live_outbox'] 0")])
+def test_the_first_screen_loads_what_it_shows(tmp_path, size, loaded):
+    """bench/startup.py's margin: in demo mode the live outbox panel's modules load with the first
+    panel shown (160 columns; at 120 there is none), the delivery-trouble dialog's with the first
+    trouble, and the helpdesk's staff patterns with the first staff text (ui/modes.py, ui/staff_text.py)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENE_TUI_")}
+    env.update(BENE_TUI_DB=str(tmp_path / "bene.db"), BENE_TUI_NO_KEYRING="1",
+               BENE_TUI_SECRETS_FILE=str(tmp_path / "secrets.json"), BENE_TUI_CONFIG=str(tmp_path / "none.toml"))
+    out = subprocess.run([sys.executable, "-c", _FIRST_SCREEN % size], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == loaded, out.stderr[-3000:]
+
+
 # -- the tests' own layout (issue 14): what tests share lives in tests/helpers.py and tests/support/,
 # fixtures in tests/conftest.py; no test module imports another test module or conftest.
 TESTS = Path(__file__).resolve().parent

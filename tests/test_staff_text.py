@@ -182,7 +182,7 @@ def test_every_staff_text_has_words_in_both_languages(text):
 
 
 def test_every_pattern_has_its_catalogue_text_and_placeholders():
-    for pattern, key in staff_text.PATTERNS:
+    for pattern, key in staff_text.patterns():
         for lang in ("ja", "en"):
             assert key in catalogue(lang), key
             assert placeholders(catalogue(lang)[key]) <= set(pattern.groupindex), key

@@ -601,7 +601,7 @@ def cancel_invitation(ctx, invitation_id: int, operator: str) -> dict:
     if state not in CANCELLABLE:
         raise _refused(op, "helpdesk.cancel_invitation", subject,
                        BeneError("hd.error.not_cancellable", staff=f"invitation is {state}", state=state))
-    with op.tx() as db:
+    with op.tx():
         try:  # the family flow's own cancel keeps its rules in one place
             family_cancel(op, inv["account_id"], invitation_id)
         except BeneError as error:

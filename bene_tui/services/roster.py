@@ -552,9 +552,9 @@ class _Writer:
         refuse_member_repeats(self.conn, existing, _TWICE)
 
     def finish(self) -> None:
-        for service_id, (record, field) in self.unknown_services.items():
+        for service_id, (record, where) in self.unknown_services.items():
             if service_id not in self.services:
-                raise RosterError(record, field, f"unknown service {service_id!r}")
+                raise RosterError(record, where, f"unknown service {service_id!r}")
         stop_refusing_member_repeats(self.conn)
         for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
             self.conn.execute(sql)

@@ -194,11 +194,13 @@ class Modes:
     def fit_bar(self, screen) -> None:
         """The scenario bar's text starts beside the outbox panel (text across the panel's edge
         would be garbled where the two overlap); the bar covers the panel's last lines."""
+        bars = screen.query("ScenarioBar")  # by name: the widgets' modules load where they are shown
+        if not bars:
+            return
         from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
-        from .widgets.scenario_bar import ScenarioBar  # start-up: only the mode in use loads its screens and widgets
 
         left = LiveOutbox.WIDTH if any(p.display for p in screen.query(LiveOutbox)) else 0
-        for bar in screen.query(ScenarioBar):
+        for bar in bars:
             bar.styles.padding = (0, 1, 0, left + 1)
 
     # -- the session ----------------------------------------------------------------------------
@@ -422,15 +424,16 @@ class DemoMode:
     def decorate(self, screen) -> None:
         """The live outbox beside the screen (the demo clock and the compact footer come with the
         screen itself: ui/widgets/chrome.py)."""
-        from .screens.outbox import OutboxScreen  # start-up: only the mode in use loads its screens and widgets
-        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
-
         self.show_trouble(screen)
-        panels = screen.query(LiveOutbox)
-        if self.panel_visible and not panels and not isinstance(screen, OutboxScreen):
-            screen.mount(LiveOutbox(), before=0)  # first: the header and footer draw over its ends
-        elif panels:
+        panels = screen.query("LiveOutbox")  # by name: the panel's modules load with the first panel shown
+        if panels:
             panels.first().display = self.panel_visible
+        elif self.panel_visible:
+            from .screens.outbox import OutboxScreen  # start-up: only the mode in use loads its screens and widgets
+            from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
+
+            if not isinstance(screen, OutboxScreen):
+                screen.mount(LiveOutbox(), before=0)  # first: the header and footer draw over its ends
 
     # The flow's box is up to 96 columns wide; beside a 40-column panel it needs 140 to keep its
     # layout (step labels, one-line hints). Narrower terminals start without it; F3 shows it anyway,
@@ -447,11 +450,9 @@ class DemoMode:
 
     @property
     def panel_visible(self) -> bool:
-        if not self.panel_fits:
-            return False
-        if self.panel_choice is not None:
-            return self.panel_choice
-        return self.app.size.width >= self.ROOM_FOR_PANEL
+        if self.panel_choice is None:  # ROOM_FOR_PANEL is more than the panel and a screen need
+            return self.app.size.width >= self.ROOM_FOR_PANEL
+        return self.panel_choice and self.panel_fits
 
     def action_panel(self) -> None:
         if not self.panel_fits:
@@ -462,10 +463,8 @@ class DemoMode:
 
     def show_panels(self) -> None:
         """Every screen's panel as wide as the terminal now allows (F3, or a resize)."""
-        from .widgets.live_outbox import LiveOutbox  # start-up: only the mode in use loads its screens and widgets
-
         for screen in self.app.screen_stack:
-            for panel in screen.query(LiveOutbox):
+            for panel in screen.query("LiveOutbox"):
                 panel.display = self.panel_visible
         self.modes.decorate(self.app.screen)
 
@@ -503,10 +502,11 @@ class DemoMode:
 
     def show_trouble(self, screen=None) -> None:
         """The header's badge says, for as long as it lasts, that messages are being held up."""
-        from .screens.demo import trouble_summary  # start-up: only the mode in use loads its screens and widgets
+        on, text = any(self.trouble.values()), ""
+        if on:
+            from .screens.demo import trouble_summary  # start-up: only the mode in use loads its screens and widgets
 
-        on = any(self.trouble.values())
-        text = self.app.t("demo.trouble_badge", summary=trouble_summary(self.app.t, self.trouble)) if on else ""
+            text = self.app.t("demo.trouble_badge", summary=trouble_summary(self.app.t, self.trouble))
         for badge in (screen or self.app.screen).query("#trouble-badge"):
             badge.set_class(on, "on")
             badge.update(text)

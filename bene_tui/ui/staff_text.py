@@ -12,8 +12,9 @@ Pure Python: no textual import.
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from bene_tui.core.i18n import catalogue, t
+from bene_tui.core.i18n import find, t
 
 # A staff time: fmt_time's "2026-04-01 09:01" or auth.stamp's "2026-04-01 09:01:00 JST".
 _MACROS = {"{AT}": r"(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: JST)?", "{N}": r"(?P<n>\d+)", "{ID}": r"(?P<id>\d+)"}
@@ -144,7 +145,13 @@ def _compile(source: str) -> re.Pattern[str]:
     return re.compile(source)
 
 
-PATTERNS = [(_compile(source), f"staff.{key}") for source, key in _TABLE]
+@cache
+def patterns() -> list[tuple[re.Pattern[str], str]]:
+    """The table compiled, on the first staff text said: some 120 patterns take ~9 ms to compile,
+    which every terminal's start would pay, and only the helpdesk says staff texts."""
+    return [(_compile(source), f"staff.{key}") for source, key in _TABLE]
+
+
 # Groups whose values are words of the catalogue too (a list of them for `services`); `why` is a
 # staff text itself.
 _WORDS = {"status": "staff.status.{}", "inv_state": "staff.inv_state.{}", "kind": "staff.kind.{}",
@@ -153,7 +160,7 @@ _WORDS = {"status": "staff.status.{}", "inv_state": "staff.inv_state.{}", "kind"
 
 def match(part: str) -> tuple[str, dict[str, str]] | None:
     """The catalogue key and parameters of one part of a staff text, or None."""
-    for pattern, key in PATTERNS:
+    for pattern, key in patterns():
         found = pattern.fullmatch(part)
         if found:
             return key, found.groupdict()
@@ -168,7 +175,7 @@ def say(lang: str, text: str | None) -> str:
     """`text` (a staff reason, or a catalogue key given as the reason) in `lang`."""
     if not text:
         return ""
-    if text in catalogue(lang):  # a refusal without a staff text is audited with its key
+    if find(lang, text) is not None:  # a refusal without a staff text is audited with its key
         return t(lang, text)
     return t(lang, "staff.sep").join(_say_part(lang, part) for part in parts(text))
 
@@ -178,10 +185,9 @@ def _say_part(lang: str, part: str) -> str:
     if found is None:
         return part
     key, params = found
-    words = catalogue(lang)
     for name, value in params.items():
         if name == "why":
             params[name] = say(lang, value)
         elif name in _WORDS and value is not None:
-            params[name] = t(lang, "staff.list_sep").join(words.get(_WORDS[name].format(v), v) for v in value.split(", "))
+            params[name] = t(lang, "staff.list_sep").join(find(lang, _WORDS[name].format(v)) or v for v in value.split(", "))
     return t(lang, key, **params)

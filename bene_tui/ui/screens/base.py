@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from bene_tui.core.config import KEYS
 from bene_tui.core.errors import BeneError
-from bene_tui.core.i18n import catalogue
+from bene_tui.core.i18n import find
 from . import routes
 from .ahead import Ahead
 from .. import staff_text
@@ -77,9 +77,9 @@ class BaseScreen(Screen):
         open menu), a screen's "日本語/English" description by its half."""
         bindings, lang = super().active_bindings, self.app.lang
         for key, active in bindings.items():
-            label = catalogue(lang).get(f"app.key_{active.binding.action}") if active.node is self.app else None
+            label = find(lang, f"app.key_{active.binding.action}") if active.node is self.app else None
             if not label and type(active.node).__module__.startswith("textual."):
-                label = catalogue(lang).get(f"app.key_textual_{active.binding.action}")
+                label = find(lang, f"app.key_textual_{active.binding.action}")
             if not label and active.binding.description.count("/") == 1:
                 label = active.binding.description.split("/")[0 if lang == "ja" else 1]
             if label:

@@ -18,13 +18,13 @@ from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bene_tui.core.clock import JST, fmt_time
 from bene_tui.core.errors import BeneError
-from bene_tui.core.i18n import catalogue
+from bene_tui.core.i18n import find
 from bene_tui.services import helpdesk
 from bene_tui.services.normalize import display_login_id
 from bene_tui.ui import staff_text
@@ -54,7 +54,7 @@ class Timeline:
     def word(self, key: str, value, **params) -> str:
         """The catalogue's word for a value (`key` with {} for it); the value itself if there is none."""
         full = key.format(value)
-        return self.t(full, **params) if full in catalogue(self.lang) else str(value)
+        return self.t(full, **params) if find(self.lang, full) is not None else str(value)
 
     def row(self, e: dict) -> tuple[str, ...]:
         t = self.t
@@ -118,7 +118,7 @@ class Timeline:
             value = ", ".join(self.word("service.{}", v) for v in value)
         elif key in _DETAIL_WORDS:
             value = self.word(_DETAIL_WORDS[key], value)
-        return self.t(f"hd.detail.{key}", value=value) if f"hd.detail.{key}" in catalogue(self.lang) \
+        return self.t(f"hd.detail.{key}", value=value) if find(self.lang, f"hd.detail.{key}") is not None \
             else f"{key}: {value}"
 
 
