@@ -189,7 +189,7 @@ async def test_forgot_keys_sends_them_and_never_shows_them(app_factory, tmp_path
             await fill(pilot, ("group_id", "TS000001"), ("kana", kana), ("birth_date", birth))
             done = await wait_screen(pilot, ForgotKeysDoneScreen)
             texts.append(form_text(pilot))
-            assert done.focused is done.query_one("#to-top")
+            assert done.focused is done.query_one("#top")
             await pilot.press("enter")
         # an input error stands beside its field
         await from_start(pilot, "forgot-keys", ForgotKeysScreen)

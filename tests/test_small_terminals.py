@@ -242,7 +242,7 @@ def whole_on_screen(widget) -> bool:
 async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(app_factory, sctx, lang, size):
     from bene_tui.core.errors import BeneError
     from bene_tui.services import auth, recovery
-    from bene_tui.ui.screens.helpdesk import PersonScreen
+    from support.screens import person_page
     from support.services import invite, member
 
     account_id = member(sctx)
@@ -253,10 +253,7 @@ async def test_the_helpdesk_person_views_action_buttons_stack_rather_than_clip(a
     app = app_factory(lang=lang, mode="helpdesk")
     app.operator = "佐々木"
     async with app.run_test(size=size) as pilot:
-        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
-        app.push_screen(PersonScreen(f"account:{account_id}"))
-        person = await wait_screen(pilot, PersonScreen)
-        await wait_for(pilot, lambda: person.data is not None and person.query("#privacy-erase"), what="the person")
+        person = await person_page(pilot, app, account_id, "#privacy-erase")
         rows = [person.query_one(f"#{row}") for row in ("hd-actions", "hd-privacy", "hd-danger")]
 
         def buttons():
@@ -334,7 +331,7 @@ async def test_a_provisional_persons_resend_names_the_whole_login_id(app_factory
     not when the button has the focus either (Textual 8.2 trims the outline's cell off the label by
     characters, not cells: a Japanese label filling its button lost its last quarter)."""
     from bene_tui.services import registration
-    from bene_tui.ui.screens.helpdesk import PersonScreen
+    from support.screens import person_page
     from support.world import GOOD_PASSWORD
 
     flow_id = registration.start(sctx, "TS000001", "1001", "19850401").flow_id
@@ -343,10 +340,7 @@ async def test_a_provisional_persons_resend_names_the_whole_login_id(app_factory
     app = app_factory(lang=lang, mode="helpdesk")
     app.operator = "佐々木"
     async with app.run_test(size=size) as pilot:
-        await wait_for(pilot, lambda: app.ctx is not None, what="the database")
-        app.push_screen(PersonScreen(f"account:{account_id}"))
-        person = await wait_screen(pilot, PersonScreen)
-        await wait_for(pilot, lambda: person.data is not None and person.query("#act-0"), what="the person")
+        person = await person_page(pilot, app, account_id, "#act-0")
         resend = person.query_one("#act-0", Button)
         assert "taro.walk@example.jp" in str(resend.label)
         await pilot.pause()

@@ -165,6 +165,16 @@ async def open_person(pilot, app, query: str, name_part: str) -> PersonScreen:
     return screen
 
 
+async def person_page(pilot, app, account_id: int, ready: str) -> PersonScreen:
+    """The helpdesk's page of an account, pushed straight (no search), once its data and the widget
+    `ready` (a selector) are there."""
+    await wait_for(pilot, lambda: app.ctx is not None, what="the database")
+    app.push_screen(PersonScreen(f"account:{account_id}"))
+    person = await wait_screen(pilot, PersonScreen)
+    await wait_for(pilot, lambda: person.data is not None and person.query(ready), what="the person")
+    return person
+
+
 SIZE = (120, 50)
 
 

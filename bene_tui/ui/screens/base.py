@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from functools import cached_property, wraps
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
+from textual import on
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, RadioSet
@@ -86,9 +87,18 @@ class BaseScreen(Screen):
                 bindings[key] = active._replace(binding=replace(active.binding, description=label))
         return bindings
 
+    HOME_ON_BACK = False  # the end of a flow: Escape leads to the start screen, there is no step to go back to
+
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
+        if self.HOME_ON_BACK:
+            self.app.go_home()
+        elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    @on(Button.Pressed, "#top")
+    def _to_top(self) -> None:
+        """「トップへ」, on whichever screen has it (id "top"): the start screen."""
+        self.app.go_home()
 
     # -- helpdesk: F1 guide panel, F3 search (ui/screens/helpdesk.py, ui/widgets/guide_panel.py) ---------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

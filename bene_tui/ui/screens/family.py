@@ -543,6 +543,7 @@ class FamilyDoneScreen(FamilyScreen):
     STEP = 9
     GUIDE = "family.step9"
     FLOW_DONE = True
+    HOME_ON_BACK = True
 
     def __init__(self, account_id: int, login_id: str) -> None:
         super().__init__()
@@ -564,16 +565,12 @@ class FamilyDoneScreen(FamilyScreen):
         self.app.go_home()
         self.app.push_screen(routes.LOGIN(service_id="benefit_station"))
 
-    @on(Button.Pressed, "#top")
-    def _top(self) -> None:
-        self.app.go_home()
-
-    def action_back(self) -> None:
-        self.app.go_home()
 
 
 class LinkProblemScreen(BaseScreen):
     """A link that cannot be used: what is wrong with it, in words, and the way back."""
+
+    HOME_ON_BACK = True
 
     def __init__(self, key: str, params: dict | None = None, staff: str | None = None) -> None:
         super().__init__()
@@ -594,12 +591,6 @@ class LinkProblemScreen(BaseScreen):
     def on_mount(self) -> None:
         self.query_one("#top", Button).focus()
 
-    @on(Button.Pressed, "#top")
-    def _top(self) -> None:
-        self.app.go_home()
-
-    def action_back(self) -> None:
-        self.app.go_home()
 
 
 # ---------------------------------------------------------------------------------------------

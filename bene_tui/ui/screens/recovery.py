@@ -55,6 +55,7 @@ class FinalScreen(FlowScreen):
     """The last step: to the login screen or back to the top; Escape goes to the top."""
 
     FLOW_DONE = True  # the kiosk returns to the start on its own (ui/modes.py)
+    HOME_ON_BACK = True
 
     staff: list[str] = []  # helpdesk: what the request really did (RecoveryScreen._staff_notes)
 
@@ -66,22 +67,16 @@ class FinalScreen(FlowScreen):
         with ButtonRow(classes="buttons"):
             if login:
                 yield Button(self.t("recovery.to_login"), id="to-login", variant="primary")
-            yield Button(self.t("recovery.to_top"), id="to-top")
+            yield Button(self.t("recovery.to_top"), id="top")
 
     def on_mount(self) -> None:
-        self.query("#to-login, #to-top").first(Button).focus()
+        self.query("#to-login, #top").first(Button).focus()
 
     @on(Button.Pressed, "#to-login")
     def _to_login(self) -> None:
         self.app.go_home()
         self.app.push_screen(routes.LOGIN())
 
-    @on(Button.Pressed, "#to-top")
-    def _to_top(self) -> None:
-        self.app.go_home()
-
-    def action_back(self) -> None:
-        self.app.go_home()
 
 
 # -- ベネアカウントが不明 --------------------------------------------------------------------------

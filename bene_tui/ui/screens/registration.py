@@ -348,6 +348,7 @@ class Step4Screen(RegistrationScreen):
 
     STEP = 4
     GUIDE = "reg.step4"
+    HOME_ON_BACK = True  # the code is spent: there is no step 3 to return to
 
     def __init__(self, flow_id: str = "", purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
@@ -430,13 +431,6 @@ class Step4Screen(RegistrationScreen):
             self.after_relabel()
             self.query_one("#top", Button).focus()
 
-    @on(Button.Pressed, "#top")
-    def _top(self) -> None:
-        self.app.go_home()
-
-    def action_back(self) -> None:
-        """The code is spent: there is no step 3 to return to. Back means leaving the flow."""
-        self.app.go_home()
 
 
 class DoneScreen(RegistrationScreen):
@@ -445,6 +439,7 @@ class DoneScreen(RegistrationScreen):
     STEP = 5
     GUIDE = "reg.step5"
     FLOW_DONE = True  # the kiosk returns to the start on its own (ui/modes.py)
+    HOME_ON_BACK = True
 
     def __init__(self, account_id: int, purpose: str = "register", steps: tuple[str, ...] | None = None) -> None:
         super().__init__()
@@ -475,9 +470,3 @@ class DoneScreen(RegistrationScreen):
             self.query_one("#benefit-result", Static).update(
                 self.t("reg.benefit_granted" if self.benefit else "reg.benefit_already"))
 
-    @on(Button.Pressed, "#top")
-    def _top(self) -> None:
-        self.app.go_home()
-
-    def action_back(self) -> None:
-        self.app.go_home()
