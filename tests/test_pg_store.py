@@ -223,6 +223,36 @@ def test_a_big_roster_import_and_its_reimport_keep_one_row_per_key(ctx, tmp_path
     assert db.execute("select name from members where auth_key_1 = 'K00007'").fetchone()[0] == "大量 7改"
 
 
+@pytest.mark.parametrize("known", [False, True], ids=["new organisation", "re-import"])
+@pytest.mark.parametrize("at, key", [(1600, "K01500"), (2500, "K00007")], ids=["same batch", "earlier batch"])
+def test_a_member_twice_in_a_big_roster_is_refused_naming_the_repeat(ctx, tmp_path, monkeypatch, known, at, key):
+    """Batches of 1,000 (COPY on PostgreSQL): an organisation new to the store is written with plain
+    INSERTs under no trigger, a known one is upserted under the repeat trigger. Either way a member
+    repeated in the same batch or from an earlier one is refused, naming that record and key on both
+    backends (PostgreSQL finds it in the staging table: all of a batch is written, or none), and
+    nothing of the file is written."""
+    import json
+
+    from bene_tui.services import roster
+
+    monkeypatch.setattr(roster, "BATCH", 1000)
+    names = {f"K{i:05d}": f"大量 {i}" for i in range(3000)}
+    if known:
+        roster.import_file(ctx, _roster(tmp_path, names))
+    path = _roster(tmp_path, {k: v + "改" for k, v in names.items()}, "twice.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["organisations"][0]["members"].insert(at, {"auth_key_1": key, "auth_key_2": "19800101", "name": "二度 目",
+                                                   "kana": "ニドメ", "birth_date": "1980-01-01"})
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(roster.RosterError, match=rf"members\[{at}\].*'{key}' of BK000001 appears twice"):
+        roster.import_file(ctx, path)
+    count, renamed = ctx.db.execute("select count(*), count(*) filter (where name like '%改') from members "
+                                    "where group_id = 'BK000001'").fetchone()
+    assert (count, renamed) == ((3000 if known else 0), 0)
+    result = roster.import_file(ctx, _roster(tmp_path, names, "once.json"))  # once each: imported
+    assert result.members == 3000 and result.new_members == (0 if known else 3000)
+
+
 def test_busy_means_lock_waits_and_lost_connections_not_bugs():
     from psycopg import errors as pg_errors
 

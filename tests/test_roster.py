@@ -490,3 +490,23 @@ def test_killed_import_leaves_nothing(ctx, tmp_path):
     ctx.store.close()
     assert counts(ctx) == before
     assert ctx.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_only_an_organisation_with_members_already_is_written_under_the_repeat_trigger(ctx, tmp_path, monkeypatch):
+    """A trigger on members makes SQLite seek each new row's place twice (bench/README.md, import):
+    a new organisation's roster is written without one, an update of a known one under it."""
+    from bene_tui.services import roster
+
+    under = []
+    real = roster.refuse_member_repeats
+    monkeypatch.setattr(roster, "refuse_member_repeats",
+                        lambda conn, existing, message, updates: (under.append(updates),
+                                                                  real(conn, existing, message, updates)))
+    members = [{"auth_key_1": f"N{i}", "auth_key_2": "19900101", "name": "新人 一", "kana": "シンジン イチ",
+                "birth_date": "1990-01-01"} for i in range(3)]
+    doc = {"organisations": [{"group_id": "BN000001", "name": "新設株式会社", "services": ["benefit_station"],
+                              "auth_keys": {"key1_label": "社員番号", "key2_label": "生年月日"}, "members": members}]}
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert roster.import_file(ctx, path).new_members == 3 and under == [False]
+    assert roster.import_file(ctx, path).new_members == 0 and under == [False, True]

@@ -51,14 +51,13 @@ from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count, islice
-from operator import length_hint
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from bene_tui.core.errors import ValidationError
 from bene_tui.core.i18n import t
 from bene_tui.core.paths import DEMO_FILE
-from bene_tui.store import busy_error, is_busy, refuse_member_repeats, stop_refusing_member_repeats
+from bene_tui.store import busy_error, failed_row, is_busy, refuse_member_repeats, stop_refusing_member_repeats
 from . import audit, normalize
 
 BUILTIN_SERVICES = (
@@ -84,9 +83,12 @@ IMPORT_CACHE_KIB = 32 * 1024
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
-UPSERT_MEMBER = """
+INSERT_MEMBER = """
 insert into members (id, group_id, auth_key_1, auth_key_2, name, kana, birth_date, email_on_file, services)
 values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# An organisation with members already: a member in the file updates its row (keeping its id).
+UPSERT_MEMBER = INSERT_MEMBER.rstrip() + """
 on conflict (group_id, auth_key_1) do update set
   auth_key_2 = excluded.auth_key_2, name = excluded.name, kana = excluded.kana,
   birth_date = excluded.birth_date, email_on_file = excluded.email_on_file, services = excluded.services
@@ -539,23 +541,17 @@ class _Writer:
         # members.id is handed out here (the table is keyed by 団体ID + 認証キー1, store/migrations.py); an
         # updated member keeps its id, so the number its row would have taken is simply not used.
         self.member_ids = count(existing + 1)
-        self._once_per_file(existing)
+        self.existing = existing
         self._names_seen: set[tuple[str, str]] = set()  # (col, value) already in member_names
         self.group_ids: dict[str, str] = {}  # group_id → the organisation record that has it
         self.service_ids: set[str] = set()  # services the file defines
         if estimated_rows >= max(REBUILD_INDEXES_FROM, existing):
             self._dropped = drop_secondary_member_indexes(self.conn)
 
-    def _once_per_file(self, existing: int) -> None:
-        """A member (団体ID + 認証キー1) may appear once in a file: the upsert would let a second record
-        silently overwrite the first (store.refuse_member_repeats: each backend its way)."""
-        refuse_member_repeats(self.conn, existing, _TWICE)
-
     def finish(self) -> None:
         for service_id, (record, where) in self.unknown_services.items():
             if service_id not in self.services:
                 raise RosterError(record, where, f"unknown service {service_id!r}")
-        stop_refusing_member_repeats(self.conn)
         for sql in self._dropped:  # the very definitions that were there, rebuilt with one sort each
             self.conn.execute(sql)
         if self.result.new_members < self.result.members:  # some were updated: a name may have changed
@@ -631,25 +627,36 @@ class _Writer:
 
     def members(self, group_id: str, rows: Iterable[tuple], record: Callable[[int, int], str]) -> int:
         """Write one organisation's member rows. `record(n, back)` names the n-th of them (from 0), the
-        `back`-th from the end of those read so far (from 1), if it turns out to repeat an earlier one."""
+        `back`-th from the end of those read so far (from 1), if it turns out to repeat an earlier one.
+
+        A member (団体ID + 認証キー1) may appear once in a file. An organisation new to the store is
+        written with plain INSERTs: a repeat is the primary key's violation. One with members already
+        is upserted (a member in the file updates its row), and a repeat would silently overwrite the
+        first record: a trigger refuses it (store.refuse_member_repeats, each backend its way), there
+        only. Any trigger on the table makes SQLite seek each new row's place twice (bench/README.md,
+        import: a third slower), so a new roster of millions is not written under one."""
         before = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         n = 0
         rows = iter(rows)
         ids = self.member_ids
+        sql = UPSERT_MEMBER if before else INSERT_MEMBER
+        refuse_member_repeats(self.conn, self.existing, _TWICE, updates=bool(before))
         while batch := [(next(ids), *row) for row in islice(rows, BATCH)]:
             pending = iter(batch)
             try:
-                self.conn.executemany(UPSERT_MEMBER, pending)
+                self.conn.executemany(sql, pending)
             except sqlite3.IntegrityError as exc:
-                if _TWICE not in str(exc) and "import_updated" not in str(exc):
+                # INSERT: only the key can collide (ids are new, foreign keys are checked at COMMIT)
+                if before and _TWICE not in str(exc) and "import_updated" not in str(exc):
                     raise
-                back = length_hint(pending) + 1  # executemany takes one row at a time: it stopped at this one
-                _, _, key1, *_ = batch[-back]
-                raise RosterError(record(n + len(batch) - back, back), "auth_key_1",
+                at = failed_row(self.conn, exc, batch, pending)
+                _, _, key1, *_ = batch[at]
+                raise RosterError(record(n + at, len(batch) - at), "auth_key_1",
                                   f"member {key1!r} of {group_id} appears twice in the file "
                                   "(a member is one group_id + auth_key_1)") from None
             self._add_names(batch)
             n += len(batch)
+        stop_refusing_member_repeats(self.conn)
         after = self.conn.execute("select count(*) from members where group_id = ?", [group_id]).fetchone()[0]
         self.result.members += n
         self.result.new_members += after - before

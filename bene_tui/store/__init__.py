@@ -54,13 +54,19 @@ def _own(db, name: str):
     return getattr(conn, name, None) or functools.partial(getattr(_sqlite, name), conn)
 
 
-def refuse_member_repeats(conn, existing: int, message: str) -> None:
-    """A roster import refuses a member twice in one file (roster._Writer): each backend its way."""
-    _own(conn, "refuse_member_repeats")(existing, message)
+def refuse_member_repeats(conn, existing: int, message: str, updates: bool) -> None:
+    """A roster import refuses a member twice in one file (roster._Writer), one organisation at a
+    time; `updates`: its rows are upserted (it has members already). Each backend its way."""
+    _own(conn, "refuse_member_repeats")(existing, message, updates)
 
 
 def stop_refusing_member_repeats(conn) -> None:
     _own(conn, "stop_refusing_member_repeats")()
+
+
+def failed_row(conn, exc: BaseException, rows: list, pending) -> int:
+    """Which of `rows` (from 0) `conn.executemany` refused with `exc`; `pending`: the iterator it was given."""
+    return _own(conn, "failed_row")(exc, rows, pending)
 
 
 def read_snapshot(db):

@@ -57,6 +57,8 @@ class Column(NamedTuple):
 
 
 class IntegrityError(sqlite3.IntegrityError):
+    row: int | None = None  # of a bulk insert refused for a repeated member: its row (from 0; store.failed_row)
+
     """A constraint refused the write: the same class the services already catch on SQLite."""
 
 
@@ -164,7 +166,8 @@ class PgConnection:
         rows = rows if isinstance(rows, list) else list(rows)
         bulk = _INSERT_VALUES.fullmatch(sql.strip())
         try:
-            if bulk and len(rows) >= COPY_FROM and self.in_transaction:
+            # A roster import's members always: which row repeats an earlier one is found in the staging table.
+            if bulk and self.in_transaction and (len(rows) >= COPY_FROM or (bulk["table"] == "members" and self._repeats)):
                 return self._copy_insert(bulk["table"], bulk["cols"], bulk["tail"].strip(), rows)
             t = translate(sql)
             cur = self.raw.cursor()
@@ -187,7 +190,7 @@ class PgConnection:
                             copy.write_row(row)
                 return cur
             except pg_errors.UniqueViolation:
-                if not tail:
+                if not tail and not (table == "members" and self._repeats):
                     raise
                 self._conflicted.add((table, self._txid()))
         stage = f"_bulk_{table}"
@@ -197,13 +200,40 @@ class PgConnection:
             for row in rows:
                 copy.write_row(row)
         keys = _CONFLICT_KEYS.search(tail)
-        if keys and self._repeat_message and cur.execute(
-                f'select 1 from "{stage}" group by {keys["keys"]} having count(*) > 1 limit 1').fetchone():
-            raise IntegrityError(self._repeat_message)  # a member twice in one batch of a roster import
+        repeats = table == "members" and self._repeats
+        if repeats and (not tail or cur.execute(
+                f'select 1 from "{stage}" group by group_id, auth_key_1 having count(*) > 1 limit 1').fetchone()):
+            self._refuse_repeat(cur, stage)  # a member twice in one batch, or (no upsert) again after an earlier one
         pick = f"distinct on ({keys['keys']}) " if keys else ""
         order = f" order by {keys['keys']}, _n desc" if keys else ""
-        cur.execute(translate(f'insert into "{table}" ({cols}) select {pick}{cols} from "{stage}"{order} {tail}').sql)
+        insert = translate(f'insert into "{table}" ({cols}) select {pick}{cols} from "{stage}"{order} {tail}').sql
+        if not repeats:
+            cur.execute(insert)
+            return cur
+        try:
+            with self.raw.transaction():  # a savepoint: the import_once trigger's refusal leaves the batch staged
+                cur.execute(insert)
+        except pg_errors.UniqueViolation:
+            self._refuse_repeat(cur, stage)
+            raise
         return cur
+
+    def _refuse_repeat(self, cur, stage: str) -> None:
+        """IntegrityError naming the first staged row that repeats a member this import wrote: earlier in
+        the batch, or in an earlier batch (inserted: an id above `existing`; updated: import_updated).
+        Only where a repeat was met: it reads the members table once per staged row."""
+        existing, message, updates = self._repeats
+        found = [f'select _n from (select _n, row_number() over (partition by group_id, auth_key_1 order by _n) '
+                 f'as k from "{stage}") s where k > 1',
+                 f'select s._n from "{stage}" s join members m using (group_id, auth_key_1) where m.id > {existing}']
+        if updates:
+            found.append(f'select s._n from "{stage}" s join import_updated u using (group_id, auth_key_1)')
+        row = cur.execute(f'select min(_n) - (select min(_n) from "{stage}") from ({" union all ".join(found)}) r'
+                          ).fetchone()[0]
+        if row is not None:
+            error = IntegrityError(message)
+            error.row = row
+            raise error
 
     # -- long reads (store.read_snapshot, store.stream) ---------------------------------------------
     @contextmanager
@@ -252,10 +282,13 @@ class PgConnection:
         self.execute(f"vacuum (index_cleanup on) {names}")
 
     # -- a roster import refuses a member twice in one file (store.refuse_member_repeats) ------------
-    def refuse_member_repeats(self, existing: int, message: str) -> None:
+    def refuse_member_repeats(self, existing: int, message: str, updates: bool) -> None:
         """SQLite's temporary trigger, in PL/pgSQL: an UPDATE of a row this import inserted, or a
-        second of one it updated, is a repeat. A batch through COPY is checked in its staging table."""
-        self._repeat_message = message
+        second of one it updated, is a repeat (with `updates` only: plain INSERTs meet the primary
+        key). Every batch goes through COPY, and a repeat is found in its staging table."""
+        self._repeats = (int(existing), message, updates)
+        if not updates:
+            return
         self.raw.execute("create temp table if not exists import_updated (group_id text, auth_key_1 text, "
                          "primary key (group_id, auth_key_1)) on commit drop")
         self.raw.execute(f"""create or replace function pg_temp.import_once() returns trigger language plpgsql as $$
@@ -271,12 +304,17 @@ class PgConnection:
         self.raw.execute("create trigger import_once before update on members for each row "
                          "execute function pg_temp.import_once()")
 
+    def failed_row(self, exc: BaseException, rows: list, pending) -> int:
+        """A bulk insert writes all of its rows or none: the refusal says which (IntegrityError.row)."""
+        row = getattr(exc, "row", None)
+        return len(rows) - 1 if row is None else row
+
     def stop_refusing_member_repeats(self) -> None:
-        self._repeat_message = None
+        self._repeats = None
         self.raw.execute("drop trigger if exists import_once on members")
         self.raw.execute("drop table if exists import_updated")
 
-    _repeat_message: str | None = None
+    _repeats: tuple[int, str, bool] | None = None  # (existing, message, updates) while an import writes members
 
     def _txid(self) -> int:
         return self.raw.execute("select txid_current()").fetchone()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from operator import length_hint
 import sqlite3
 import threading
 import time
@@ -222,12 +223,16 @@ def purge_freed(conn, tables) -> None:
     conn.execute("pragma wal_checkpoint(truncate)")
 
 
-def refuse_member_repeats(conn, existing: int, message: str) -> None:
-    """During one roster import (roster._Writer): a member (団体ID + 認証キー1) may appear once in the
-    file. The upsert turns a repeat into an UPDATE, which this temporary trigger refuses: of a row
-    the import inserted (an id above `existing`) at once, of a row it updates by the primary key of
-    `import_updated`. Nothing is held in Python and a new member costs nothing. Both live in the
-    import's transaction: a rollback removes them, `stop_refusing_member_repeats` drops them."""
+def refuse_member_repeats(conn, existing: int, message: str, updates: bool) -> None:
+    """While a roster import writes one organisation's members (roster._Writer): a member (団体ID +
+    認証キー1) may appear once in the file. Plain INSERTs (`updates` False: an organisation new to the
+    store) meet the primary key, nothing to add. An upsert turns a repeat into an UPDATE, which this
+    temporary trigger refuses: of a row the import inserted (an id above `existing`) at once, of a
+    row it updates by the primary key of `import_updated`. Nothing is held in Python. Both live in
+    the import's transaction: a rollback removes them, `stop_refusing_member_repeats` drops them.
+    Only where needed: any trigger on members makes each INSERT seek the row's place twice."""
+    if not updates:
+        return
     conn.execute("drop trigger if exists temp.import_once")
     conn.execute("drop table if exists temp.import_updated")
     conn.execute("create temp table import_updated (group_id text, auth_key_1 text, "
@@ -239,8 +244,13 @@ def refuse_member_repeats(conn, existing: int, message: str) -> None:
 
 
 def stop_refusing_member_repeats(conn) -> None:
-    conn.execute("drop trigger temp.import_once")
-    conn.execute("drop table temp.import_updated")
+    conn.execute("drop trigger if exists temp.import_once")
+    conn.execute("drop table if exists temp.import_updated")
+
+
+def failed_row(conn, exc: BaseException, rows: list, pending) -> int:
+    """executemany takes one row at a time and stops at the one refused (those before it are written)."""
+    return len(rows) - length_hint(pending) - 1
 
 
 class ScanBudget:
