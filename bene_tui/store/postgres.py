@@ -57,9 +57,9 @@ class Column(NamedTuple):
 
 
 class IntegrityError(sqlite3.IntegrityError):
-    row: int | None = None  # of a bulk insert refused for a repeated member: its row (from 0; store.failed_row)
-
     """A constraint refused the write: the same class the services already catch on SQLite."""
+
+    row: int | None = None  # of a bulk insert refused for a repeated member: its row (from 0; store.failed_row)
 
 
 # serialization failure, deadlock, lock timeout, statement cancelled, server shutting down or starting
@@ -167,7 +167,8 @@ class PgConnection:
         bulk = _INSERT_VALUES.fullmatch(sql.strip())
         try:
             # A roster import's members always: which row repeats an earlier one is found in the staging table.
-            if bulk and self.in_transaction and (len(rows) >= COPY_FROM or (bulk["table"] == "members" and self._repeats)):
+            roster = bulk and bulk["table"] == "members" and self._repeats
+            if bulk and self.in_transaction and (len(rows) >= COPY_FROM or roster):
                 return self._copy_insert(bulk["table"], bulk["cols"], bulk["tail"].strip(), rows)
             t = translate(sql)
             cur = self.raw.cursor()

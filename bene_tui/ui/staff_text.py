@@ -189,5 +189,6 @@ def _say_part(lang: str, part: str) -> str:
         if name == "why":
             params[name] = say(lang, value)
         elif name in _WORDS and value is not None:
-            params[name] = t(lang, "staff.list_sep").join(find(lang, _WORDS[name].format(v)) or v for v in value.split(", "))
+            words = (find(lang, _WORDS[name].format(v)) or v for v in value.split(", "))
+            params[name] = t(lang, "staff.list_sep").join(words)
     return t(lang, key, **params)
