@@ -639,15 +639,16 @@ class _Writer:
         n = 0
         rows = iter(rows)
         ids = self.member_ids
-        sql = UPSERT_MEMBER if before else INSERT_MEMBER
-        refuse_member_repeats(self.conn, self.existing, _TWICE, updates=bool(before))
+        updates = before > 0  # a known organisation: its members' rows are upserted
+        sql = UPSERT_MEMBER if updates else INSERT_MEMBER
+        refuse_member_repeats(self.conn, self.existing, _TWICE, updates)
         while batch := [(next(ids), *row) for row in islice(rows, BATCH)]:
             pending = iter(batch)
             try:
                 self.conn.executemany(sql, pending)
             except sqlite3.IntegrityError as exc:
                 # INSERT: only the key can collide (ids are new, foreign keys are checked at COMMIT)
-                if before and _TWICE not in str(exc) and "import_updated" not in str(exc):
+                if updates and _TWICE not in str(exc) and "import_updated" not in str(exc):
                     raise
                 at = failed_row(self.conn, exc, batch, pending)
                 _, _, key1, *_ = batch[at]

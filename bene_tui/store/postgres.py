@@ -167,8 +167,7 @@ class PgConnection:
         bulk = _INSERT_VALUES.fullmatch(sql.strip())
         try:
             # A roster import's members always: which row repeats an earlier one is found in the staging table.
-            roster = bulk and bulk["table"] == "members" and self._repeats
-            if bulk and self.in_transaction and (len(rows) >= COPY_FROM or roster):
+            if bulk and self.in_transaction and (len(rows) >= COPY_FROM or self._checks_repeats(bulk["table"])):
                 return self._copy_insert(bulk["table"], bulk["cols"], bulk["tail"].strip(), rows)
             t = translate(sql)
             cur = self.raw.cursor()
@@ -191,7 +190,7 @@ class PgConnection:
                             copy.write_row(row)
                 return cur
             except pg_errors.UniqueViolation:
-                if not tail and not (table == "members" and self._repeats):
+                if not tail and not self._checks_repeats(table):
                     raise
                 self._conflicted.add((table, self._txid()))
         stage = f"_bulk_{table}"
@@ -201,7 +200,7 @@ class PgConnection:
             for row in rows:
                 copy.write_row(row)
         keys = _CONFLICT_KEYS.search(tail)
-        repeats = table == "members" and self._repeats
+        repeats = self._checks_repeats(table)
         if repeats and (not tail or cur.execute(
                 f'select 1 from "{stage}" group by group_id, auth_key_1 having count(*) > 1 limit 1').fetchone()):
             self._refuse_repeat(cur, stage)  # a member twice in one batch, or (no upsert) again after an earlier one
@@ -218,6 +217,10 @@ class PgConnection:
             self._refuse_repeat(cur, stage)
             raise
         return cur
+
+    def _checks_repeats(self, table: str) -> bool:
+        """A roster import writing members (store.refuse_member_repeats)."""
+        return table == "members" and self._repeats is not None
 
     def _refuse_repeat(self, cur, stage: str) -> None:
         """IntegrityError naming the first staged row that repeats a member this import wrote: earlier in
